@@ -1,0 +1,94 @@
+//! Parquet, CSV and NDJSON folders as DataFusion listing tables, with Hive
+//! `key=value/` partition folders discovered as (text) columns. Files are
+//! scanned in place with projection, filter and partition pruning.
+
+use std::sync::Arc;
+
+use datafusion::arrow::datatypes::DataType;
+use datafusion::catalog::{Session, TableProvider};
+use datafusion::datasource::file_format::FileFormat;
+use datafusion::datasource::file_format::csv::CsvFormat;
+use datafusion::datasource::file_format::json::JsonFormat;
+use datafusion::datasource::file_format::parquet::ParquetFormat;
+use datafusion::datasource::listing::{
+    ListingOptions, ListingTable, ListingTableConfig, ListingTableUrl,
+};
+use futures::TryStreamExt;
+use url::Url;
+
+use crate::decl::{Format, TableOptions};
+
+pub(super) struct Opened {
+    pub provider: Arc<dyn TableProvider>,
+    pub partition_columns: Vec<String>,
+    pub files: u64,
+}
+
+pub(super) async fn open(
+    session: &dyn Session,
+    format: Format,
+    options: &TableOptions,
+    url: &Url,
+) -> Result<Opened, String> {
+    let (file_format, default_ext): (Arc<dyn FileFormat>, &str) = match format {
+        Format::Parquet => (Arc::new(ParquetFormat::default()), ".parquet"),
+        Format::Csv => {
+            let delimiter = match options.delimiter {
+                None => b',',
+                Some(c) if c.is_ascii() => c as u8,
+                Some(c) => return Err(format!("delimiter `{c}` is not one ASCII character")),
+            };
+            let csv = CsvFormat::default()
+                .with_has_header(options.has_header.unwrap_or(true))
+                .with_delimiter(delimiter);
+            (Arc::new(csv), ".csv")
+        }
+        Format::Ndjson => (Arc::new(JsonFormat::default()), ".json"),
+        Format::Delta => return Err("a Delta table is not a listing table".to_string()),
+    };
+    let extension = options
+        .file_extension
+        .clone()
+        .unwrap_or_else(|| default_ext.to_string());
+    let table_url = ListingTableUrl::parse(url.as_str()).map_err(|e| e.to_string())?;
+    let store = session
+        .runtime_env()
+        .object_store(&table_url)
+        .map_err(|e| e.to_string())?;
+    let files = table_url
+        .list_all_files(session, store.as_ref(), &extension)
+        .await
+        .map_err(|e| e.to_string())?
+        .try_fold(0u64, |n, _| async move { Ok(n + 1) })
+        .await
+        .map_err(|e| e.to_string())?;
+    if files == 0 {
+        return Err(format!(
+            "no `*{extension}` files found; write data there or set options.file_extension"
+        ));
+    }
+    let listing = ListingOptions::new(file_format).with_file_extension(extension);
+    let partition_columns = listing
+        .infer_partitions(session, &table_url)
+        .await
+        .map_err(|e| e.to_string())?;
+    let listing = listing.with_table_partition_cols(
+        partition_columns
+            .iter()
+            .map(|c| (c.clone(), DataType::Utf8))
+            .collect(),
+    );
+    let schema = listing
+        .infer_schema(session, &table_url)
+        .await
+        .map_err(|e| e.to_string())?;
+    let config = ListingTableConfig::new(table_url)
+        .with_listing_options(listing)
+        .with_schema(schema);
+    let table = ListingTable::try_new(config).map_err(|e| e.to_string())?;
+    Ok(Opened {
+        provider: Arc::new(table),
+        partition_columns,
+        files,
+    })
+}

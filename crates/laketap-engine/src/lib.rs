@@ -1,0 +1,164 @@
+//! laketap's engine: the DataFusion [`SessionContext`] that every front end
+//! (the Postgres server, `laketap query`, tests) runs SQL against — the lake
+//! schemas of the catalog, the `laketap` system schema, and the background
+//! refresh that keeps Delta tables at their latest version.
+//!
+//! # Layout
+//! - [`Engine`] / [`EngineConfig`] (this file): building and owning the context.
+//! - [`system`]: the `laketap.tables`, `laketap.catalog_errors` and `laketap.query_log` views.
+//! - [`query_log`]: the bounded log of recent statements.
+
+pub mod query_log;
+pub mod system;
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use datafusion::catalog::Session;
+use datafusion::error::DataFusionError;
+use datafusion::execution::runtime_env::RuntimeEnvBuilder;
+use datafusion::prelude::{SessionConfig, SessionContext};
+use laketap_catalog::Lake;
+
+pub use query_log::{QueryLog, QueryRecord};
+
+/// The name of the database (the DataFusion catalog) that clients connect to.
+pub const DATABASE: &str = "laketap";
+/// The schema of the system views.
+pub const SYSTEM_SCHEMA: &str = "laketap";
+/// Schema names a catalog file may not take.
+const RESERVED_SCHEMAS: &[&str] = &["public", "pg_catalog", "information_schema", SYSTEM_SCHEMA];
+
+/// Errors of building the engine.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The catalog folder cannot be read.
+    #[error(transparent)]
+    Catalog(#[from] laketap_catalog::Error),
+    /// DataFusion refused a configuration or a registration.
+    #[error("cannot set up the SQL engine: {0}")]
+    DataFusion(#[from] DataFusionError),
+}
+
+/// The engine's result type.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// How to build the engine.
+#[derive(Debug, Clone)]
+pub struct EngineConfig {
+    /// The catalog folder (`*.toml`, one file per schema).
+    pub catalog_dir: PathBuf,
+    /// How often Delta tables are checked for new commits.
+    pub refresh_interval: Duration,
+    /// Memory for query execution, in bytes (None: unbounded).
+    pub memory_limit: Option<usize>,
+    /// Partitions per scan (None: the number of cores).
+    pub target_partitions: Option<usize>,
+    /// How many finished statements `laketap.query_log` keeps.
+    pub query_log_capacity: usize,
+}
+
+impl EngineConfig {
+    /// Defaults for a catalog folder: refresh every 500 ms, no memory limit.
+    pub fn new(catalog_dir: impl Into<PathBuf>) -> Self {
+        EngineConfig {
+            catalog_dir: catalog_dir.into(),
+            refresh_interval: Duration::from_millis(500),
+            memory_limit: None,
+            target_partitions: None,
+            query_log_capacity: 1000,
+        }
+    }
+}
+
+/// The SQL engine over the lake.
+pub struct Engine {
+    ctx: SessionContext,
+    lake: Arc<Lake>,
+    query_log: Arc<QueryLog>,
+    refresher: tokio::task::JoinHandle<()>,
+}
+
+impl Engine {
+    /// Loads the catalog and builds the session. Broken declarations do not
+    /// fail this: they are listed in `laketap.catalog_errors`.
+    pub async fn start(config: &EngineConfig) -> Result<Engine> {
+        let mut session_config = SessionConfig::new()
+            .with_default_catalog_and_schema(DATABASE, "public")
+            .with_create_default_catalog_and_schema(true)
+            .with_information_schema(true);
+        if let Some(n) = config.target_partitions {
+            session_config = session_config.with_target_partitions(n.max(1));
+        }
+        session_config.options_mut().sql_parser.dialect = datafusion::config::Dialect::PostgreSQL;
+        let mut runtime = RuntimeEnvBuilder::new();
+        if let Some(limit) = config.memory_limit {
+            runtime = runtime.with_memory_limit(limit, 1.0);
+        }
+        let ctx = SessionContext::new_with_config_rt(session_config, runtime.build_arc()?);
+
+        let state = ctx.state();
+        let lake = Arc::new(Lake::load(&state, &config.catalog_dir).await?);
+        let catalog = ctx.catalog(DATABASE).ok_or_else(|| {
+            DataFusionError::Internal(format!("catalog `{DATABASE}` was not created"))
+        })?;
+        for (name, schema) in lake.schemas() {
+            if RESERVED_SCHEMAS.contains(&name.as_str()) {
+                tracing::warn!(schema = %name, file = %schema.file().display(), "schema name is reserved; its tables are not served");
+                continue;
+            }
+            catalog.register_schema(name, schema.clone())?;
+        }
+        let query_log = Arc::new(QueryLog::new(config.query_log_capacity));
+        catalog.register_schema(
+            SYSTEM_SCHEMA,
+            system::schema(lake.clone(), query_log.clone())?,
+        )?;
+        let session: Arc<dyn Session> = Arc::new(state);
+        let refresher = lake.spawn_refresher(session, config.refresh_interval);
+        tracing::info!(
+            catalog = %config.catalog_dir.display(),
+            schemas = lake.schemas().len(),
+            tables = lake.tables().len(),
+            problems = lake.problems().len(),
+            "catalog loaded"
+        );
+        Ok(Engine {
+            ctx,
+            lake,
+            query_log,
+            refresher,
+        })
+    }
+
+    /// The session context; clone it (cheap) to run SQL.
+    pub fn context(&self) -> &SessionContext {
+        &self.ctx
+    }
+
+    /// The loaded catalog.
+    pub fn lake(&self) -> &Arc<Lake> {
+        &self.lake
+    }
+
+    /// The recent-statement log.
+    pub fn query_log(&self) -> &Arc<QueryLog> {
+        &self.query_log
+    }
+}
+
+impl std::fmt::Debug for Engine {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Engine")
+            .field("session", &self.ctx.session_id())
+            .field("lake", &self.lake)
+            .finish()
+    }
+}
+
+impl Drop for Engine {
+    fn drop(&mut self) {
+        self.refresher.abort();
+    }
+}

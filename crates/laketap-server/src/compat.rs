@@ -1,0 +1,251 @@
+//! PostgreSQL client compatibility that datafusion-postgres does not cover:
+//!
+//! - SQL rewrites applied to the text of each statement before it is parsed
+//!   and planned ([`rewrite_sql`]). Only statements that need a rewrite are
+//!   re-serialized; everything else passes through untouched.
+//! - Missing `pg_catalog` columns ([`PgCatalogOverlay`]): a schema provider in
+//!   front of datafusion-pg-catalog's that adds the columns clients select.
+//!
+//! Each rewrite names the client query it exists for.
+
+use std::ops::ControlFlow;
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use datafusion::arrow::datatypes::{DataType, Field};
+use datafusion::catalog::{SchemaProvider, TableProvider};
+use datafusion::datasource::provider_as_source;
+use datafusion::datasource::view::ViewTable;
+use datafusion::error::Result as DfResult;
+use datafusion::logical_expr::{LogicalPlanBuilder, cast, lit};
+use datafusion::prelude::col;
+use datafusion::sql::sqlparser::ast::{Expr, FunctionArguments, visit_expressions_mut};
+use datafusion::sql::sqlparser::dialect::PostgreSqlDialect;
+use datafusion::sql::sqlparser::parser::Parser;
+
+/// Rewrites what the engine cannot plan into what it can; `None` when the
+/// statement needs nothing (or does not parse: the engine reports that).
+pub fn rewrite_sql(sql: &str) -> Option<String> {
+    let lowered = sql.to_ascii_lowercase();
+    // Cheap pre-check: every rewrite below needs one of these words.
+    if !lowered.contains("array") {
+        return None;
+    }
+    let mut statements = Parser::parse_sql(&PostgreSqlDialect {}, sql).ok()?;
+    let mut changed = false;
+    for statement in &mut statements {
+        let _ = visit_expressions_mut(statement, |expr| {
+            if let Some(replacement) = array_subquery(expr) {
+                *expr = replacement;
+                changed = true;
+            }
+            ControlFlow::<()>::Continue(())
+        });
+    }
+    changed.then(|| {
+        statements
+            .iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>()
+            .join("; ")
+    })
+}
+
+/// `ARRAY(SELECT … FROM unnest(x.reloptions) …)`: psql's `\d+` collects the
+/// TOAST table's storage options this way. laketap relations have no storage
+/// options (`reloptions` is always NULL), so the array is empty. DataFusion
+/// cannot plan a correlated unnest, hence the rewrite.
+fn array_subquery(expr: &Expr) -> Option<Expr> {
+    let Expr::Function(function) = expr else {
+        return None;
+    };
+    if !function.name.to_string().eq_ignore_ascii_case("array") {
+        return None;
+    }
+    let FunctionArguments::Subquery(query) = &function.args else {
+        return None;
+    };
+    let text = query.to_string().to_ascii_lowercase();
+    if text.contains("unnest(") && text.contains("reloptions)") {
+        return Parser::new(&PostgreSqlDialect {})
+            .try_with_sql("CAST(make_array() AS VARCHAR[])")
+            .ok()?
+            .parse_expr()
+            .ok();
+    }
+    None
+}
+
+/// PostgreSQL's `pg_size_pretty(bigint)`, unit for unit and rounding for
+/// rounding (PostgreSQL 15+ `dbsize.c`: bytes below 10 kB, then half-rounded
+/// kB, MB, GB, TB, PB below 20 units each).
+pub fn size_pretty(size: i64) -> String {
+    const UNITS: &[(&str, i64, bool, u32)] = &[
+        ("bytes", 10 * 1024, false, 0),
+        ("kB", 20 * 1024 - 1, true, 10),
+        ("MB", 20 * 1024 - 1, true, 20),
+        ("GB", 20 * 1024 - 1, true, 30),
+        ("TB", 20 * 1024 - 1, true, 40),
+        ("PB", 20 * 1024 - 1, true, 50),
+    ];
+    let half_rounded = |x: i64| (x + if x < 0 { -1 } else { 1 }) / 2;
+    let mut size = size;
+    for (i, (name, limit, round, bits)) in UNITS.iter().enumerate() {
+        let next = UNITS.get(i + 1);
+        if next.is_none() || size.unsigned_abs() < *limit as u64 {
+            let shown = if *round { half_rounded(size) } else { size };
+            return format!("{shown} {name}");
+        }
+        if let Some((_, _, next_round, next_bits)) = next {
+            let shift = next_bits - bits - u32::from(*next_round) + u32::from(*round);
+            size /= 1i64 << shift;
+        }
+    }
+    format!("{size} bytes")
+}
+
+/// Registers the PostgreSQL functions clients call that the catalog crates
+/// lack: `pg_size_pretty` and `pg_table_size` (NULL: lake tables have no
+/// PostgreSQL storage size; psql shows an empty cell).
+pub fn register_functions(ctx: &datafusion::prelude::SessionContext) {
+    use datafusion::arrow::array::{Array, AsArray, Int64Array, StringBuilder};
+    use datafusion::arrow::datatypes::Int64Type;
+    use datafusion::logical_expr::{ColumnarValue, Volatility, create_udf};
+
+    let pretty = create_udf(
+        "pg_size_pretty",
+        vec![DataType::Int64],
+        DataType::Utf8,
+        Volatility::Immutable,
+        Arc::new(|args: &[ColumnarValue]| {
+            let arrays = ColumnarValue::values_to_arrays(args)?;
+            let sizes = arrays[0].as_primitive::<Int64Type>();
+            let mut out = StringBuilder::with_capacity(sizes.len(), 0);
+            for i in 0..sizes.len() {
+                if sizes.is_null(i) {
+                    out.append_null();
+                } else {
+                    out.append_value(size_pretty(sizes.value(i)));
+                }
+            }
+            Ok(ColumnarValue::Array(Arc::new(out.finish())))
+        }),
+    );
+    let table_size = create_udf(
+        "pg_table_size",
+        vec![DataType::Int64],
+        DataType::Int64,
+        Volatility::Stable,
+        Arc::new(|args: &[ColumnarValue]| {
+            let arrays = ColumnarValue::values_to_arrays(args)?;
+            Ok(ColumnarValue::Array(Arc::new(Int64Array::new_null(
+                arrays[0].len(),
+            ))))
+        }),
+    );
+    ctx.register_udf(pretty);
+    ctx.register_udf(table_size);
+}
+
+/// `pg_catalog` with the columns that datafusion-pg-catalog lacks and psql
+/// selects: `pg_class.reloptions` (psql `\d+`).
+#[derive(Debug)]
+pub struct PgCatalogOverlay {
+    inner: Arc<dyn SchemaProvider>,
+}
+
+impl PgCatalogOverlay {
+    /// An overlay over datafusion-pg-catalog's schema.
+    pub fn new(inner: Arc<dyn SchemaProvider>) -> Self {
+        PgCatalogOverlay { inner }
+    }
+}
+
+/// `table` with NULL columns appended, as a view over it.
+fn with_null_columns(
+    name: &str,
+    table: Arc<dyn TableProvider>,
+    extra: &[(&str, DataType)],
+) -> DfResult<Arc<dyn TableProvider>> {
+    let mut columns: Vec<_> = table
+        .schema()
+        .fields()
+        .iter()
+        .map(|f| col(format!("{name}.\"{}\"", f.name())))
+        .collect();
+    for (column, data_type) in extra {
+        columns.push(
+            cast(
+                lit(datafusion::scalar::ScalarValue::Null),
+                data_type.clone(),
+            )
+            .alias(*column),
+        );
+    }
+    let plan = LogicalPlanBuilder::scan(name, provider_as_source(table), None)?
+        .project(columns)?
+        .build()?;
+    Ok(Arc::new(ViewTable::new(plan, None)))
+}
+
+#[async_trait]
+impl SchemaProvider for PgCatalogOverlay {
+    fn table_names(&self) -> Vec<String> {
+        self.inner.table_names()
+    }
+
+    async fn table(&self, name: &str) -> DfResult<Option<Arc<dyn TableProvider>>> {
+        let Some(table) = self.inner.table(name).await? else {
+            return Ok(None);
+        };
+        if name.eq_ignore_ascii_case("pg_class")
+            && table.schema().field_with_name("reloptions").is_err()
+        {
+            let text_array = DataType::List(Arc::new(Field::new("item", DataType::Utf8, true)));
+            return with_null_columns("pg_class", table, &[("reloptions", text_array)]).map(Some);
+        }
+        Ok(Some(table))
+    }
+
+    fn table_exist(&self, name: &str) -> bool {
+        self.inner.table_exist(name)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn psql_toast_options_become_an_empty_array() {
+        let sql = "SELECT pg_catalog.array_to_string(c.reloptions || array(select 'toast.' || x from pg_catalog.unnest(tc.reloptions) x), ', ') FROM pg_catalog.pg_class c";
+        let rewritten = rewrite_sql(sql).expect("rewritten");
+        assert!(
+            rewritten.contains("CAST(make_array() AS VARCHAR[])"),
+            "{rewritten}"
+        );
+        assert!(
+            !rewritten.to_ascii_lowercase().contains("unnest"),
+            "{rewritten}"
+        );
+    }
+
+    #[test]
+    fn size_pretty_matches_postgresql() {
+        // Values from PostgreSQL 16: SELECT pg_size_pretty(x::bigint).
+        assert_eq!(size_pretty(0), "0 bytes");
+        assert_eq!(size_pretty(10239), "10239 bytes");
+        assert_eq!(size_pretty(10240), "10 kB");
+        assert_eq!(size_pretty(1_000_000), "977 kB");
+        assert_eq!(size_pretty(1_000_000_000), "954 MB");
+        assert_eq!(size_pretty(1_000_000_000_000), "931 GB");
+        assert_eq!(size_pretty(-10240), "-10 kB");
+    }
+
+    #[test]
+    fn other_statements_pass_through() {
+        assert_eq!(rewrite_sql("SELECT 1"), None);
+        assert_eq!(rewrite_sql("SELECT make_array(1, 2)"), None);
+        assert_eq!(rewrite_sql("SELEC array"), None);
+    }
+}

@@ -1,0 +1,216 @@
+//! Table and column descriptions from the catalog files, served the way
+//! PostgreSQL serves comments: `obj_description(oid, 'pg_class')`,
+//! `obj_description(oid, 'pg_namespace')` and `col_description(oid, attnum)`,
+//! which psql's `\d+`, `\dt+`, `\dn+` and BI tools call.
+//!
+//! datafusion-pg-catalog assigns relation OIDs as `pg_class` is scanned and
+//! keeps them stable; [`Descriptions::refresh`] reads that mapping through
+//! SQL and rebuilds the lookup. It runs at startup and whenever the catalog
+//! changes, never inside a function call.
+
+use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
+
+use datafusion::arrow::array::{Array, ArrayRef, AsArray, StringBuilder};
+use datafusion::arrow::compute::cast;
+use datafusion::arrow::datatypes::{DataType, Int64Type};
+use datafusion::error::{DataFusionError, Result as DfResult};
+use datafusion::logical_expr::{
+    ColumnarValue, ScalarFunctionArgs, ScalarUDF, ScalarUDFImpl, Signature, Volatility,
+};
+use datafusion::prelude::SessionContext;
+use laketap_catalog::Lake;
+
+#[derive(Debug, Default)]
+struct Described {
+    description: Option<String>,
+    columns: HashMap<i64, String>,
+}
+
+/// Descriptions by OID.
+#[derive(Debug, Default)]
+pub struct Descriptions {
+    relations: RwLock<HashMap<i64, Described>>,
+    namespaces: RwLock<HashMap<i64, String>>,
+}
+
+impl Descriptions {
+    /// Rebuilds the lookup from the catalog and the current OIDs.
+    pub async fn refresh(&self, ctx: &SessionContext, lake: &Lake) -> DfResult<()> {
+        let sql = "SELECT CAST(c.oid AS BIGINT), n.nspname, c.relname, CAST(n.oid AS BIGINT) \
+                   FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON c.relnamespace = n.oid";
+        let batches = ctx.sql(sql).await?.collect().await?;
+        let mut relations = HashMap::new();
+        let mut namespaces = HashMap::new();
+        for batch in &batches {
+            let oids = batch.column(0).as_primitive::<Int64Type>();
+            let schemas = cast(batch.column(1), &DataType::Utf8)?;
+            let schemas = schemas.as_string::<i32>();
+            let tables = cast(batch.column(2), &DataType::Utf8)?;
+            let tables = tables.as_string::<i32>();
+            let ns_oids = batch.column(3).as_primitive::<Int64Type>();
+            for row in 0..batch.num_rows() {
+                let Some(schema) = lake.schemas().get(schemas.value(row)) else {
+                    continue;
+                };
+                if let Some(d) = schema.description() {
+                    namespaces.insert(ns_oids.value(row), d.to_string());
+                }
+                let Some(table) = schema
+                    .lake_tables()
+                    .into_iter()
+                    .find(|t| t.info().name == tables.value(row))
+                else {
+                    continue;
+                };
+                let info = table.info();
+                let arrow_schema = datafusion::catalog::TableProvider::schema(table.as_ref());
+                let columns = arrow_schema
+                    .fields()
+                    .iter()
+                    .enumerate()
+                    .filter_map(|(i, f)| {
+                        info.column_descriptions
+                            .get(f.name())
+                            .map(|d| (i as i64 + 1, d.clone()))
+                    })
+                    .collect();
+                relations.insert(
+                    oids.value(row),
+                    Described {
+                        description: info.description.clone(),
+                        columns,
+                    },
+                );
+            }
+        }
+        *self.relations.write().unwrap_or_else(|p| p.into_inner()) = relations;
+        *self.namespaces.write().unwrap_or_else(|p| p.into_inner()) = namespaces;
+        Ok(())
+    }
+
+    fn object(&self, oid: i64, catalog: &str) -> Option<String> {
+        match catalog {
+            "pg_namespace" => self
+                .namespaces
+                .read()
+                .unwrap_or_else(|p| p.into_inner())
+                .get(&oid)
+                .cloned(),
+            "pg_class" => self
+                .relations
+                .read()
+                .unwrap_or_else(|p| p.into_inner())
+                .get(&oid)
+                .and_then(|d| d.description.clone()),
+            _ => None,
+        }
+    }
+
+    fn column(&self, oid: i64, attnum: i64) -> Option<String> {
+        self.relations
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(&oid)
+            .and_then(|d| d.columns.get(&attnum).cloned())
+    }
+
+    /// Registers `obj_description` and `col_description` in `ctx`.
+    pub fn register(self: &Arc<Self>, ctx: &SessionContext) {
+        for kind in [Kind::Object, Kind::Column] {
+            ctx.register_udf(ScalarUDF::from(DescriptionUdf {
+                kind,
+                descriptions: self.clone(),
+                signature: Signature::variadic_any(Volatility::Stable),
+            }));
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+enum Kind {
+    Object,
+    Column,
+}
+
+#[derive(Debug)]
+struct DescriptionUdf {
+    kind: Kind,
+    descriptions: Arc<Descriptions>,
+    signature: Signature,
+}
+
+impl PartialEq for DescriptionUdf {
+    fn eq(&self, other: &Self) -> bool {
+        self.kind == other.kind && Arc::ptr_eq(&self.descriptions, &other.descriptions)
+    }
+}
+
+impl Eq for DescriptionUdf {}
+
+impl std::hash::Hash for DescriptionUdf {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.kind.hash(state);
+    }
+}
+
+impl ScalarUDFImpl for DescriptionUdf {
+    fn name(&self) -> &str {
+        match self.kind {
+            Kind::Object => "obj_description",
+            Kind::Column => "col_description",
+        }
+    }
+
+    fn signature(&self) -> &Signature {
+        &self.signature
+    }
+
+    fn return_type(&self, _arg_types: &[DataType]) -> DfResult<DataType> {
+        Ok(DataType::Utf8)
+    }
+
+    fn invoke_with_args(&self, args: ScalarFunctionArgs) -> DfResult<ColumnarValue> {
+        let n = args.number_rows;
+        let arrays = ColumnarValue::values_to_arrays(&args.args)?;
+        let (min_args, max_args) = match self.kind {
+            Kind::Object => (1, 2),
+            Kind::Column => (2, 2),
+        };
+        if arrays.len() < min_args || arrays.len() > max_args {
+            return Err(DataFusionError::Plan(format!(
+                "function {} takes {} arguments, not {}",
+                self.name(),
+                max_args,
+                arrays.len()
+            )));
+        }
+        let oids = cast(&arrays[0], &DataType::Int64)?;
+        let oids = oids.as_primitive::<Int64Type>();
+        let second: Option<ArrayRef> = match (self.kind, arrays.get(1)) {
+            (Kind::Object, Some(a)) => Some(cast(a, &DataType::Utf8)?),
+            (Kind::Column, Some(a)) => Some(cast(a, &DataType::Int64)?),
+            (_, None) => None,
+        };
+        let mut out = StringBuilder::with_capacity(n, 0);
+        for row in 0..n {
+            if oids.is_null(row) || second.as_ref().is_some_and(|a| a.is_null(row)) {
+                out.append_null();
+                continue;
+            }
+            let oid = oids.value(row);
+            let value = match (self.kind, &second) {
+                (Kind::Object, Some(catalog)) => self
+                    .descriptions
+                    .object(oid, catalog.as_string::<i32>().value(row)),
+                (Kind::Object, None) => self.descriptions.object(oid, "pg_class"),
+                (Kind::Column, Some(attnum)) => self
+                    .descriptions
+                    .column(oid, attnum.as_primitive::<Int64Type>().value(row)),
+                (Kind::Column, None) => None,
+            };
+            out.append_option(value);
+        }
+        Ok(ColumnarValue::Array(Arc::new(out.finish())))
+    }
+}

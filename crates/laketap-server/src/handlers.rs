@@ -1,0 +1,431 @@
+//! laketap's pgwire handlers: datafusion-postgres's `DfSessionService` does
+//! the SQL work; around it we own startup (who may connect, the parameters
+//! we announce), error codes (SQLSTATE per cause instead of XX000 for all),
+//! and the query log.
+
+use std::fmt::Debug;
+use std::sync::Arc;
+use std::time::Instant;
+
+use async_trait::async_trait;
+use chrono::Utc;
+use datafusion::error::DataFusionError;
+use datafusion::sql::sqlparser::parser::ParserError;
+use datafusion_postgres::DfSessionService;
+use futures::{Sink, Stream};
+use laketap_engine::{QueryLog, QueryRecord};
+use pgwire::api::Type;
+use pgwire::api::auth::{
+    DefaultServerParameterProvider, StartupHandler, finish_authentication, protocol_negotiation,
+    save_startup_parameters_to_metadata,
+};
+use pgwire::api::cancel::DefaultCancelHandler;
+use pgwire::api::portal::{Format, Portal};
+use pgwire::api::query::{ExtendedQueryHandler, SimpleQueryHandler};
+use pgwire::api::results::{FieldInfo, Response};
+use pgwire::api::stmt::QueryParser;
+use pgwire::api::store::PortalStore;
+use pgwire::api::{
+    ClientInfo, ClientPortalStore, ConnectionManager, ErrorHandler, METADATA_DATABASE,
+    METADATA_USER, PgWireConnectionState, PgWireServerHandlers, PidSecretKeyGenerator,
+    RandomPidSecretKeyGenerator,
+};
+use pgwire::error::{ErrorInfo, PgWireError, PgWireResult};
+use pgwire::messages::{PgWireBackendMessage, PgWireFrontendMessage};
+
+use crate::{compat, sqlstate};
+
+/// The PostgreSQL version laketap announces (`server_version`): clients such
+/// as SQLAlchemy parse it, so it must look like PostgreSQL's own.
+pub const SERVER_VERSION: &str = "16.6";
+
+/// Who may connect while no users are configured.
+#[derive(Debug, Clone)]
+pub struct TrustPolicy {
+    /// The only user let in (without a password).
+    pub user: String,
+    /// The database name clients must ask for (or omit).
+    pub database: String,
+}
+
+/// The startup handler of the no-users default: user `laketap`, no password.
+pub struct TrustStartup {
+    policy: TrustPolicy,
+    connections: Arc<ConnectionManager>,
+    keys: RandomPidSecretKeyGenerator,
+}
+
+fn fatal(code: &str, message: String) -> PgWireError {
+    PgWireError::UserError(Box::new(ErrorInfo::new(
+        "FATAL".to_string(),
+        code.to_string(),
+        message,
+    )))
+}
+
+#[async_trait]
+impl StartupHandler for TrustStartup {
+    async fn on_startup<C>(
+        &self,
+        client: &mut C,
+        message: PgWireFrontendMessage,
+    ) -> PgWireResult<()>
+    where
+        C: ClientInfo + Sink<PgWireBackendMessage> + Unpin + Send + Sync,
+        C::Error: Debug,
+        PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
+    {
+        let PgWireFrontendMessage::Startup(ref startup) = message else {
+            return Ok(());
+        };
+        protocol_negotiation(client, startup).await?;
+        save_startup_parameters_to_metadata(client, startup);
+        let user = client
+            .metadata()
+            .get(METADATA_USER)
+            .cloned()
+            .unwrap_or_default();
+        if user != self.policy.user {
+            tracing::warn!(user = %user, addr = %client.socket_addr(), "refused: unknown user");
+            return Err(fatal(
+                "28000",
+                format!(
+                    "role \"{user}\" does not exist: no users are configured, so only \"{}\" may connect (psql -U {})",
+                    self.policy.user, self.policy.user
+                ),
+            ));
+        }
+        if let Some(database) = client.metadata().get(METADATA_DATABASE)
+            && database != &self.policy.database
+        {
+            return Err(fatal(
+                "3D000",
+                format!(
+                    "database \"{database}\" does not exist: connect to \"{}\"",
+                    self.policy.database
+                ),
+            ));
+        }
+        let (pid, secret_key) = self.keys.generate(client);
+        client.set_pid_and_secret_key(pid, secret_key.clone());
+        let (handle, guard) = self.connections.register(pid, secret_key);
+        client.session_extensions().insert(handle);
+        client.session_extensions().insert(guard);
+
+        let mut parameters = DefaultServerParameterProvider::default();
+        parameters.server_version = SERVER_VERSION.to_string();
+        finish_authentication(client, &parameters).await?;
+        client.set_state(PgWireConnectionState::ReadyForQuery);
+        tracing::debug!(user = %user, addr = %client.socket_addr(), "connection authenticated");
+        Ok(())
+    }
+}
+
+/// Rewrites engine errors into ErrorResponses with their SQLSTATE.
+pub struct SqlStateErrors;
+
+impl ErrorHandler for SqlStateErrors {
+    fn on_error<C>(&self, client: &C, error: &mut PgWireError)
+    where
+        C: ClientInfo,
+    {
+        if let PgWireError::ApiError(inner) = error {
+            let info = if let Some(df) = inner.downcast_ref::<DataFusionError>() {
+                Some(sqlstate::error_info(df))
+            } else {
+                inner
+                    .downcast_ref::<ParserError>()
+                    .map(sqlstate::parser_error_info)
+            };
+            if let Some(info) = info {
+                *error = PgWireError::UserError(Box::new(info));
+            }
+        }
+        if let PgWireError::UserError(info) = error {
+            tracing::debug!(addr = %client.socket_addr(), code = %info.code, message = %info.message, "error sent");
+        } else {
+            tracing::debug!(addr = %client.socket_addr(), error = %error, "error sent");
+        }
+    }
+}
+
+/// The SQL service with the query log and the compatibility rewrites around it.
+pub struct LoggedService {
+    inner: Arc<DfSessionService>,
+    parser: Arc<CompatParser>,
+    log: Arc<QueryLog>,
+}
+
+type DfStatement = <DfSessionService as ExtendedQueryHandler>::Statement;
+
+/// datafusion-postgres's parser with [`compat::rewrite_sql`] in front.
+pub struct CompatParser {
+    inner: Arc<<DfSessionService as ExtendedQueryHandler>::QueryParser>,
+}
+
+#[async_trait]
+impl QueryParser for CompatParser {
+    type Statement = DfStatement;
+
+    async fn parse_sql<C>(
+        &self,
+        client: &C,
+        sql: &str,
+        types: &[Option<Type>],
+    ) -> PgWireResult<Option<Self::Statement>>
+    where
+        C: ClientInfo + Unpin + Send + Sync,
+    {
+        let rewritten = compat::rewrite_sql(sql);
+        self.inner
+            .parse_sql(client, rewritten.as_deref().unwrap_or(sql), types)
+            .await
+    }
+
+    fn get_parameter_types(&self, stmt: &Self::Statement) -> PgWireResult<Vec<Type>> {
+        self.inner.get_parameter_types(stmt)
+    }
+
+    fn get_result_schema(
+        &self,
+        stmt: &Self::Statement,
+        column_format: Option<&Format>,
+    ) -> PgWireResult<Vec<FieldInfo>> {
+        self.inner.get_result_schema(stmt, column_format)
+    }
+}
+
+struct Running {
+    log: Arc<QueryLog>,
+    record: Option<QueryRecord>,
+    start: Instant,
+}
+
+impl Running {
+    fn new<C: ClientInfo + ?Sized>(log: &Arc<QueryLog>, client: &C, sql: &str) -> Running {
+        let record = QueryRecord {
+            query_id: log.next_id(),
+            user: client
+                .metadata()
+                .get(METADATA_USER)
+                .cloned()
+                .unwrap_or_default(),
+            sql: sql.to_string(),
+            started_at: Utc::now(),
+            duration_ms: 0.0,
+            rows: 0,
+            error: None,
+        };
+        tracing::debug!(query_id = record.query_id, user = %record.user, sql = %record.sql, "query");
+        Running {
+            log: log.clone(),
+            record: Some(record),
+            start: Instant::now(),
+        }
+    }
+
+    fn finish(&mut self, rows: u64, error: Option<String>) {
+        if let Some(mut record) = self.record.take() {
+            record.duration_ms = self.start.elapsed().as_secs_f64() * 1000.0;
+            record.rows = rows;
+            record.error = error;
+            tracing::info!(
+                query_id = record.query_id,
+                user = %record.user,
+                rows = record.rows,
+                duration_ms = record.duration_ms,
+                error = record.error.as_deref().unwrap_or(""),
+                "query finished"
+            );
+            self.log.push(record);
+        }
+    }
+
+    /// Logs at once for non-row responses; for row streams, when the stream
+    /// ends or is dropped (a client that went away).
+    fn attach(mut self, response: &mut Response) {
+        match response {
+            Response::Query(query) => {
+                let rows =
+                    std::mem::replace(&mut query.data_rows, Box::pin(futures::stream::empty()));
+                query.data_rows = Box::pin(CountingRows {
+                    inner: rows,
+                    rows: 0,
+                    running: self,
+                });
+            }
+            Response::Error(info) => self.finish(0, Some(info.message.clone())),
+            _ => self.finish(0, None),
+        }
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        if self.record.is_some() {
+            self.finish(0, Some("ended before completion".to_string()));
+        }
+    }
+}
+
+struct CountingRows<S> {
+    inner: S,
+    rows: u64,
+    running: Running,
+}
+
+impl<S, T> Stream for CountingRows<S>
+where
+    S: Stream<Item = PgWireResult<T>> + Unpin,
+{
+    type Item = PgWireResult<T>;
+
+    fn poll_next(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Self::Item>> {
+        let this = &mut *self;
+        let next = std::pin::Pin::new(&mut this.inner).poll_next(cx);
+        match &next {
+            std::task::Poll::Ready(Some(Ok(_))) => this.rows += 1,
+            std::task::Poll::Ready(Some(Err(e))) => {
+                let rows = this.rows;
+                this.running.finish(rows, Some(e.to_string()));
+            }
+            std::task::Poll::Ready(None) => {
+                let rows = this.rows;
+                this.running.finish(rows, None);
+            }
+            std::task::Poll::Pending => {}
+        }
+        next
+    }
+}
+
+fn error_text(e: &PgWireError) -> String {
+    match e {
+        PgWireError::ApiError(inner) => match inner.downcast_ref::<DataFusionError>() {
+            Some(df) => df.message().to_string(),
+            None => inner.to_string(),
+        },
+        PgWireError::UserError(info) => info.message.clone(),
+        other => other.to_string(),
+    }
+}
+
+#[async_trait]
+impl SimpleQueryHandler for LoggedService {
+    async fn do_query<C>(&self, client: &mut C, query: &str) -> PgWireResult<Vec<Response>>
+    where
+        C: ClientInfo + ClientPortalStore + Sink<PgWireBackendMessage> + Unpin + Send + Sync,
+        C::PortalStore: PortalStore,
+        C::Error: Debug,
+        PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
+    {
+        let mut running = Running::new(&self.log, client, query);
+        let rewritten = compat::rewrite_sql(query);
+        let sql = rewritten.as_deref().unwrap_or(query);
+        match SimpleQueryHandler::do_query(self.inner.as_ref(), client, sql).await {
+            Ok(mut responses) => {
+                // One log entry per simple-query message; rows are counted on its last result.
+                match responses.last_mut() {
+                    Some(last) => running.attach(last),
+                    None => running.finish(0, None),
+                }
+                Ok(responses)
+            }
+            Err(e) => {
+                running.finish(0, Some(error_text(&e)));
+                Err(e)
+            }
+        }
+    }
+}
+
+#[async_trait]
+impl ExtendedQueryHandler for LoggedService {
+    type Statement = <DfSessionService as ExtendedQueryHandler>::Statement;
+    type QueryParser = CompatParser;
+
+    fn query_parser(&self) -> Arc<Self::QueryParser> {
+        self.parser.clone()
+    }
+
+    async fn do_query<C>(
+        &self,
+        client: &mut C,
+        portal: &Portal<Self::Statement>,
+        max_rows: usize,
+    ) -> PgWireResult<Response>
+    where
+        C: ClientInfo + ClientPortalStore + Sink<PgWireBackendMessage> + Unpin + Send + Sync,
+        C::PortalStore: PortalStore<Statement = Self::Statement>,
+        C::Error: Debug,
+        PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
+    {
+        let mut running = Running::new(&self.log, client, &portal.statement.statement.0);
+        match ExtendedQueryHandler::do_query(self.inner.as_ref(), client, portal, max_rows).await {
+            Ok(mut response) => {
+                running.attach(&mut response);
+                Ok(response)
+            }
+            Err(e) => {
+                running.finish(0, Some(error_text(&e)));
+                Err(e)
+            }
+        }
+    }
+}
+
+/// Everything pgwire needs to serve one connection.
+pub struct LaketapHandlers {
+    service: Arc<LoggedService>,
+    startup: Arc<TrustStartup>,
+    cancel: Arc<DefaultCancelHandler>,
+    errors: Arc<SqlStateErrors>,
+}
+
+impl LaketapHandlers {
+    /// Handlers over `service`, letting in whom `policy` names.
+    pub fn new(service: Arc<DfSessionService>, log: Arc<QueryLog>, policy: TrustPolicy) -> Self {
+        let connections = Arc::new(ConnectionManager::new());
+        LaketapHandlers {
+            service: Arc::new(LoggedService {
+                parser: Arc::new(CompatParser {
+                    inner: service.query_parser(),
+                }),
+                inner: service,
+                log,
+            }),
+            startup: Arc::new(TrustStartup {
+                policy,
+                connections: connections.clone(),
+                keys: RandomPidSecretKeyGenerator::default(),
+            }),
+            cancel: Arc::new(DefaultCancelHandler::new(connections)),
+            errors: Arc::new(SqlStateErrors),
+        }
+    }
+}
+
+impl PgWireServerHandlers for LaketapHandlers {
+    fn simple_query_handler(&self) -> Arc<impl SimpleQueryHandler> {
+        self.service.clone()
+    }
+
+    fn extended_query_handler(&self) -> Arc<impl ExtendedQueryHandler> {
+        self.service.clone()
+    }
+
+    fn startup_handler(&self) -> Arc<impl StartupHandler> {
+        self.startup.clone()
+    }
+
+    fn error_handler(&self) -> Arc<impl ErrorHandler> {
+        self.errors.clone()
+    }
+
+    fn cancel_handler(&self) -> Arc<impl pgwire::api::cancel::CancelHandler> {
+        self.cancel.clone()
+    }
+}

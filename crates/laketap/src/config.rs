@@ -1,0 +1,84 @@
+//! `laketap.toml`: server settings. Precedence: defaults < file < environment
+//! < flags. Every key is optional and documented in `laketap.example.toml`.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+/// The server configuration file.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileConfig {
+    /// The catalog folder (relative to the config file).
+    pub catalog: Option<PathBuf>,
+    /// Postgres listen address.
+    pub listen: Option<SocketAddr>,
+    /// HTTP listen address.
+    pub http: Option<SocketAddr>,
+    /// Connections served at once.
+    pub max_connections: Option<usize>,
+    /// How often Delta tables are checked for new commits, in milliseconds.
+    pub refresh_interval_ms: Option<u64>,
+    /// Memory for query execution across the server, in MiB.
+    pub memory_limit_mb: Option<usize>,
+}
+
+impl FileConfig {
+    /// Reads and checks a config file; relative paths in it are taken from its folder.
+    pub fn load(path: &Path) -> Result<FileConfig, String> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| format!("{}: cannot be read: {e}", path.display()))?;
+        let mut config: FileConfig = toml::from_str(&text).map_err(|e| {
+            let (line, column) = e
+                .span()
+                .map(|s| {
+                    let before = &text[..s.start.min(text.len())];
+                    (
+                        before.matches('\n').count() + 1,
+                        before
+                            .rfind('\n')
+                            .map_or(before.len(), |nl| before.len() - nl - 1)
+                            + 1,
+                    )
+                })
+                .unwrap_or((1, 1));
+            format!("{}:{line}:{column}: {}", path.display(), e.message())
+        })?;
+        if let Some(catalog) = &config.catalog
+            && catalog.is_relative()
+        {
+            config.catalog = Some(
+                path.parent()
+                    .unwrap_or_else(|| Path::new("."))
+                    .join(catalog),
+            );
+        }
+        Ok(config)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_typo_names_the_key_and_line() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("laketap.toml");
+        std::fs::write(&path, "listen = \"127.0.0.1:5433\"\nmax_conections = 5\n").expect("write");
+        let err = FileConfig::load(&path).expect_err("typo");
+        assert!(err.contains("laketap.toml:2:"), "{err}");
+        assert!(err.contains("max_conections"), "{err}");
+    }
+
+    #[test]
+    fn relative_catalog_is_taken_from_the_file() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("laketap.toml");
+        std::fs::write(&path, "catalog = \"cat\"\nmax_connections = 7\n").expect("write");
+        let config = FileConfig::load(&path).expect("valid");
+        assert_eq!(config.catalog, Some(dir.path().join("cat")));
+        assert_eq!(config.max_connections, Some(7));
+    }
+}

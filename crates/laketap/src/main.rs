@@ -1,0 +1,160 @@
+//! The `laketap` binary: `serve`, `query`, `demo`.
+
+mod config;
+mod demo_lake;
+mod serve;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use datafusion::arrow::util::pretty::pretty_format_batches;
+use laketap_engine::{Engine, EngineConfig};
+use tracing_subscriber::EnvFilter;
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "laketap",
+    version,
+    about = "A PostgreSQL-compatible SQL server over the data lake"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Serve the catalog's tables over the PostgreSQL protocol (and HTTP).
+    Serve(serve::ServeArgs),
+    /// Run one SQL statement in-process and print the result as a table.
+    Query {
+        /// The statement.
+        sql: String,
+        /// The catalog folder (default: ./catalog, or the built-in demo catalog).
+        #[arg(long, env = "LAKETAP_CATALOG")]
+        catalog: Option<PathBuf>,
+    },
+    /// Generate the demo lake (the tables of KPI_SPEC.md).
+    Demo {
+        /// Where to write it; tables go to OUT/amp/<table>.
+        #[arg(long, default_value = "lake")]
+        out: PathBuf,
+        /// Number of users.
+        #[arg(long, default_value_t = 2_000)]
+        users: u64,
+        /// Days of events, ending now.
+        #[arg(long, default_value_t = 14)]
+        days: u32,
+        /// Random seed: the same seed, sizes and --now give the same lake.
+        #[arg(long, default_value_t = 42)]
+        seed: u64,
+        /// The instant the data ends at, `YYYY-MM-DD HH:MM:SS` UTC (default: now).
+        #[arg(long)]
+        now: Option<String>,
+    },
+}
+
+fn init_tracing() {
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .init();
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_tracing();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("laketap: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let outcome = runtime.block_on(async move {
+        match cli.command {
+            Command::Serve(args) => serve::run(args).await,
+            Command::Query { sql, catalog } => query(sql, catalog).await,
+            Command::Demo {
+                out,
+                users,
+                days,
+                seed,
+                now,
+            } => demo(out, users, days, seed, now).await,
+        }
+    });
+    match outcome {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("laketap: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// The catalog given, or the default one (creating the demo lake if needed).
+async fn catalog_or_default(catalog: Option<PathBuf>) -> Result<PathBuf, String> {
+    match catalog {
+        Some(dir) => Ok(dir),
+        None => {
+            let dir = demo_lake::default_catalog()?;
+            demo_lake::ensure(&dir).await?;
+            Ok(dir)
+        }
+    }
+}
+
+async fn query(sql: String, catalog: Option<PathBuf>) -> Result<(), String> {
+    let catalog = catalog_or_default(catalog).await?;
+    let engine = Engine::start(&EngineConfig::new(catalog))
+        .await
+        .map_err(|e| e.to_string())?;
+    for problem in engine.lake().problems() {
+        eprintln!("warning: {}", problem.message);
+    }
+    let batches = engine
+        .context()
+        .sql(&sql)
+        .await
+        .map_err(|e| e.message().to_string())?
+        .collect()
+        .await
+        .map_err(|e| e.message().to_string())?;
+    let table = pretty_format_batches(&batches).map_err(|e| e.to_string())?;
+    let rows: usize = batches.iter().map(|b| b.num_rows()).sum();
+    println!("{table}");
+    println!("({rows} row{})", if rows == 1 { "" } else { "s" });
+    Ok(())
+}
+
+async fn demo(
+    out: PathBuf,
+    users: u64,
+    days: u32,
+    seed: u64,
+    now: Option<String>,
+) -> Result<(), String> {
+    let mut options = laketap_demo::DemoOptions::new(out.clone());
+    options.users = users;
+    options.days = days;
+    options.seed = seed;
+    if let Some(now) = now {
+        options.now = chrono::NaiveDateTime::parse_from_str(&now, "%Y-%m-%d %H:%M:%S")
+            .map_err(|e| format!("--now `{now}`: {e}; write it as YYYY-MM-DD HH:MM:SS"))?;
+    }
+    let progress = laketap_demo::IndicatifProgress::new();
+    let summary = laketap_demo::generate(&options, &progress)
+        .await
+        .map_err(|e| e.to_string())?;
+    for (table, rows) in &summary.tables {
+        println!("{table:<20} {rows:>12} rows");
+    }
+    println!("demo lake written to {}", out.display());
+    Ok(())
+}

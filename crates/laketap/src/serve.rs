@@ -1,0 +1,157 @@
+//! `laketap serve`: the Postgres front end and the HTTP endpoint over the
+//! catalog, until SIGINT or SIGTERM.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use clap::Args;
+use laketap_engine::{Engine, EngineConfig};
+use laketap_server::{PgConfig, PgServer};
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+
+use crate::config::FileConfig;
+
+/// Flags of `laketap serve`; each overrides the config file.
+#[derive(Args, Debug)]
+pub struct ServeArgs {
+    /// Server config file (laketap.toml).
+    #[arg(long, env = "LAKETAP_CONFIG")]
+    config: Option<PathBuf>,
+    /// The catalog folder (default: ./catalog, or the built-in demo catalog).
+    #[arg(long, env = "LAKETAP_CATALOG")]
+    catalog: Option<PathBuf>,
+    /// PostgreSQL listen address [default: 127.0.0.1:5433].
+    #[arg(long, env = "LAKETAP_LISTEN")]
+    listen: Option<SocketAddr>,
+    /// HTTP listen address (/health) [default: 127.0.0.1:5480].
+    #[arg(long, env = "LAKETAP_HTTP")]
+    http: Option<SocketAddr>,
+    /// Connections served at once [default: 100].
+    #[arg(long, env = "LAKETAP_MAX_CONNECTIONS")]
+    max_connections: Option<usize>,
+}
+
+const DEFAULT_LISTEN: &str = "127.0.0.1:5433";
+const DEFAULT_HTTP: &str = "127.0.0.1:5480";
+
+fn parse_default(addr: &str) -> Result<SocketAddr, String> {
+    addr.parse()
+        .map_err(|e| format!("default address {addr}: {e}"))
+}
+
+pub async fn run(args: ServeArgs) -> Result<(), String> {
+    let file = match &args.config {
+        Some(path) => FileConfig::load(path)?,
+        None => FileConfig::default(),
+    };
+    let listen = match args.listen.or(file.listen) {
+        Some(addr) => addr,
+        None => parse_default(DEFAULT_LISTEN)?,
+    };
+    let http = match args.http.or(file.http) {
+        Some(addr) => addr,
+        None => parse_default(DEFAULT_HTTP)?,
+    };
+    for (what, addr) in [("--listen", listen), ("--http", http)] {
+        if !addr.ip().is_loopback() {
+            return Err(format!(
+                "{what} {addr} is not a loopback address: with no users configured laketap lets \
+                 `laketap` in without a password, which is only safe on 127.0.0.1/::1. Bind a \
+                 loopback address (user and password configuration is not available in this version)"
+            ));
+        }
+    }
+    let catalog = crate::catalog_or_default(args.catalog.or(file.catalog)).await?;
+    let mut engine_config = EngineConfig::new(&catalog);
+    if let Some(ms) = file.refresh_interval_ms {
+        engine_config.refresh_interval = Duration::from_millis(ms.max(10));
+    }
+    engine_config.memory_limit = file.memory_limit_mb.map(|mb| mb * 1024 * 1024);
+    let engine = Arc::new(
+        Engine::start(&engine_config)
+            .await
+            .map_err(|e| e.to_string())?,
+    );
+    let mut pg_config = PgConfig::default();
+    if let Some(n) = args.max_connections.or(file.max_connections) {
+        pg_config.max_connections = n;
+    }
+    let server = PgServer::new(&engine, pg_config)
+        .await
+        .map_err(|e| e.to_string())?;
+
+    let pg_listener = TcpListener::bind(listen)
+        .await
+        .map_err(|e| format!("cannot listen on {listen}: {e}"))?;
+    let http_listener = TcpListener::bind(http)
+        .await
+        .map_err(|e| format!("cannot listen on {http}: {e}"))?;
+    tracing::info!(
+        postgres = %pg_listener.local_addr().map_err(|e| e.to_string())?,
+        http = %http_listener.local_addr().map_err(|e| e.to_string())?,
+        catalog = %catalog.display(),
+        "laketap is serving; no users are configured, so user `laketap` connects without a password \
+         (admin, loopback only): psql -h {} -p {} -U laketap",
+        listen.ip(),
+        listen.port()
+    );
+
+    let (stop_tx, stop_rx) = watch::channel(false);
+    let signals = tokio::spawn(async move {
+        wait_for_signal().await;
+        let _ = stop_tx.send(true);
+    });
+    let http_task = {
+        let mut stop = stop_rx.clone();
+        let router = laketap_server::http::router(engine.clone());
+        tokio::spawn(async move {
+            axum::serve(http_listener, router)
+                .with_graceful_shutdown(async move {
+                    let _ = stop.wait_for(|s| *s).await;
+                })
+                .await
+        })
+    };
+    let mut stop = stop_rx;
+    server
+        .serve(pg_listener, async move {
+            let _ = stop.wait_for(|s| *s).await;
+        })
+        .await
+        .map_err(|e| e.to_string())?;
+    signals.abort();
+    match http_task.await {
+        Ok(Ok(())) => {}
+        Ok(Err(e)) => tracing::warn!(error = %e, "HTTP endpoint ended with an error"),
+        Err(e) => tracing::warn!(error = %e, "HTTP endpoint task failed"),
+    }
+    tracing::info!("laketap stopped");
+    Ok(())
+}
+
+async fn wait_for_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = ctrl_c => {}
+                    _ = term.recv() => {}
+                }
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot listen for SIGTERM; stopping on SIGINT only");
+                let _ = ctrl_c.await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = ctrl_c.await;
+    }
+    tracing::info!("signal received: shutting down");
+}
