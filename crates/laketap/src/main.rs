@@ -4,6 +4,7 @@ mod config;
 mod demo_lake;
 mod serve;
 
+use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -55,11 +56,16 @@ enum Command {
     },
 }
 
+/// The log filter when RUST_LOG is not set: laketap at info, the libraries
+/// (whose info level logs every Delta log read) at warn.
+const DEFAULT_LOG: &str = "warn,laketap=info,laketap_catalog=info,laketap_engine=info,laketap_server=info,laketap_demo=info";
+
 fn init_tracing() {
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(DEFAULT_LOG));
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
         .init();
 }
 

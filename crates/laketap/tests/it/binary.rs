@@ -90,7 +90,7 @@ fn serve_answers_psql_and_http_then_stops_on_sigterm() {
         .args(["serve", "--listen", "127.0.0.1:0", "--http", "127.0.0.1:0"])
         .arg("--catalog")
         .arg(fixture_catalog())
-        .env("RUST_LOG", "info")
+        .env_remove("RUST_LOG")
         .env("NO_COLOR", "1")
         .stderr(Stdio::piped())
         .stdout(Stdio::null())
