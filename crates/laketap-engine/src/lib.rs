@@ -5,11 +5,17 @@
 //!
 //! # Layout
 //! - [`Engine`] / [`EngineConfig`] (this file): building and owning the context.
+//! - [`asof`]: the `laketap.as_of` session setting and the `as_of()` function.
+//! - [`stats`]: `erfc` and `normal_cdf` for the experiment statistics.
+//! - [`views`]: the KPI views of `sql/kpi/` (built in, or from `--views DIR`).
 //! - [`system`]: the `laketap.tables`, `laketap.catalog_errors` and `laketap.query_log` views.
 //! - [`query_log`]: the bounded log of recent statements.
 
+pub mod asof;
 pub mod query_log;
+pub mod stats;
 pub mod system;
+pub mod views;
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -36,6 +42,9 @@ pub enum Error {
     /// The catalog folder cannot be read.
     #[error(transparent)]
     Catalog(#[from] laketap_catalog::Error),
+    /// The views folder cannot be read.
+    #[error("{0}")]
+    Views(String),
     /// DataFusion refused a configuration or a registration.
     #[error("cannot set up the SQL engine: {0}")]
     DataFusion(#[from] DataFusionError),
@@ -57,6 +66,10 @@ pub struct EngineConfig {
     pub target_partitions: Option<usize>,
     /// How many finished statements `laketap.query_log` keeps.
     pub query_log_capacity: usize,
+    /// A folder of `*.sql` view files that add to or override the built-in KPI views.
+    pub views_dir: Option<PathBuf>,
+    /// The default `laketap.as_of` of every session (None: the clock).
+    pub as_of: Option<chrono::NaiveDateTime>,
 }
 
 impl EngineConfig {
@@ -68,6 +81,8 @@ impl EngineConfig {
             memory_limit: None,
             target_partitions: None,
             query_log_capacity: 1000,
+            views_dir: None,
+            as_of: None,
         }
     }
 }
@@ -87,7 +102,10 @@ impl Engine {
         let mut session_config = SessionConfig::new()
             .with_default_catalog_and_schema(DATABASE, "public")
             .with_create_default_catalog_and_schema(true)
-            .with_information_schema(true);
+            .with_information_schema(true)
+            .with_option_extension(asof::LaketapOptions {
+                as_of: config.as_of,
+            });
         if let Some(n) = config.target_partitions {
             session_config = session_config.with_target_partitions(n.max(1));
         }
@@ -97,6 +115,8 @@ impl Engine {
             runtime = runtime.with_memory_limit(limit, 1.0);
         }
         let ctx = SessionContext::new_with_config_rt(session_config, runtime.build_arc()?);
+        asof::register(&ctx);
+        stats::register(&ctx);
 
         let state = ctx.state();
         let lake = Arc::new(Lake::load(&state, &config.catalog_dir).await?);
@@ -111,9 +131,11 @@ impl Engine {
             catalog.register_schema(name, schema.clone())?;
         }
         let query_log = Arc::new(QueryLog::new(config.query_log_capacity));
+        let view_files = views::view_files(config.views_dir.as_deref()).map_err(Error::Views)?;
+        let view_problems = Arc::new(views::create_views(&ctx, view_files).await);
         catalog.register_schema(
             SYSTEM_SCHEMA,
-            system::schema(lake.clone(), query_log.clone())?,
+            system::schema(lake.clone(), view_problems, query_log.clone())?,
         )?;
         let session: Arc<dyn Session> = Arc::new(state);
         let refresher = lake.spawn_refresher(session, config.refresh_interval);

@@ -15,7 +15,7 @@ use datafusion::datasource::memory::MemorySourceConfig;
 use datafusion::error::Result as DfResult;
 use datafusion::logical_expr::{Expr, TableType};
 use datafusion::physical_plan::ExecutionPlan;
-use laketap_catalog::Lake;
+use laketap_catalog::{CatalogProblem, Lake};
 
 use crate::query_log::QueryLog;
 
@@ -70,10 +70,17 @@ fn ts_builder(capacity: usize) -> TimestampMicrosecondBuilder {
 }
 
 /// Builds the `laketap` schema.
-pub fn schema(lake: Arc<Lake>, log: Arc<QueryLog>) -> DfResult<Arc<dyn SchemaProvider>> {
+pub fn schema(
+    lake: Arc<Lake>,
+    view_problems: Arc<Vec<CatalogProblem>>,
+    log: Arc<QueryLog>,
+) -> DfResult<Arc<dyn SchemaProvider>> {
     let schema = MemorySchemaProvider::new();
     schema.register_table("tables".into(), Arc::new(tables(lake.clone())))?;
-    schema.register_table("catalog_errors".into(), Arc::new(catalog_errors(lake)))?;
+    schema.register_table(
+        "catalog_errors".into(),
+        Arc::new(catalog_errors(lake, view_problems)),
+    )?;
     schema.register_table("query_log".into(), Arc::new(query_log(log)))?;
     Ok(Arc::new(schema))
 }
@@ -149,7 +156,7 @@ fn tables(lake: Arc<Lake>) -> SystemTable {
     }
 }
 
-fn catalog_errors(lake: Arc<Lake>) -> SystemTable {
+fn catalog_errors(lake: Arc<Lake>, view_problems: Arc<Vec<CatalogProblem>>) -> SystemTable {
     let schema = Arc::new(Schema::new(vec![
         Field::new("file", DataType::Utf8, false),
         Field::new("table_name", DataType::Utf8, true),
@@ -160,7 +167,8 @@ fn catalog_errors(lake: Arc<Lake>) -> SystemTable {
     SystemTable {
         schema,
         rows: Box::new(move || {
-            let problems = lake.problems();
+            let problems: Vec<&CatalogProblem> =
+                lake.problems().iter().chain(view_problems.iter()).collect();
             let mut file = StringBuilder::new();
             let mut table = StringBuilder::new();
             let mut message = StringBuilder::new();

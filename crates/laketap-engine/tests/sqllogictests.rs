@@ -193,8 +193,22 @@ impl AsyncDB for LakeDb {
     }
 }
 
+/// The catalog a file runs against: its first-line directive
+/// `# laketap-catalog: <path from the repository root>`, else the fixture catalog.
+fn catalog_of(path: &Path) -> Result<PathBuf, String> {
+    let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let directive = text
+        .lines()
+        .next()
+        .and_then(|l| l.strip_prefix("# laketap-catalog:"))
+        .map(str::trim);
+    Ok(repo_root().join(directive.unwrap_or("tests/fixtures/catalog")))
+}
+
 async fn run_file(path: PathBuf) -> Result<(), String> {
-    let config = EngineConfig::new(repo_root().join("tests/fixtures/catalog"));
+    let mut config = EngineConfig::new(catalog_of(&path)?);
+    // The views under test are the files of sql/kpi, as built into the binary.
+    config.views_dir = Some(repo_root().join("sql/kpi"));
     let engine = Arc::new(
         Engine::start(&config)
             .await

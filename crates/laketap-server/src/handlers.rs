@@ -10,8 +10,9 @@ use std::time::Instant;
 use async_trait::async_trait;
 use chrono::Utc;
 use datafusion::error::DataFusionError;
+use datafusion::prelude::SessionContext;
 use datafusion::sql::sqlparser::parser::ParserError;
-use datafusion_postgres::DfSessionService;
+use datafusion_postgres::{DfSessionService, QueryHook};
 use futures::{Sink, Stream};
 use laketap_engine::{QueryLog, QueryRecord};
 use pgwire::api::Type;
@@ -149,18 +150,65 @@ impl ErrorHandler for SqlStateErrors {
     }
 }
 
+/// One connection's own session: its own DataFusion `SessionContext` (so a
+/// `SET` stays in the connection) over the shared catalogs, functions and
+/// memory pool of the server's base session.
+pub struct ConnectionSession {
+    service: Arc<DfSessionService>,
+    parser: Arc<DfParser>,
+}
+
+type DfStatement = <DfSessionService as ExtendedQueryHandler>::Statement;
+type DfParser = <DfSessionService as ExtendedQueryHandler>::QueryParser;
+
+/// Creates each connection's session from the base session on first use.
+pub struct Sessions {
+    base: SessionContext,
+    hooks: Vec<Arc<dyn QueryHook>>,
+    /// A parser for what does not depend on the session (statement descriptions).
+    any_parser: Arc<DfParser>,
+}
+
+impl Sessions {
+    /// Sessions cloned from `base`, with `hooks` in front of the SQL engine.
+    pub fn new(base: SessionContext, hooks: Vec<Arc<dyn QueryHook>>) -> Self {
+        let any = DfSessionService::new_with_hooks(Arc::new(base.clone()), hooks.clone());
+        Sessions {
+            any_parser: any.query_parser(),
+            base,
+            hooks,
+        }
+    }
+
+    /// The session of the connection `client` is on.
+    fn of<C: ClientInfo + ?Sized>(&self, client: &C) -> Arc<ConnectionSession> {
+        client.session_extensions().get_or_insert_with(|| {
+            // SessionState clones share the catalog list and the runtime
+            // (memory pool, object stores); the config is the session's own.
+            let ctx = SessionContext::new_with_state(self.base.state());
+            let service = Arc::new(DfSessionService::new_with_hooks(
+                Arc::new(ctx),
+                self.hooks.clone(),
+            ));
+            ConnectionSession {
+                parser: service.query_parser(),
+                service,
+            }
+        })
+    }
+}
+
 /// The SQL service with the query log and the compatibility rewrites around it.
 pub struct LoggedService {
-    inner: Arc<DfSessionService>,
+    sessions: Arc<Sessions>,
     parser: Arc<CompatParser>,
     log: Arc<QueryLog>,
 }
 
-type DfStatement = <DfSessionService as ExtendedQueryHandler>::Statement;
-
-/// datafusion-postgres's parser with [`compat::rewrite_sql`] in front.
+/// datafusion-postgres's parser (of the connection's session) with
+/// [`compat::rewrite_sql`] in front.
 pub struct CompatParser {
-    inner: Arc<<DfSessionService as ExtendedQueryHandler>::QueryParser>,
+    sessions: Arc<Sessions>,
 }
 
 #[async_trait]
@@ -177,13 +225,15 @@ impl QueryParser for CompatParser {
         C: ClientInfo + Unpin + Send + Sync,
     {
         let rewritten = compat::rewrite_sql(sql);
-        self.inner
+        let session = self.sessions.of(client);
+        session
+            .parser
             .parse_sql(client, rewritten.as_deref().unwrap_or(sql), types)
             .await
     }
 
     fn get_parameter_types(&self, stmt: &Self::Statement) -> PgWireResult<Vec<Type>> {
-        self.inner.get_parameter_types(stmt)
+        self.sessions.any_parser.get_parameter_types(stmt)
     }
 
     fn get_result_schema(
@@ -191,7 +241,9 @@ impl QueryParser for CompatParser {
         stmt: &Self::Statement,
         column_format: Option<&Format>,
     ) -> PgWireResult<Vec<FieldInfo>> {
-        self.inner.get_result_schema(stmt, column_format)
+        self.sessions
+            .any_parser
+            .get_result_schema(stmt, column_format)
     }
 }
 
@@ -325,7 +377,8 @@ impl SimpleQueryHandler for LoggedService {
         let mut running = Running::new(&self.log, client, query);
         let rewritten = compat::rewrite_sql(query);
         let sql = rewritten.as_deref().unwrap_or(query);
-        match SimpleQueryHandler::do_query(self.inner.as_ref(), client, sql).await {
+        let session = self.sessions.of(client);
+        match SimpleQueryHandler::do_query(session.service.as_ref(), client, sql).await {
             Ok(mut responses) => {
                 // One log entry per simple-query message; rows are counted on its last result.
                 match responses.last_mut() {
@@ -364,7 +417,10 @@ impl ExtendedQueryHandler for LoggedService {
         PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
     {
         let mut running = Running::new(&self.log, client, &portal.statement.statement.0);
-        match ExtendedQueryHandler::do_query(self.inner.as_ref(), client, portal, max_rows).await {
+        let session = self.sessions.of(client);
+        match ExtendedQueryHandler::do_query(session.service.as_ref(), client, portal, max_rows)
+            .await
+        {
             Ok(mut response) => {
                 running.attach(&mut response);
                 Ok(response)
@@ -386,15 +442,16 @@ pub struct LaketapHandlers {
 }
 
 impl LaketapHandlers {
-    /// Handlers over `service`, letting in whom `policy` names.
-    pub fn new(service: Arc<DfSessionService>, log: Arc<QueryLog>, policy: TrustPolicy) -> Self {
+    /// Handlers over `sessions`, letting in whom `policy` names.
+    pub fn new(sessions: Sessions, log: Arc<QueryLog>, policy: TrustPolicy) -> Self {
         let connections = Arc::new(ConnectionManager::new());
+        let sessions = Arc::new(sessions);
         LaketapHandlers {
             service: Arc::new(LoggedService {
                 parser: Arc::new(CompatParser {
-                    inner: service.query_parser(),
+                    sessions: sessions.clone(),
                 }),
-                inner: service,
+                sessions,
                 log,
             }),
             startup: Arc::new(TrustStartup {

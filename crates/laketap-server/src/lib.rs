@@ -6,16 +6,18 @@
 //!
 //! # Layout
 //! - [`PgServer`] (this file): setup of the session for Postgres clients; the accept loop.
-//! - [`handlers`]: pgwire handlers — startup, errors, query log.
+//! - [`handlers`]: pgwire handlers — startup, errors, query log, one session per connection.
 //! - [`sqlstate`]: the error → SQLSTATE table.
 //! - [`compat`]: SQL rewrites and pg_catalog columns for client compatibility.
 //! - [`describe`]: `obj_description` / `col_description` from catalog descriptions.
+//! - [`settings`]: `SET`/`SHOW`/`RESET` of `laketap.*` per connection.
 //! - [`http`]: the HTTP router (`/health`).
 
 pub mod compat;
 pub mod describe;
 pub mod handlers;
 pub mod http;
+pub mod settings;
 pub mod sqlstate;
 
 use std::future::Future;
@@ -24,7 +26,6 @@ use std::time::Duration;
 
 use datafusion_pg_catalog::pg_catalog::context::EmptyContextProvider;
 use datafusion_pg_catalog::pg_catalog::setup_pg_catalog;
-use datafusion_postgres::DfSessionService;
 use datafusion_postgres::QueryHook;
 use datafusion_postgres::hooks::cursor::CursorStatementHook;
 use datafusion_postgres::hooks::set_show::SetShowHook;
@@ -107,16 +108,13 @@ impl PgServer {
             .await
             .map_err(|e| Error::Setup(format!("reading relation OIDs: {e}")))?;
         let hooks: Vec<Arc<dyn QueryHook>> = vec![
+            Arc::new(settings::LaketapSettingsHook),
             Arc::new(CursorStatementHook),
             Arc::new(SetShowHook),
             Arc::new(TransactionStatementHook),
         ];
-        let service = Arc::new(DfSessionService::new_with_hooks(
-            Arc::new(ctx.clone()),
-            hooks,
-        ));
         let handlers = Arc::new(LaketapHandlers::new(
-            service,
+            handlers::Sessions::new(ctx.clone(), hooks),
             engine.query_log().clone(),
             config.trust.clone(),
         ));

@@ -22,6 +22,10 @@ pub struct FileConfig {
     pub refresh_interval_ms: Option<u64>,
     /// Memory for query execution across the server, in MiB.
     pub memory_limit_mb: Option<usize>,
+    /// A folder of `*.sql` views adding to or overriding the built-in KPI views.
+    pub views: Option<PathBuf>,
+    /// The default as-of instant of every session (UTC), e.g. "2026-03-01 12:00:00".
+    pub as_of: Option<String>,
 }
 
 impl FileConfig {
@@ -45,14 +49,14 @@ impl FileConfig {
                 .unwrap_or((1, 1));
             format!("{}:{line}:{column}: {}", path.display(), e.message())
         })?;
-        if let Some(catalog) = &config.catalog
-            && catalog.is_relative()
+        let base = path.parent().unwrap_or_else(|| Path::new("."));
+        for dir in [&mut config.catalog, &mut config.views]
+            .into_iter()
+            .flatten()
         {
-            config.catalog = Some(
-                path.parent()
-                    .unwrap_or_else(|| Path::new("."))
-                    .join(catalog),
-            );
+            if dir.is_relative() {
+                *dir = base.join(&*dir);
+            }
         }
         Ok(config)
     }

@@ -35,6 +35,12 @@ enum Command {
         /// The catalog folder (default: ./catalog, or the built-in demo catalog).
         #[arg(long, env = "LAKETAP_CATALOG")]
         catalog: Option<PathBuf>,
+        /// A folder of `*.sql` views that add to or override the built-in KPI views.
+        #[arg(long, env = "LAKETAP_VIEWS")]
+        views: Option<PathBuf>,
+        /// The as-of instant T of the KPI views, `YYYY-MM-DD HH:MM:SS` UTC (default: the clock).
+        #[arg(long, env = "LAKETAP_AS_OF")]
+        as_of: Option<String>,
     },
     /// Generate the demo lake (the tables of KPI_SPEC.md).
     Demo {
@@ -85,7 +91,12 @@ fn main() -> ExitCode {
     let outcome = runtime.block_on(async move {
         match cli.command {
             Command::Serve(args) => serve::run(args).await,
-            Command::Query { sql, catalog } => query(sql, catalog).await,
+            Command::Query {
+                sql,
+                catalog,
+                views,
+                as_of,
+            } => query(sql, catalog, views, as_of).await,
             Command::Demo {
                 out,
                 users,
@@ -116,11 +127,26 @@ async fn catalog_or_default(catalog: Option<PathBuf>) -> Result<PathBuf, String>
     }
 }
 
-async fn query(sql: String, catalog: Option<PathBuf>) -> Result<(), String> {
-    let catalog = catalog_or_default(catalog).await?;
-    let engine = Engine::start(&EngineConfig::new(catalog))
-        .await
-        .map_err(|e| e.to_string())?;
+/// Parses `--as-of`.
+pub fn parse_as_of(value: Option<&str>) -> Result<Option<chrono::NaiveDateTime>, String> {
+    match value {
+        None => Ok(None),
+        Some(v) => {
+            laketap_engine::asof::parse_as_of(v).map_err(|e| format!("--as-of: {}", e.message()))
+        }
+    }
+}
+
+async fn query(
+    sql: String,
+    catalog: Option<PathBuf>,
+    views: Option<PathBuf>,
+    as_of: Option<String>,
+) -> Result<(), String> {
+    let mut config = EngineConfig::new(catalog_or_default(catalog).await?);
+    config.views_dir = views;
+    config.as_of = parse_as_of(as_of.as_deref())?;
+    let engine = Engine::start(&config).await.map_err(|e| e.to_string())?;
     for problem in engine.lake().problems() {
         eprintln!("warning: {}", problem.message);
     }

@@ -32,6 +32,13 @@ pub struct ServeArgs {
     /// Connections served at once [default: 100].
     #[arg(long, env = "LAKETAP_MAX_CONNECTIONS")]
     max_connections: Option<usize>,
+    /// A folder of `*.sql` views that add to or override the built-in KPI views.
+    #[arg(long, env = "LAKETAP_VIEWS")]
+    views: Option<PathBuf>,
+    /// The default as-of instant T of every session, `YYYY-MM-DD HH:MM:SS` UTC
+    /// (default: the clock; sessions change it with SET laketap.as_of).
+    #[arg(long, env = "LAKETAP_AS_OF")]
+    as_of: Option<String>,
 }
 
 const DEFAULT_LISTEN: &str = "127.0.0.1:5433";
@@ -70,6 +77,8 @@ pub async fn run(args: ServeArgs) -> Result<(), String> {
         engine_config.refresh_interval = Duration::from_millis(ms.max(10));
     }
     engine_config.memory_limit = file.memory_limit_mb.map(|mb| mb * 1024 * 1024);
+    engine_config.views_dir = args.views.or(file.views);
+    engine_config.as_of = crate::parse_as_of(args.as_of.as_deref().or(file.as_of.as_deref()))?;
     let engine = Arc::new(
         Engine::start(&engine_config)
             .await

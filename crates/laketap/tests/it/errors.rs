@@ -69,6 +69,10 @@ async fn sqlstates_over_the_wire() {
 async fn a_broken_catalog_file_leaves_the_rest_serving() {
     let dir = fixture_copy();
     let catalog = dir.path().join("catalog");
+    // A Parquet folder whose only file is not Parquet.
+    let corrupt = dir.path().join("lake/corrupt");
+    std::fs::create_dir_all(&corrupt).expect("mkdir");
+    std::fs::write(corrupt.join("part-0.parquet"), b"this is not parquet").expect("write");
     std::fs::write(
         catalog.join("broken.toml"),
         "schema = \"broken\"\n[tables.a\nformat = \"parquet\"\n",
@@ -79,6 +83,7 @@ async fn a_broken_catalog_file_leaves_the_rest_serving() {
         "[tables.typo]\nformat = \"parquet\"\nlocaton = \"x\"\n\n\
          [tables.gone]\nformat = \"delta\"\nlocation = \"../lake/nowhere\"\n\n\
          [tables.orc]\nformat = \"orc\"\nlocation = \"../lake/amp/users\"\n\n\
+         [tables.corrupt]\nformat = \"parquet\"\nlocation = \"../lake/corrupt\"\n\n\
          [tables.fine]\nformat = \"parquet\"\nlocation = \"../lake/amp/users\"\n",
     )
     .expect("write");
@@ -96,7 +101,7 @@ async fn a_broken_catalog_file_leaves_the_rest_serving() {
         .iter()
         .map(|r| (r.get(0), r.get(1), r.get(2)))
         .collect();
-    assert_eq!(got.len(), 4, "{got:#?}");
+    assert_eq!(got.len(), 5, "{got:#?}");
     assert!(got[0].0.ends_with("broken.toml") && got[0].1.is_none());
     assert!(got[0].2.contains("broken.toml:2:"), "{}", got[0].2);
     let by_table = |t: &str| {
@@ -140,4 +145,51 @@ async fn a_broken_catalog_file_leaves_the_rest_serving() {
         .expect("amp");
     assert_eq!(row.get::<_, i64>(0), 20);
     server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn connections_over_the_cap_get_53300() {
+    let engine = std::sync::Arc::new(
+        laketap_engine::Engine::start(&laketap_engine::EngineConfig::new(fixture_catalog()))
+            .await
+            .expect("engine"),
+    );
+    let config = laketap_server::PgConfig {
+        max_connections: 1,
+        ..laketap_server::PgConfig::default()
+    };
+    let server = laketap_server::PgServer::new(&engine, config)
+        .await
+        .expect("front end");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let port = listener.local_addr().expect("addr").port();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let task = tokio::spawn(async move {
+        server
+            .serve(listener, async move {
+                let _ = stopped.await;
+            })
+            .await
+    });
+    let conninfo = format!("host=127.0.0.1 port={port} user=laketap dbname=laketap");
+    let (first, connection) = tokio_postgres::connect(&conninfo, tokio_postgres::NoTls)
+        .await
+        .expect("first connection");
+    tokio::spawn(connection);
+    let err = tokio_postgres::connect(&conninfo, tokio_postgres::NoTls)
+        .await
+        .map(|_| ())
+        .expect_err("second connection is over the cap");
+    assert_eq!(err.code(), Some(&SqlState::TOO_MANY_CONNECTIONS), "{err}");
+    // The first one is unaffected.
+    let row = first
+        .query_one("SELECT count(*) FROM amp.users", &[])
+        .await
+        .expect("first still serves");
+    assert_eq!(row.get::<_, i64>(0), 6);
+    drop(first);
+    let _ = stop.send(());
+    task.await.expect("join").expect("serve");
 }

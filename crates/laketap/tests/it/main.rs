@@ -4,7 +4,9 @@
 
 mod binary;
 mod errors;
+mod freshness;
 mod psql;
+mod settings;
 mod wire;
 
 use std::path::{Path, PathBuf};
