@@ -92,6 +92,8 @@ pub struct Engine {
     ctx: SessionContext,
     lake: Arc<Lake>,
     query_log: Arc<QueryLog>,
+    view_docs: std::collections::BTreeMap<String, views::ViewDocs>,
+    view_sql: std::collections::BTreeMap<String, String>,
     refresher: tokio::task::JoinHandle<()>,
 }
 
@@ -132,6 +134,14 @@ impl Engine {
         }
         let query_log = Arc::new(QueryLog::new(config.query_log_capacity));
         let view_files = views::view_files(config.views_dir.as_deref()).map_err(Error::Views)?;
+        let view_docs = view_files
+            .iter()
+            .map(|f| (f.name.clone(), f.docs()))
+            .collect();
+        let view_sql = view_files
+            .iter()
+            .map(|f| (f.name.clone(), f.sql.clone()))
+            .collect();
         let view_problems = Arc::new(views::create_views(&ctx, view_files).await);
         catalog.register_schema(
             SYSTEM_SCHEMA,
@@ -150,6 +160,8 @@ impl Engine {
             ctx,
             lake,
             query_log,
+            view_docs,
+            view_sql,
             refresher,
         })
     }
@@ -162,6 +174,27 @@ impl Engine {
     /// The loaded catalog.
     pub fn lake(&self) -> &Arc<Lake> {
         &self.lake
+    }
+
+    /// The descriptions of the KPI views (schema `kpi`), by view name.
+    pub fn view_docs(&self) -> &std::collections::BTreeMap<String, views::ViewDocs> {
+        &self.view_docs
+    }
+
+    /// The query of a KPI view (its file without the comment header and
+    /// the `CREATE VIEW … AS` line), as `pg_get_viewdef` returns it.
+    pub fn view_definition(&self, name: &str) -> Option<String> {
+        let sql = self.view_sql.get(name)?;
+        let upper = sql.to_ascii_uppercase();
+        let start = upper.find("CREATE VIEW")?;
+        let after = upper[start..].find(" AS")? + start + 3;
+        Some(
+            sql[after..]
+                .trim()
+                .trim_end_matches(';')
+                .trim_end()
+                .to_string(),
+        )
     }
 
     /// The recent-statement log.

@@ -12,10 +12,129 @@ use datafusion::catalog::{MemorySchemaProvider, SchemaProvider};
 use datafusion::prelude::SessionContext;
 use laketap_catalog::CatalogProblem;
 
-include!(concat!(env!("OUT_DIR"), "/kpi_views.rs"));
+/// The KPI views of `sql/kpi/`, built into the binary: (view name, SQL).
+/// A test checks that this list and the folder agree.
+pub const EMBEDDED_VIEWS: &[(&str, &str)] = &[
+    (
+        "creator_daily",
+        include_str!("../../../sql/kpi/creator_daily.sql"),
+    ),
+    (
+        "daily_flash_report",
+        include_str!("../../../sql/kpi/daily_flash_report.sql"),
+    ),
+    (
+        "engagement_daily",
+        include_str!("../../../sql/kpi/engagement_daily.sql"),
+    ),
+    (
+        "experiment_results",
+        include_str!("../../../sql/kpi/experiment_results.sql"),
+    ),
+    ("live_now", include_str!("../../../sql/kpi/live_now.sql")),
+    (
+        "promotion_effectiveness",
+        include_str!("../../../sql/kpi/promotion_effectiveness.sql"),
+    ),
+    (
+        "retention_weekly",
+        include_str!("../../../sql/kpi/retention_weekly.sql"),
+    ),
+    (
+        "show_daily",
+        include_str!("../../../sql/kpi/show_daily.sql"),
+    ),
+    (
+        "trending_shows",
+        include_str!("../../../sql/kpi/trending_shows.sql"),
+    ),
+    (
+        "user_profile",
+        include_str!("../../../sql/kpi/user_profile.sql"),
+    ),
+];
 
 /// The schema the KPI views live in.
 pub const KPI_SCHEMA: &str = "kpi";
+
+/// A view's description and its columns' descriptions, read from the
+/// comment header of its file: the first paragraph describes the view (a
+/// leading `kpi.<name>:` is dropped); a bullet `-- * col: text`,
+/// `-- * col = text` or `-- * col_a, col_b: text` (continued on lines
+/// indented under it) describes those columns.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ViewDocs {
+    /// The view's description.
+    pub description: Option<String>,
+    /// Column descriptions by column name (names that are not columns are ignored by readers).
+    pub columns: BTreeMap<String, String>,
+}
+
+fn is_identifier(s: &str) -> bool {
+    !s.is_empty()
+        && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+        && !s.starts_with(|c: char| c.is_ascii_digit())
+}
+
+/// Reads the comment header of a view file.
+pub fn view_docs(name: &str, sql: &str) -> ViewDocs {
+    let header: Vec<&str> = sql
+        .lines()
+        .map(str::trim_end)
+        .take_while(|l| l.starts_with("--"))
+        .map(|l| l.trim_start_matches('-'))
+        .collect();
+    let mut docs = ViewDocs::default();
+    let first: Vec<&str> = header
+        .iter()
+        .map(|l| l.trim())
+        .take_while(|l| !l.is_empty())
+        .collect();
+    if !first.is_empty() {
+        let text = first.join(" ");
+        let prefix = format!("{KPI_SCHEMA}.{name}:");
+        let text = text.strip_prefix(&prefix).unwrap_or(&text).trim();
+        docs.description = Some(text.to_string());
+    }
+    let mut current: Option<(Vec<String>, String)> = None;
+    let flush = |current: &mut Option<(Vec<String>, String)>, docs: &mut ViewDocs| {
+        if let Some((names, text)) = current.take() {
+            for n in names {
+                docs.columns
+                    .entry(n)
+                    .or_insert_with(|| text.trim().to_string());
+            }
+        }
+    };
+    for line in &header {
+        let body = line.trim_start();
+        if let Some(bullet) = body.strip_prefix("* ") {
+            flush(&mut current, &mut docs);
+            let split = [": ", " = "]
+                .iter()
+                .filter_map(|sep| bullet.find(sep))
+                .min();
+            if let Some(at) = split {
+                let names: Vec<String> = bullet[..at]
+                    .split(',')
+                    .map(|n| n.trim().to_string())
+                    .collect();
+                if names.iter().all(|n| is_identifier(n)) {
+                    current = Some((names, bullet.trim().to_string()));
+                }
+            }
+        } else if line.starts_with("   ") && !body.is_empty() {
+            if let Some((_, text)) = current.as_mut() {
+                text.push(' ');
+                text.push_str(body);
+            }
+        } else {
+            flush(&mut current, &mut docs);
+        }
+    }
+    flush(&mut current, &mut docs);
+    docs
+}
 
 /// One view definition and where it came from.
 #[derive(Debug, Clone)]
@@ -26,6 +145,13 @@ pub struct ViewFile {
     pub sql: String,
     /// `built-in` or the file path.
     pub origin: String,
+}
+
+impl ViewFile {
+    /// The descriptions in the file's header.
+    pub fn docs(&self) -> ViewDocs {
+        view_docs(&self.name, &self.sql)
+    }
 }
 
 /// The built-in views, overridden and extended by the `*.sql` files of `dir`.
@@ -138,5 +264,67 @@ async fn create_one(ctx: &SessionContext, file: &ViewFile) -> Result<(), String>
             "the file does not create `{KPI_SCHEMA}.{}` (the file stem is the view name)",
             file.name
         ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_file_of_sql_kpi_is_built_in() {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../sql/kpi");
+        let mut on_disk: Vec<String> = std::fs::read_dir(&dir)
+            .expect("sql/kpi")
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| p.extension().is_some_and(|e| e == "sql"))
+            .filter_map(|p| p.file_stem().and_then(|s| s.to_str()).map(str::to_string))
+            .collect();
+        on_disk.sort();
+        let built_in: Vec<&str> = EMBEDDED_VIEWS.iter().map(|(n, _)| *n).collect();
+        assert_eq!(built_in, on_disk, "add new view files to EMBEDDED_VIEWS");
+        for (name, sql) in EMBEDDED_VIEWS {
+            let first = sql
+                .lines()
+                .find(|l| {
+                    l.trim_start()
+                        .to_ascii_uppercase()
+                        .starts_with("CREATE VIEW")
+                })
+                .unwrap_or_default();
+            assert!(first.contains(&format!("kpi.{name} ")), "{name}: {first}");
+        }
+    }
+
+    #[test]
+    fn header_comments_describe_the_view_and_its_columns() {
+        let sql = "-- kpi.engagement_daily: daily engagement, one row per day\n\
+                   -- with any event.\n\
+                   --\n\
+                   -- Rules:\n\
+                   -- * dau: users with at least one event that day.\n\
+                   -- * listen_hours = sum(listen_seconds) / 3600, 0 when nobody\n\
+                   --   listened.\n\
+                   -- * likes, follows: interaction rows of that kind.\n\
+                   -- * A day d holds the rows with event_date = d.\n\
+                   CREATE VIEW kpi.engagement_daily AS SELECT 1";
+        let docs = view_docs("engagement_daily", sql);
+        assert_eq!(
+            docs.description.as_deref(),
+            Some("daily engagement, one row per day with any event.")
+        );
+        assert_eq!(
+            docs.columns["dau"],
+            "dau: users with at least one event that day."
+        );
+        assert_eq!(
+            docs.columns["listen_hours"],
+            "listen_hours = sum(listen_seconds) / 3600, 0 when nobody listened."
+        );
+        assert_eq!(
+            docs.columns["follows"],
+            "likes, follows: interaction rows of that kind."
+        );
+        assert_eq!(docs.columns.len(), 4, "{:?}", docs.columns);
     }
 }

@@ -1,7 +1,8 @@
 //! Table and column descriptions from the catalog files, served the way
 //! PostgreSQL serves comments: `obj_description(oid, 'pg_class')`,
 //! `obj_description(oid, 'pg_namespace')` and `col_description(oid, attnum)`,
-//! which psql's `\d+`, `\dt+`, `\dn+` and BI tools call.
+//! which psql's `\d+`, `\dt+`, `\dn+` and BI tools call — and the query of
+//! each KPI view, `pg_get_viewdef(oid)`.
 //!
 //! datafusion-pg-catalog assigns relation OIDs as `pg_class` is scanned and
 //! keeps them stable; [`Descriptions::refresh`] reads that mapping through
@@ -19,12 +20,37 @@ use datafusion::logical_expr::{
     ColumnarValue, ScalarFunctionArgs, ScalarUDF, ScalarUDFImpl, Signature, Volatility,
 };
 use datafusion::prelude::SessionContext;
-use laketap_catalog::Lake;
+use laketap_engine::Engine;
+use laketap_engine::views::KPI_SCHEMA;
 
 #[derive(Debug, Default)]
 struct Described {
     description: Option<String>,
     columns: HashMap<i64, String>,
+    /// A view's query (`pg_get_viewdef`).
+    definition: Option<String>,
+}
+
+/// The description of the `kpi` schema.
+const KPI_DESCRIPTION: &str =
+    "KPI views of the live-audio app (KPI_SPEC.md), computed from schema amp";
+
+/// Column descriptions keyed by attnum (the 1-based column position).
+fn describe(
+    description: Option<String>,
+    columns: &std::collections::BTreeMap<String, String>,
+    schema: &datafusion::arrow::datatypes::SchemaRef,
+) -> Described {
+    Described {
+        description,
+        columns: schema
+            .fields()
+            .iter()
+            .enumerate()
+            .filter_map(|(i, f)| columns.get(f.name()).map(|d| (i as i64 + 1, d.clone())))
+            .collect(),
+        definition: None,
+    }
 }
 
 /// Descriptions by OID.
@@ -35,8 +61,11 @@ pub struct Descriptions {
 }
 
 impl Descriptions {
-    /// Rebuilds the lookup from the catalog and the current OIDs.
-    pub async fn refresh(&self, ctx: &SessionContext, lake: &Lake) -> DfResult<()> {
+    /// Rebuilds the lookup from the catalog, the KPI view files and the
+    /// current OIDs.
+    pub async fn refresh(&self, engine: &Engine) -> DfResult<()> {
+        let ctx = engine.context();
+        let lake = engine.lake();
         let sql = "SELECT CAST(c.oid AS BIGINT), n.nspname, c.relname, CAST(n.oid AS BIGINT) \
                    FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON c.relnamespace = n.oid";
         let batches = ctx.sql(sql).await?.collect().await?;
@@ -50,38 +79,42 @@ impl Descriptions {
             let tables = tables.as_string::<i32>();
             let ns_oids = batch.column(3).as_primitive::<Int64Type>();
             for row in 0..batch.num_rows() {
-                let Some(schema) = lake.schemas().get(schemas.value(row)) else {
-                    continue;
+                let (schema, table) = (schemas.value(row), tables.value(row));
+                let described = if schema == KPI_SCHEMA {
+                    namespaces.insert(ns_oids.value(row), KPI_DESCRIPTION.to_string());
+                    match engine.view_docs().get(table) {
+                        Some(docs) => {
+                            let fields =
+                                match ctx.table_provider(format!("{KPI_SCHEMA}.{table}")).await {
+                                    Ok(provider) => provider.schema(),
+                                    Err(_) => continue,
+                                };
+                            let mut described =
+                                describe(docs.description.clone(), &docs.columns, &fields);
+                            described.definition = engine.view_definition(table);
+                            described
+                        }
+                        None => continue,
+                    }
+                } else {
+                    let Some(lake_schema) = lake.schemas().get(schema) else {
+                        continue;
+                    };
+                    if let Some(d) = lake_schema.description() {
+                        namespaces.insert(ns_oids.value(row), d.to_string());
+                    }
+                    let Some(lake_table) = lake_schema
+                        .lake_tables()
+                        .into_iter()
+                        .find(|t| t.info().name == table)
+                    else {
+                        continue;
+                    };
+                    let info = lake_table.info();
+                    let fields = datafusion::catalog::TableProvider::schema(lake_table.as_ref());
+                    describe(info.description.clone(), &info.column_descriptions, &fields)
                 };
-                if let Some(d) = schema.description() {
-                    namespaces.insert(ns_oids.value(row), d.to_string());
-                }
-                let Some(table) = schema
-                    .lake_tables()
-                    .into_iter()
-                    .find(|t| t.info().name == tables.value(row))
-                else {
-                    continue;
-                };
-                let info = table.info();
-                let arrow_schema = datafusion::catalog::TableProvider::schema(table.as_ref());
-                let columns = arrow_schema
-                    .fields()
-                    .iter()
-                    .enumerate()
-                    .filter_map(|(i, f)| {
-                        info.column_descriptions
-                            .get(f.name())
-                            .map(|d| (i as i64 + 1, d.clone()))
-                    })
-                    .collect();
-                relations.insert(
-                    oids.value(row),
-                    Described {
-                        description: info.description.clone(),
-                        columns,
-                    },
-                );
+                relations.insert(oids.value(row), described);
             }
         }
         *self.relations.write().unwrap_or_else(|p| p.into_inner()) = relations;
@@ -107,6 +140,14 @@ impl Descriptions {
         }
     }
 
+    fn view_definition(&self, oid: i64) -> Option<String> {
+        self.relations
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(&oid)
+            .and_then(|d| d.definition.clone())
+    }
+
     fn column(&self, oid: i64, attnum: i64) -> Option<String> {
         self.relations
             .read()
@@ -117,7 +158,7 @@ impl Descriptions {
 
     /// Registers `obj_description` and `col_description` in `ctx`.
     pub fn register(self: &Arc<Self>, ctx: &SessionContext) {
-        for kind in [Kind::Object, Kind::Column] {
+        for kind in [Kind::Object, Kind::Column, Kind::ViewDef] {
             ctx.register_udf(ScalarUDF::from(DescriptionUdf {
                 kind,
                 descriptions: self.clone(),
@@ -131,6 +172,7 @@ impl Descriptions {
 enum Kind {
     Object,
     Column,
+    ViewDef,
 }
 
 #[derive(Debug)]
@@ -159,6 +201,7 @@ impl ScalarUDFImpl for DescriptionUdf {
         match self.kind {
             Kind::Object => "obj_description",
             Kind::Column => "col_description",
+            Kind::ViewDef => "pg_get_viewdef",
         }
     }
 
@@ -176,6 +219,7 @@ impl ScalarUDFImpl for DescriptionUdf {
         let (min_args, max_args) = match self.kind {
             Kind::Object => (1, 2),
             Kind::Column => (2, 2),
+            Kind::ViewDef => (1, 2),
         };
         if arrays.len() < min_args || arrays.len() > max_args {
             return Err(DataFusionError::Plan(format!(
@@ -190,7 +234,7 @@ impl ScalarUDFImpl for DescriptionUdf {
         let second: Option<ArrayRef> = match (self.kind, arrays.get(1)) {
             (Kind::Object, Some(a)) => Some(cast(a, &DataType::Utf8)?),
             (Kind::Column, Some(a)) => Some(cast(a, &DataType::Int64)?),
-            (_, None) => None,
+            (Kind::ViewDef, _) | (_, None) => None,
         };
         let mut out = StringBuilder::with_capacity(n, 0);
         for row in 0..n {
@@ -208,6 +252,7 @@ impl ScalarUDFImpl for DescriptionUdf {
                     .descriptions
                     .column(oid, attnum.as_primitive::<Int64Type>().value(row)),
                 (Kind::Column, None) => None,
+                (Kind::ViewDef, _) => self.descriptions.view_definition(oid),
             };
             out.append_option(value);
         }

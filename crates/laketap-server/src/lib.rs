@@ -104,7 +104,7 @@ impl PgServer {
         let descriptions = Arc::new(describe::Descriptions::default());
         descriptions.register(ctx);
         descriptions
-            .refresh(ctx, engine.lake())
+            .refresh(engine)
             .await
             .map_err(|e| Error::Setup(format!("reading relation OIDs: {e}")))?;
         let hooks: Vec<Arc<dyn QueryHook>> = vec![

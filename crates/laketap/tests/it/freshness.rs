@@ -99,6 +99,16 @@ async fn a_new_delta_commit_is_served_without_restart() {
             ("2026-03-03".to_string(), 1),
         ]
     );
+    // A KPI view (built in, created at startup) sees the new commit too:
+    // user 6 listened on 2026-03-03, a day that had no events before.
+    let row = client
+        .query_one(
+            "SELECT dau, listeners FROM kpi.engagement_daily WHERE day = DATE '2026-03-03'",
+            &[],
+        )
+        .await
+        .expect("kpi view");
+    assert_eq!((row.get::<_, i64>(0), row.get::<_, i64>(1)), (1, 1));
     let version: i64 = client
         .query_one(
             "SELECT version FROM laketap.tables WHERE table_name = 'listen_events'",

@@ -99,6 +99,45 @@ async fn psql_describes_the_lake() {
         "table description missing:\n{listed}"
     );
 
+    // The KPI views are listed as views, with types, descriptions and their query.
+    let views = psql(&server, "\\dv kpi.*").await;
+    let names: Vec<&str> = views
+        .lines()
+        .filter_map(|l| l.strip_prefix("kpi|"))
+        .filter(|l| l.contains("|view|"))
+        .filter_map(|l| l.split('|').next())
+        .collect();
+    assert_eq!(
+        names,
+        vec![
+            "creator_daily",
+            "daily_flash_report",
+            "engagement_daily",
+            "experiment_results",
+            "live_now",
+            "promotion_effectiveness",
+            "retention_weekly",
+            "show_daily",
+            "trending_shows",
+            "user_profile"
+        ],
+        "{views}"
+    );
+    let view = psql(&server, "\\d+ kpi.engagement_daily").await;
+    let dau = view
+        .lines()
+        .find(|l| l.starts_with("dau|"))
+        .unwrap_or_else(|| panic!("no dau column:\n{view}"));
+    assert!(dau.starts_with("dau|bigint|"), "{dau}");
+    assert!(
+        dau.ends_with(
+            "|dau: users with at least one listen event or interaction that day (active users)."
+        ),
+        "{dau}"
+    );
+    assert!(view.contains("View definition:"), "{view}");
+    assert!(view.contains("FROM amp.listen_events"), "{view}");
+
     let answer = psql(
         &server,
         "SELECT platform, count(*) AS n FROM amp.users GROUP BY platform ORDER BY platform",
