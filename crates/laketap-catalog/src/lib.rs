@@ -172,19 +172,27 @@ impl Lake {
         }
     }
 
-    /// Refreshes the Delta tables every `interval` until the returned handle is aborted.
+    /// Refreshes the Delta tables every `interval` until `stop` turns true;
+    /// a refresh under way is finished first (dropping one midway upsets
+    /// the Delta kernel's executor).
     pub fn spawn_refresher(
         self: &Arc<Self>,
         session: Arc<dyn Session>,
         interval: Duration,
+        mut stop: tokio::sync::watch::Receiver<bool>,
     ) -> tokio::task::JoinHandle<()> {
         let lake = self.clone();
         tokio::spawn(async move {
             let mut tick = tokio::time::interval(interval);
             tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
             loop {
-                tick.tick().await;
-                lake.refresh(session.as_ref()).await;
+                if *stop.borrow() {
+                    break;
+                }
+                tokio::select! {
+                    _ = tick.tick() => lake.refresh(session.as_ref()).await,
+                    changed = stop.changed() => if changed.is_err() { break },
+                }
             }
         })
     }

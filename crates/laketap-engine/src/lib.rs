@@ -58,8 +58,9 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 pub struct EngineConfig {
     /// The catalog folder (`*.toml`, one file per schema).
     pub catalog_dir: PathBuf,
-    /// How often Delta tables are checked for new commits.
-    pub refresh_interval: Duration,
+    /// How often Delta tables are checked for new commits; None: never
+    /// (one-shot use such as `laketap query`).
+    pub refresh_interval: Option<Duration>,
     /// Memory for query execution, in bytes (None: unbounded).
     pub memory_limit: Option<usize>,
     /// Partitions per scan (None: the number of cores).
@@ -77,7 +78,7 @@ impl EngineConfig {
     pub fn new(catalog_dir: impl Into<PathBuf>) -> Self {
         EngineConfig {
             catalog_dir: catalog_dir.into(),
-            refresh_interval: Duration::from_millis(500),
+            refresh_interval: Some(Duration::from_millis(500)),
             memory_limit: None,
             target_partitions: None,
             query_log_capacity: 1000,
@@ -94,7 +95,8 @@ pub struct Engine {
     query_log: Arc<QueryLog>,
     view_docs: std::collections::BTreeMap<String, views::ViewDocs>,
     view_sql: std::collections::BTreeMap<String, String>,
-    refresher: tokio::task::JoinHandle<()>,
+    stop: tokio::sync::watch::Sender<bool>,
+    refresher: tokio::sync::Mutex<Option<tokio::task::JoinHandle<()>>>,
 }
 
 impl Engine {
@@ -148,7 +150,10 @@ impl Engine {
             system::schema(lake.clone(), view_problems, query_log.clone())?,
         )?;
         let session: Arc<dyn Session> = Arc::new(state);
-        let refresher = lake.spawn_refresher(session, config.refresh_interval);
+        let (stop, stopped) = tokio::sync::watch::channel(false);
+        let refresher = config
+            .refresh_interval
+            .map(|interval| lake.spawn_refresher(session, interval, stopped));
         tracing::info!(
             catalog = %config.catalog_dir.display(),
             schemas = lake.schemas().len(),
@@ -162,7 +167,8 @@ impl Engine {
             query_log,
             view_docs,
             view_sql,
-            refresher,
+            stop,
+            refresher: tokio::sync::Mutex::new(refresher),
         })
     }
 
@@ -212,8 +218,21 @@ impl std::fmt::Debug for Engine {
     }
 }
 
+impl Engine {
+    /// Stops following Delta commits, after the refresh under way (if any).
+    pub async fn stop(&self) {
+        let _ = self.stop.send(true);
+        if let Some(task) = self.refresher.lock().await.take()
+            && let Err(e) = task.await
+        {
+            tracing::warn!(error = %e, "the refresh task ended abnormally");
+        }
+    }
+}
+
 impl Drop for Engine {
     fn drop(&mut self) {
-        self.refresher.abort();
+        // Lets the refresh loop end on its own; see `stop` to wait for it.
+        let _ = self.stop.send(true);
     }
 }

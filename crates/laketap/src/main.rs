@@ -146,6 +146,8 @@ async fn query(
     let mut config = EngineConfig::new(catalog_or_default(catalog).await?);
     config.views_dir = views;
     config.as_of = parse_as_of(as_of.as_deref())?;
+    // One statement: no need to follow new Delta commits.
+    config.refresh_interval = None;
     let engine = Engine::start(&config).await.map_err(|e| e.to_string())?;
     for problem in engine.lake().problems() {
         eprintln!("warning: {}", problem.message);

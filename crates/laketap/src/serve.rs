@@ -74,7 +74,7 @@ pub async fn run(args: ServeArgs) -> Result<(), String> {
     let catalog = crate::catalog_or_default(args.catalog.or(file.catalog)).await?;
     let mut engine_config = EngineConfig::new(&catalog);
     if let Some(ms) = file.refresh_interval_ms {
-        engine_config.refresh_interval = Duration::from_millis(ms.max(10));
+        engine_config.refresh_interval = Some(Duration::from_millis(ms.max(10)));
     }
     engine_config.memory_limit = file.memory_limit_mb.map(|mb| mb * 1024 * 1024);
     engine_config.views_dir = args.views.or(file.views);
@@ -137,6 +137,7 @@ pub async fn run(args: ServeArgs) -> Result<(), String> {
         Ok(Err(e)) => tracing::warn!(error = %e, "HTTP endpoint ended with an error"),
         Err(e) => tracing::warn!(error = %e, "HTTP endpoint task failed"),
     }
+    engine.stop().await;
     tracing::info!("laketap stopped");
     Ok(())
 }

@@ -116,5 +116,6 @@ impl TestServer {
         if let Some(task) = self.task.take() {
             task.await.expect("server task");
         }
+        self.engine.stop().await;
     }
 }
