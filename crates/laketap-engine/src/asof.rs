@@ -23,6 +23,18 @@ use datafusion::logical_expr::{
 pub struct LaketapOptions {
     /// `laketap.as_of`: the instant the windowed views answer for; None = the clock.
     pub as_of: Option<NaiveDateTime>,
+    /// The server's default (`--as-of`), which `RESET` and `SET … = 'default'` return to.
+    pub server_default: Option<NaiveDateTime>,
+}
+
+impl LaketapOptions {
+    /// Options whose as-of starts at, and resets to, `server_default`.
+    pub fn with_default(server_default: Option<NaiveDateTime>) -> Self {
+        LaketapOptions {
+            as_of: server_default,
+            server_default,
+        }
+    }
 }
 
 impl ConfigExtension for LaketapOptions {
@@ -38,10 +50,10 @@ const FORMATS: &[&str] = &[
 ];
 
 /// Parses an as-of value: a timestamp (UTC, no zone), a date (its midnight),
-/// or `now` / `default` / empty for the clock.
+/// or `now` / empty for the clock.
 pub fn parse_as_of(value: &str) -> DfResult<Option<NaiveDateTime>> {
     let v = value.trim().trim_matches('\'');
-    if v.is_empty() || v.eq_ignore_ascii_case("now") || v.eq_ignore_ascii_case("default") {
+    if v.is_empty() || v.eq_ignore_ascii_case("now") {
         return Ok(None);
     }
     for format in FORMATS {
@@ -82,7 +94,15 @@ impl ExtensionOptions for LaketapOptions {
     fn set(&mut self, key: &str, value: &str) -> DfResult<()> {
         match key {
             "as_of" => {
-                self.as_of = parse_as_of(value)?;
+                self.as_of = if value
+                    .trim()
+                    .trim_matches('\'')
+                    .eq_ignore_ascii_case("default")
+                {
+                    self.server_default
+                } else {
+                    parse_as_of(value)?
+                };
                 Ok(())
             }
             other => Err(DataFusionError::Configuration(format!(
@@ -189,6 +209,11 @@ mod tests {
         let t = parse_as_of("2026-03-01").expect("valid").expect("set");
         assert_eq!(t.to_string(), "2026-03-01 00:00:00");
         assert_eq!(parse_as_of("now").expect("valid"), None);
+        let mut options = LaketapOptions::with_default(parse_as_of("2026-01-01").expect("valid"));
+        options.set("as_of", "now").expect("valid");
+        assert_eq!(options.as_of, None);
+        options.set("as_of", "default").expect("valid");
+        assert_eq!(format_as_of(options.as_of), "2026-01-01 00:00:00");
         assert_eq!(parse_as_of("").expect("valid"), None);
         let err = parse_as_of("yesterday-ish").expect_err("invalid");
         assert!(err.to_string().contains("laketap.as_of"), "{err}");

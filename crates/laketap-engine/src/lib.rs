@@ -34,7 +34,13 @@ pub const DATABASE: &str = "laketap";
 /// The schema of the system views.
 pub const SYSTEM_SCHEMA: &str = "laketap";
 /// Schema names a catalog file may not take.
-const RESERVED_SCHEMAS: &[&str] = &["public", "pg_catalog", "information_schema", SYSTEM_SCHEMA];
+const RESERVED_SCHEMAS: &[&str] = &[
+    "public",
+    "pg_catalog",
+    "information_schema",
+    SYSTEM_SCHEMA,
+    views::KPI_SCHEMA,
+];
 
 /// Errors of building the engine.
 #[derive(Debug, thiserror::Error)]
@@ -107,14 +113,19 @@ impl Engine {
             .with_default_catalog_and_schema(DATABASE, "public")
             .with_create_default_catalog_and_schema(true)
             .with_information_schema(true)
-            .with_option_extension(asof::LaketapOptions {
-                as_of: config.as_of,
-            });
+            .with_option_extension(asof::LaketapOptions::with_default(config.as_of));
         if let Some(n) = config.target_partitions {
             session_config = session_config.with_target_partitions(n.max(1));
         }
         session_config.options_mut().sql_parser.dialect = datafusion::config::Dialect::PostgreSQL;
-        let mut runtime = RuntimeEnvBuilder::new();
+        // DataFusion caches file listings with no expiry by default: new or
+        // replaced Parquet/CSV/NDJSON files would never be seen. Keep listings
+        // at most one refresh interval old (or never cache them).
+        let mut runtime = RuntimeEnvBuilder::new().with_object_list_cache_ttl(Some(
+            config
+                .refresh_interval
+                .unwrap_or(Duration::from_millis(500)),
+        ));
         if let Some(limit) = config.memory_limit {
             runtime = runtime.with_memory_limit(limit, 1.0);
         }
@@ -127,9 +138,21 @@ impl Engine {
         let catalog = ctx.catalog(DATABASE).ok_or_else(|| {
             DataFusionError::Internal(format!("catalog `{DATABASE}` was not created"))
         })?;
+        let mut problems = Vec::new();
         for (name, schema) in lake.schemas() {
             if RESERVED_SCHEMAS.contains(&name.as_str()) {
-                tracing::warn!(schema = %name, file = %schema.file().display(), "schema name is reserved; its tables are not served");
+                let message = format!(
+                    "{}: schema `{name}` is reserved by laketap ({}); its tables are not served: set another `schema`",
+                    schema.file().display(),
+                    RESERVED_SCHEMAS.join(", ")
+                );
+                tracing::warn!("{message}");
+                problems.push(laketap_catalog::CatalogProblem {
+                    file: schema.file().display().to_string(),
+                    table: None,
+                    message,
+                    detected_at: chrono::Utc::now(),
+                });
                 continue;
             }
             catalog.register_schema(name, schema.clone())?;
@@ -144,10 +167,10 @@ impl Engine {
             .iter()
             .map(|f| (f.name.clone(), f.sql.clone()))
             .collect();
-        let view_problems = Arc::new(views::create_views(&ctx, view_files).await);
+        problems.extend(views::create_views(&ctx, view_files).await);
         catalog.register_schema(
             SYSTEM_SCHEMA,
-            system::schema(lake.clone(), view_problems, query_log.clone())?,
+            system::schema(lake.clone(), Arc::new(problems), query_log.clone())?,
         )?;
         let session: Arc<dyn Session> = Arc::new(state);
         let (stop, stopped) = tokio::sync::watch::channel(false);

@@ -72,14 +72,14 @@ fn ts_builder(capacity: usize) -> TimestampMicrosecondBuilder {
 /// Builds the `laketap` schema.
 pub fn schema(
     lake: Arc<Lake>,
-    view_problems: Arc<Vec<CatalogProblem>>,
+    other_problems: Arc<Vec<CatalogProblem>>,
     log: Arc<QueryLog>,
 ) -> DfResult<Arc<dyn SchemaProvider>> {
     let schema = MemorySchemaProvider::new();
     schema.register_table("tables".into(), Arc::new(tables(lake.clone())))?;
     schema.register_table(
         "catalog_errors".into(),
-        Arc::new(catalog_errors(lake, view_problems)),
+        Arc::new(catalog_errors(lake, other_problems)),
     )?;
     schema.register_table("query_log".into(), Arc::new(query_log(log)))?;
     Ok(Arc::new(schema))
@@ -156,7 +156,7 @@ fn tables(lake: Arc<Lake>) -> SystemTable {
     }
 }
 
-fn catalog_errors(lake: Arc<Lake>, view_problems: Arc<Vec<CatalogProblem>>) -> SystemTable {
+fn catalog_errors(lake: Arc<Lake>, other_problems: Arc<Vec<CatalogProblem>>) -> SystemTable {
     let schema = Arc::new(Schema::new(vec![
         Field::new("file", DataType::Utf8, false),
         Field::new("table_name", DataType::Utf8, true),
@@ -167,8 +167,11 @@ fn catalog_errors(lake: Arc<Lake>, view_problems: Arc<Vec<CatalogProblem>>) -> S
     SystemTable {
         schema,
         rows: Box::new(move || {
-            let problems: Vec<&CatalogProblem> =
-                lake.problems().iter().chain(view_problems.iter()).collect();
+            let problems: Vec<&CatalogProblem> = lake
+                .problems()
+                .iter()
+                .chain(other_problems.iter())
+                .collect();
             let mut file = StringBuilder::new();
             let mut table = StringBuilder::new();
             let mut message = StringBuilder::new();

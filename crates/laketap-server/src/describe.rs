@@ -6,8 +6,8 @@
 //!
 //! datafusion-pg-catalog assigns relation OIDs as `pg_class` is scanned and
 //! keeps them stable; [`Descriptions::refresh`] reads that mapping through
-//! SQL and rebuilds the lookup. It runs at startup and whenever the catalog
-//! changes, never inside a function call.
+//! SQL and rebuilds the lookup. It runs when the server starts, never inside
+//! a function call; tables or views created later have no description.
 
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
@@ -215,7 +215,11 @@ impl ScalarUDFImpl for DescriptionUdf {
 
     fn invoke_with_args(&self, args: ScalarFunctionArgs) -> DfResult<ColumnarValue> {
         let n = args.number_rows;
-        let arrays = ColumnarValue::values_to_arrays(&args.args)?;
+        let arrays = args
+            .args
+            .iter()
+            .map(|a| a.to_array(n))
+            .collect::<DfResult<Vec<_>>>()?;
         let (min_args, max_args) = match self.kind {
             Kind::Object => (1, 2),
             Kind::Column => (2, 2),
@@ -223,7 +227,7 @@ impl ScalarUDFImpl for DescriptionUdf {
         };
         if arrays.len() < min_args || arrays.len() > max_args {
             return Err(DataFusionError::Plan(format!(
-                "function {} takes {} arguments, not {}",
+                "No function matches: {} takes {} arguments, not {}",
                 self.name(),
                 max_args,
                 arrays.len()

@@ -247,6 +247,20 @@ impl QueryParser for CompatParser {
     }
 }
 
+/// The longest SQL text kept in the query log, in bytes.
+const LOGGED_SQL_BYTES: usize = 4096;
+
+fn truncated(sql: &str) -> String {
+    if sql.len() <= LOGGED_SQL_BYTES {
+        return sql.to_string();
+    }
+    let mut end = LOGGED_SQL_BYTES;
+    while !sql.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}…", &sql[..end])
+}
+
 struct Running {
     log: Arc<QueryLog>,
     record: Option<QueryRecord>,
@@ -262,7 +276,7 @@ impl Running {
                 .get(METADATA_USER)
                 .cloned()
                 .unwrap_or_default(),
-            sql: sql.to_string(),
+            sql: truncated(sql),
             started_at: Utc::now(),
             duration_ms: 0.0,
             rows: 0,
@@ -281,7 +295,7 @@ impl Running {
             record.duration_ms = self.start.elapsed().as_secs_f64() * 1000.0;
             record.rows = rows;
             record.error = error;
-            tracing::info!(
+            tracing::debug!(
                 query_id = record.query_id,
                 user = %record.user,
                 rows = record.rows,

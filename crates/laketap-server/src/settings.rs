@@ -1,7 +1,9 @@
 //! `SET` / `SHOW` / `RESET` of laketap's own session settings
 //! (`laketap.as_of`), answered on the connection's own session so that one
 //! session's setting never reaches another (STYLE.md known trap 1). A bad
-//! value is refused with SQLSTATE 22023 and the previous value stays.
+//! value is refused with SQLSTATE 22023 and the previous value stays; RESET
+//! returns to the server's default (`--as-of`, else the clock); SET LOCAL is
+//! refused (0A000) rather than silently outliving a transaction.
 
 use std::sync::Arc;
 
@@ -10,7 +12,7 @@ use datafusion::arrow::datatypes::{DataType, Field, Schema};
 use datafusion::common::{ParamValues, ToDFSchema};
 use datafusion::logical_expr::{EmptyRelation, LogicalPlan};
 use datafusion::prelude::SessionContext;
-use datafusion::sql::sqlparser::ast::{Expr, Reset, Set, Statement, Value};
+use datafusion::sql::sqlparser::ast::{ContextModifier, Expr, Reset, Set, Statement, Value};
 use datafusion_postgres::QueryHook;
 use datafusion_postgres::hooks::HookClient;
 use laketap_engine::asof::LaketapOptions;
@@ -26,6 +28,7 @@ enum Request {
     Set(String, String),
     Reset(String),
     Show(String),
+    Unsupported(String),
 }
 
 fn laketap_key(name: &str) -> Option<String> {
@@ -47,9 +50,17 @@ fn value_text(expr: &Expr) -> String {
 fn request(statement: &Statement) -> Option<Request> {
     match statement {
         Statement::Set(Set::SingleAssignment {
-            variable, values, ..
+            variable,
+            values,
+            scope,
+            ..
         }) => {
             let key = laketap_key(&variable.to_string())?;
+            if matches!(scope, Some(ContextModifier::Local)) {
+                return Some(Request::Unsupported(format!(
+                    "SET LOCAL {key} is not supported: laketap has no transaction scope; use SET {key}"
+                )));
+            }
             let value = values.first().map(value_text).unwrap_or_default();
             Some(Request::Set(key, value))
         }
@@ -99,6 +110,11 @@ fn show(name: &str, value: &str) -> PgWireResult<Response> {
 fn answer(request: Request, ctx: &SessionContext) -> PgWireResult<Response> {
     let state = ctx.state_ref();
     match request {
+        Request::Unsupported(message) => Err(PgWireError::UserError(Box::new(ErrorInfo::new(
+            "ERROR".to_string(),
+            sqlstate::NOT_SUPPORTED.to_string(),
+            message,
+        )))),
         Request::Set(key, value) => {
             let mut state = state.write();
             state
@@ -113,7 +129,7 @@ fn answer(request: Request, ctx: &SessionContext) -> PgWireResult<Response> {
             state
                 .config_mut()
                 .options_mut()
-                .set(&key, "now")
+                .set(&key, "default")
                 .map_err(|e| invalid(e.message().to_string()))?;
             Ok(Response::Execution(Tag::new("RESET")))
         }
@@ -173,7 +189,9 @@ impl QueryHook for LaketapSettingsHook {
                 let name = key.rsplit('.').next().unwrap_or(&key).to_string();
                 Some(empty_plan(vec![Field::new(name, DataType::Utf8, false)]))
             }
-            Request::Set(..) | Request::Reset(_) => Some(empty_plan(Vec::new())),
+            Request::Set(..) | Request::Reset(_) | Request::Unsupported(_) => {
+                Some(empty_plan(Vec::new()))
+            }
         }
     }
 

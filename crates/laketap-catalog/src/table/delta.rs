@@ -15,6 +15,9 @@ use crate::location::Location;
 #[derive(Debug)]
 pub struct DeltaSource {
     table: tokio::sync::Mutex<DeltaTable>,
+    /// The version the current provider serves (behind the log's version when
+    /// building a provider failed: the next refresh tries again).
+    served: std::sync::atomic::AtomicI64,
 }
 
 type Fresh = (Arc<dyn TableProvider>, TableStatus);
@@ -38,6 +41,7 @@ impl DeltaSource {
         let (provider, status) = provider_for(session, &table).await?;
         Ok((
             DeltaSource {
+                served: std::sync::atomic::AtomicI64::new(status.version.unwrap_or(-1)),
                 table: tokio::sync::Mutex::new(table),
             },
             provider,
@@ -56,16 +60,24 @@ impl DeltaSource {
 
     /// Reads new commits; `Some` when there is a newer version to serve.
     pub(super) async fn refresh(&self, session: &dyn Session) -> Result<Option<Fresh>, String> {
+        use std::sync::atomic::Ordering;
         let mut table = self.table.lock().await;
-        let before = table.version();
         table
             .update_incremental(None)
             .await
             .map_err(|e| e.to_string())?;
-        if table.version() == before {
+        let latest = table.version().map_or(-1, |v| v as i64);
+        if latest == self.served.load(Ordering::Acquire) {
             return Ok(None);
         }
-        provider_for(session, &table).await.map(Some)
+        let fresh = provider_for(session, &table).await?;
+        Ok(Some(fresh))
+    }
+
+    /// Records that `version` is now served.
+    pub(super) fn mark_served(&self, version: Option<i64>) {
+        self.served
+            .store(version.unwrap_or(-1), std::sync::atomic::Ordering::Release);
     }
 }
 

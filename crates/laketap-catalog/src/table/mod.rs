@@ -1,8 +1,9 @@
 //! [`LakeTable`]: the stable table handle that the session (and every view)
-//! holds for a declared table. Its data source can be swapped underneath —
-//! a Delta table refreshed to a newer version, a listing table re-listed —
-//! without invalidating plans or views that captured the handle
-//! (STYLE.md, known trap 2).
+//! holds for a declared table. A Delta table's source is swapped underneath
+//! when a newer version is committed, without invalidating plans or views
+//! that captured the handle (STYLE.md, known trap 2); listing tables list
+//! their files at each scan (DataFusion's listing cache expires after one
+//! refresh interval), so new files are read without a swap.
 
 mod delta;
 mod listing;
@@ -151,10 +152,23 @@ impl LakeTable {
         match outcome {
             Ok(None) => status.last_error = None,
             Ok(Some((provider, fresh))) => {
+                // Views and prepared plans captured this handle's schema: a
+                // version with another schema cannot be swapped in under them.
+                if provider.schema() != self.current().schema() {
+                    let message = format!(
+                        "version {} changed the table's schema; laketap keeps serving version {} until restarted",
+                        fresh.version.unwrap_or(-1),
+                        status.version.unwrap_or(-1)
+                    );
+                    tracing::warn!(schema = %self.info.schema, table = %self.info.name, "{message}");
+                    status.last_error = Some(message);
+                    return;
+                }
                 *self
                     .provider
                     .write()
                     .unwrap_or_else(|poisoned| poisoned.into_inner()) = provider;
+                delta.mark_served(fresh.version);
                 tracing::debug!(table = %self.info.name, version = ?fresh.version, "delta table refreshed");
                 *status = TableStatus {
                     last_refresh_at: Some(now),

@@ -161,3 +161,45 @@ async fn scans_prune_partitions_and_project_columns() {
     assert!(plan.contains("projection=[id]"), "{plan}");
     server.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_new_file_in_a_listing_table_is_read_without_restart() {
+    let dir = fixture_copy();
+    let server = TestServer::start(&dir.path().join("catalog")).await;
+    let client = server.client().await;
+    assert_eq!(
+        count(&client, "SELECT count(*) FROM extra.csv_scores").await,
+        6
+    );
+    let partition = dir.path().join("lake/extra/csv_scores/region=asia");
+    std::fs::create_dir_all(&partition).expect("mkdir");
+    // Written aside and renamed, as batch jobs publish files.
+    std::fs::write(
+        partition.join(".part-0.csv.tmp"),
+        "id,score\n101,1.5\n102,2.5\n",
+    )
+    .expect("write");
+    std::fs::rename(
+        partition.join(".part-0.csv.tmp"),
+        partition.join("part-0.csv"),
+    )
+    .expect("rename");
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let total = count(&client, "SELECT count(*) FROM extra.csv_scores").await;
+        if total == 8 || tokio::time::Instant::now() > deadline {
+            assert_eq!(total, 8, "the new file was not read");
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let row = client
+        .query_one(
+            "SELECT CAST(sum(score) AS DOUBLE) FROM extra.csv_scores WHERE region = 'asia'",
+            &[],
+        )
+        .await
+        .expect("new partition");
+    assert_eq!(row.get::<_, f64>(0), 4.0);
+    server.stop().await;
+}

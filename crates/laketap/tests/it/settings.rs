@@ -75,6 +75,14 @@ async fn as_of_is_per_session() {
         "{err}"
     );
 
+    // SET LOCAL would outlive its transaction: refused.
+    let err = a
+        .simple_query("SET LOCAL laketap.as_of = '2026-03-02'")
+        .await
+        .expect_err("SET LOCAL");
+    assert_eq!(err.code(), Some(&SqlState::FEATURE_NOT_SUPPORTED), "{err}");
+    assert_eq!(as_of(&a).await, noon);
+
     // RESET returns to the clock.
     a.simple_query("RESET laketap.as_of").await.expect("reset");
     assert_eq!(show_as_of(&a).await, "now");
