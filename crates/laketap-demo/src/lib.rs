@@ -27,7 +27,7 @@
 //! Size: the defaults (2 000 users, 14 days) produce about 10 listen events per user-day
 //! (users × days): 271 000 listen events for seed 42 and `now` 2026-03-01 20:30, plus about 15 000 interactions, 3 300
 //! promotion events, 70 000 recommendation impressions and 4 000 engagements. Rows grow
-//! linearly with `users × days`: `--users 400000 --days 26` gives about 100 million listen
+//! linearly with `users × days`: `--users 400000 --days 28` gives about 100 million (99.8 M) listen
 //! events. Generation streams: rows are built in bounded chunks and written as they are
 //! made, so memory does not grow with the number of days (what is kept is one small entry
 //! per user, creator and show, and the promotion events planned ahead).

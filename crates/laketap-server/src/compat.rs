@@ -147,17 +147,46 @@ pub fn register_functions(ctx: &datafusion::prelude::SessionContext) {
     ctx.register_udf(table_size);
 }
 
-/// `pg_catalog` with the columns that datafusion-pg-catalog lacks and psql
-/// selects: `pg_class.reloptions` (psql `\d+`).
+/// `pg_catalog` with what datafusion-pg-catalog lacks: `pg_class.reloptions`
+/// (psql `\d+`) and the rows of `pg_views` (empty there; BI tools list views
+/// through it).
 #[derive(Debug)]
 pub struct PgCatalogOverlay {
     inner: Arc<dyn SchemaProvider>,
+    views: Arc<dyn TableProvider>,
 }
 
 impl PgCatalogOverlay {
-    /// An overlay over datafusion-pg-catalog's schema.
-    pub fn new(inner: Arc<dyn SchemaProvider>) -> Self {
-        PgCatalogOverlay { inner }
+    /// An overlay over datafusion-pg-catalog's schema; `views` are
+    /// (schema, view, definition) of the views to list in `pg_views`.
+    pub fn new(
+        inner: Arc<dyn SchemaProvider>,
+        views: &[(String, String, String)],
+    ) -> DfResult<Self> {
+        use datafusion::arrow::array::{RecordBatch, StringArray};
+        use datafusion::arrow::datatypes::Schema;
+        use datafusion::datasource::MemTable;
+        let schema = Arc::new(Schema::new(vec![
+            Field::new("schemaname", DataType::Utf8, true),
+            Field::new("viewname", DataType::Utf8, true),
+            Field::new("viewowner", DataType::Utf8, true),
+            Field::new("definition", DataType::Utf8, true),
+        ]));
+        let column = |f: fn(&(String, String, String)) -> &str| {
+            Arc::new(StringArray::from_iter_values(views.iter().map(f)))
+                as datafusion::arrow::array::ArrayRef
+        };
+        let batch = RecordBatch::try_new(
+            schema.clone(),
+            vec![
+                column(|v| &v.0),
+                column(|v| &v.1),
+                column(|_| "postgres"),
+                column(|v| &v.2),
+            ],
+        )?;
+        let views = Arc::new(MemTable::try_new(schema, vec![vec![batch]])?);
+        Ok(PgCatalogOverlay { inner, views })
     }
 }
 
@@ -195,6 +224,9 @@ impl SchemaProvider for PgCatalogOverlay {
     }
 
     async fn table(&self, name: &str) -> DfResult<Option<Arc<dyn TableProvider>>> {
+        if name.eq_ignore_ascii_case("pg_views") {
+            return Ok(Some(self.views.clone()));
+        }
         let Some(table) = self.inner.table(name).await? else {
             return Ok(None);
         };

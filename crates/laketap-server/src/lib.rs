@@ -94,11 +94,23 @@ impl PgServer {
         let pg_catalog = catalog
             .schema("pg_catalog")
             .ok_or_else(|| Error::Setup("pg_catalog was not installed".to_string()))?;
+        let views: Vec<(String, String, String)> = engine
+            .view_docs()
+            .keys()
+            .filter_map(|name| {
+                engine.view_definition(name).map(|sql| {
+                    (
+                        laketap_engine::views::KPI_SCHEMA.to_string(),
+                        name.clone(),
+                        sql,
+                    )
+                })
+            })
+            .collect();
+        let overlay = compat::PgCatalogOverlay::new(pg_catalog, &views)
+            .map_err(|e| Error::Setup(e.to_string()))?;
         catalog
-            .register_schema(
-                "pg_catalog",
-                Arc::new(compat::PgCatalogOverlay::new(pg_catalog)),
-            )
+            .register_schema("pg_catalog", Arc::new(overlay))
             .map_err(|e| Error::Setup(e.to_string()))?;
         compat::register_functions(ctx);
         let descriptions = Arc::new(describe::Descriptions::default());

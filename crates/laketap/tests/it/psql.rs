@@ -123,6 +123,13 @@ async fn psql_describes_the_lake() {
         ],
         "{views}"
     );
+    // pg_views lists them too (datafusion-pg-catalog's is empty; STYLE.md trap 4).
+    let listed = psql(
+        &server,
+        "SELECT count(*) FROM pg_catalog.pg_views WHERE schemaname = 'kpi' AND definition LIKE '%amp.%'",
+    )
+    .await;
+    assert_eq!(listed.lines().nth(1), Some("10"), "{listed}");
     let view = psql(&server, "\\d+ kpi.engagement_daily").await;
     let dau = view
         .lines()
