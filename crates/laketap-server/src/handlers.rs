@@ -209,6 +209,7 @@ pub struct LoggedService {
 /// [`compat::rewrite_sql`] in front.
 pub struct CompatParser {
     sessions: Arc<Sessions>,
+    log: Arc<QueryLog>,
 }
 
 #[async_trait]
@@ -226,10 +227,16 @@ impl QueryParser for CompatParser {
     {
         let rewritten = compat::rewrite_sql(sql);
         let session = self.sessions.of(client);
-        session
+        let parsed = session
             .parser
             .parse_sql(client, rewritten.as_deref().unwrap_or(sql), types)
-            .await
+            .await;
+        if let Err(e) = &parsed {
+            // Planning happens at Parse in the extended protocol: log the
+            // statements that never reach Execute.
+            Running::new(&self.log, client, sql).finish(0, Some(error_text(e)));
+        }
+        parsed
     }
 
     fn get_parameter_types(&self, stmt: &Self::Statement) -> PgWireResult<Vec<Type>> {
@@ -464,6 +471,7 @@ impl LaketapHandlers {
             service: Arc::new(LoggedService {
                 parser: Arc::new(CompatParser {
                     sessions: sessions.clone(),
+                    log: log.clone(),
                 }),
                 sessions,
                 log,

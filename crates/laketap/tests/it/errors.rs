@@ -56,6 +56,20 @@ async fn sqlstates_over_the_wire() {
         .await
         .expect_err("unknown table");
     assert_eq!(err.code(), Some(&SqlState::UNDEFINED_TABLE));
+    // Failures of the extended protocol's Parse step are in the query log too.
+    let row = client
+        .query_one(
+            "SELECT count(*) FROM laketap.query_log \
+             WHERE sql = 'SELECT * FROM amp.nope' AND error LIKE '%not found%'",
+            &[],
+        )
+        .await
+        .expect("query_log");
+    assert_eq!(
+        row.get::<_, i64>(0),
+        2,
+        "simple and extended failures are both logged"
+    );
     // Still usable.
     let row = client
         .query_one("SELECT count(*) FROM amp.users", &[])
