@@ -27,9 +27,9 @@ use pgwire::api::results::{FieldInfo, Response};
 use pgwire::api::stmt::QueryParser;
 use pgwire::api::store::PortalStore;
 use pgwire::api::{
-    ClientInfo, ClientPortalStore, ConnectionManager, ErrorHandler, METADATA_DATABASE,
-    METADATA_USER, PgWireConnectionState, PgWireServerHandlers, PidSecretKeyGenerator,
-    RandomPidSecretKeyGenerator,
+    ClientInfo, ClientPortalStore, ConnectionHandle, ConnectionManager, ErrorHandler,
+    METADATA_DATABASE, METADATA_USER, PgWireConnectionState, PgWireServerHandlers,
+    PidSecretKeyGenerator, RandomPidSecretKeyGenerator,
 };
 use pgwire::error::{ErrorInfo, PgWireError, PgWireResult};
 use pgwire::messages::{PgWireBackendMessage, PgWireFrontendMessage};
@@ -254,6 +254,10 @@ impl QueryParser for CompatParser {
     }
 }
 
+/// Where datafusion-postgres keeps `SET statement_timeout` (milliseconds)
+/// in the connection's metadata.
+const STATEMENT_TIMEOUT_KEY: &str = "statement_timeout_ms";
+
 /// The longest SQL text kept in the query log, in bytes.
 const LOGGED_SQL_BYTES: usize = 4096;
 
@@ -315,16 +319,34 @@ impl Running {
     }
 
     /// Logs at once for non-row responses; for row streams, when the stream
-    /// ends or is dropped (a client that went away).
-    fn attach(mut self, response: &mut Response) {
+    /// ends or is dropped (a client that went away). Row streams also end
+    /// with 57014 on a cancel request or when the statement timeout passes.
+    async fn attach<C: ClientInfo + ?Sized>(mut self, client: &C, response: &mut Response) {
         match response {
             Response::Query(query) => {
+                let cancel = match client.session_extensions().get::<Arc<ConnectionHandle>>() {
+                    Some(handle) => Some(handle.start_query().await),
+                    None => None,
+                };
+                let deadline = client
+                    .metadata()
+                    .get(STATEMENT_TIMEOUT_KEY)
+                    .and_then(|ms| ms.parse::<u64>().ok())
+                    .filter(|ms| *ms > 0)
+                    .map(|ms| {
+                        let at = tokio::time::Instant::from_std(self.start)
+                            + std::time::Duration::from_millis(ms);
+                        Box::pin(tokio::time::sleep_until(at))
+                    });
                 let rows =
                     std::mem::replace(&mut query.data_rows, Box::pin(futures::stream::empty()));
                 query.data_rows = Box::pin(CountingRows {
                     inner: rows,
                     rows: 0,
                     running: self,
+                    cancel,
+                    deadline,
+                    done: false,
                 });
             }
             Response::Error(info) => self.finish(0, Some(info.message.clone())),
@@ -345,6 +367,19 @@ struct CountingRows<S> {
     inner: S,
     rows: u64,
     running: Running,
+    /// Fires on a CancelRequest for this connection.
+    cancel: Option<futures::channel::oneshot::Receiver<()>>,
+    /// The statement_timeout, counted from the statement's start.
+    deadline: Option<std::pin::Pin<Box<tokio::time::Sleep>>>,
+    done: bool,
+}
+
+fn canceled(message: &str) -> PgWireError {
+    PgWireError::UserError(Box::new(ErrorInfo::new(
+        "ERROR".to_string(),
+        sqlstate::QUERY_CANCELED.to_string(),
+        message.to_string(),
+    )))
 }
 
 impl<S, T> Stream for CountingRows<S>
@@ -357,7 +392,34 @@ where
         mut self: std::pin::Pin<&mut Self>,
         cx: &mut std::task::Context<'_>,
     ) -> std::task::Poll<Option<Self::Item>> {
+        use std::future::Future;
+        use std::task::Poll;
         let this = &mut *self;
+        if this.done {
+            return Poll::Ready(None);
+        }
+        // Results are computed while they stream, after do_query returned:
+        // cancel requests and the statement timeout must be watched here.
+        let mut stop = None;
+        if let Some(rx) = this.cancel.as_mut() {
+            match std::pin::Pin::new(rx).poll(cx) {
+                Poll::Ready(Ok(())) => stop = Some("canceling statement due to user request"),
+                // Another statement replaced the sender: nothing to watch.
+                Poll::Ready(Err(_)) => this.cancel = None,
+                Poll::Pending => {}
+            }
+        }
+        if let Some(deadline) = this.deadline.as_mut()
+            && deadline.as_mut().poll(cx).is_ready()
+        {
+            stop = Some("canceling statement due to statement timeout");
+        }
+        if let Some(message) = stop {
+            this.done = true;
+            let rows = this.rows;
+            this.running.finish(rows, Some(message.to_string()));
+            return Poll::Ready(Some(Err(canceled(message))));
+        }
         let next = std::pin::Pin::new(&mut this.inner).poll_next(cx);
         match &next {
             std::task::Poll::Ready(Some(Ok(_))) => this.rows += 1,
@@ -403,7 +465,7 @@ impl SimpleQueryHandler for LoggedService {
             Ok(mut responses) => {
                 // One log entry per simple-query message; rows are counted on its last result.
                 match responses.last_mut() {
-                    Some(last) => running.attach(last),
+                    Some(last) => running.attach(client, last).await,
                     None => running.finish(0, None),
                 }
                 Ok(responses)
@@ -443,7 +505,7 @@ impl ExtendedQueryHandler for LoggedService {
             .await
         {
             Ok(mut response) => {
-                running.attach(&mut response);
+                running.attach(client, &mut response).await;
                 Ok(response)
             }
             Err(e) => {

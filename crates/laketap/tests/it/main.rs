@@ -3,6 +3,7 @@
 //! binary itself.
 
 mod binary;
+mod cancel;
 mod errors;
 mod freshness;
 mod psql;
