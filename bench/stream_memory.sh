@@ -16,25 +16,10 @@ cargo build --release -p laketap --bin laketap --example stream_all
 bin="$CARGO_TARGET_DIR/release/laketap"
 client="$CARGO_TARGET_DIR/release/examples/stream_all"
 
-if [ ! -d "$lake/lake/amp" ]; then
-  mkdir -p "$lake/catalog"
-  cp catalog/amp.toml "$lake/catalog/"
-  /usr/bin/time -v "$bin" demo --out "$lake/lake" --users "$users" --days "$days" \
-    --now "2026-03-01 20:00:00" 2> "$lake/demo.time"
-  grep -E "Elapsed|Maximum resident" "$lake/demo.time"
-fi
+source bench/lib.sh
+demo_lake "$lake" "$users" "$days" "2026-03-01 20:00:00"
 du -sh "$lake/lake/amp/listen_events"
-
-"$bin" serve --catalog "$lake/catalog" --listen 127.0.0.1:0 --http 127.0.0.1:0 2> "$lake/serve.log" &
-server=$!
-trap 'kill $server 2>/dev/null || true' EXIT
-port=""
-for _ in $(seq 1 600); do
-  port=$(grep -o 'postgres=127.0.0.1:[0-9]*' "$lake/serve.log" | head -1 | cut -d: -f2 || true)
-  [ -n "$port" ] && break
-  sleep 0.1
-done
-[ -n "$port" ] || { echo "server did not start"; cat "$lake/serve.log"; exit 1; }
+start_server "$lake"
 rss_kb() { awk '/^VmRSS/ {print $2}' "/proc/$server/status"; }
 echo "server idle RSS: $(( $(rss_kb) / 1024 )) MiB"
 
