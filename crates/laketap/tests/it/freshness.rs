@@ -54,6 +54,20 @@ async fn count(client: &tokio_postgres::Client, sql: &str) -> i64 {
     client.query_one(sql, &[]).await.expect(sql).get(0)
 }
 
+/// Polls `sql` until it counts `expected` — correctness with a loose bound
+/// (10 s), not a timing test: the refresher runs every 500 ms.
+async fn wait_for_count(client: &tokio_postgres::Client, sql: &str, expected: i64, what: &str) {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let total = count(client, sql).await;
+        if total == expected || tokio::time::Instant::now() > deadline {
+            assert_eq!(total, expected, "{what}");
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_new_delta_commit_is_served_without_restart() {
     let dir = fixture_copy();
@@ -73,16 +87,13 @@ async fn a_new_delta_commit_is_served_without_restart() {
 
     append_listen_event(&dir.path().join("lake/amp/listen_events")).await;
 
-    // Correctness with a loose bound: the refresher runs every 500 ms.
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
-    loop {
-        let total = count(&client, "SELECT count(*) FROM amp.listen_events").await;
-        if total == 21 || tokio::time::Instant::now() > deadline {
-            assert_eq!(total, 21, "the new commit was not served");
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    wait_for_count(
+        &client,
+        "SELECT count(*) FROM amp.listen_events",
+        21,
+        "the new commit was not served",
+    )
+    .await;
     let rows = client
         .query(
             "SELECT CAST(event_date AS VARCHAR), n FROM public.listens_per_day ORDER BY 1",
@@ -184,15 +195,13 @@ async fn a_new_file_in_a_listing_table_is_read_without_restart() {
         partition.join("part-0.csv"),
     )
     .expect("rename");
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
-    loop {
-        let total = count(&client, "SELECT count(*) FROM extra.csv_scores").await;
-        if total == 8 || tokio::time::Instant::now() > deadline {
-            assert_eq!(total, 8, "the new file was not read");
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    wait_for_count(
+        &client,
+        "SELECT count(*) FROM extra.csv_scores",
+        8,
+        "the new file was not read",
+    )
+    .await;
     let row = client
         .query_one(
             "SELECT CAST(sum(score) AS DOUBLE) FROM extra.csv_scores WHERE region = 'asia'",
