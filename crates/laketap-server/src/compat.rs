@@ -26,9 +26,12 @@ use datafusion::sql::sqlparser::parser::Parser;
 /// Rewrites what the engine cannot plan into what it can; `None` when the
 /// statement needs nothing (or does not parse: the engine reports that).
 pub fn rewrite_sql(sql: &str) -> Option<String> {
-    let lowered = sql.to_ascii_lowercase();
-    // Cheap pre-check: every rewrite below needs one of these words.
-    if !lowered.contains("array") {
+    // Cheap pre-check without allocating: every rewrite below needs `array`.
+    if !sql
+        .as_bytes()
+        .windows(5)
+        .any(|w| w.eq_ignore_ascii_case(b"array"))
+    {
         return None;
     }
     let mut statements = Parser::parse_sql(&PostgreSqlDialect {}, sql).ok()?;
@@ -154,12 +157,14 @@ pub fn register_functions(ctx: &datafusion::prelude::SessionContext) {
 pub struct PgCatalogOverlay {
     inner: Arc<dyn SchemaProvider>,
     views: Arc<dyn TableProvider>,
+    /// `pg_class` with `reloptions`, built once (its rows are computed at each scan).
+    pg_class: Option<Arc<dyn TableProvider>>,
 }
 
 impl PgCatalogOverlay {
     /// An overlay over datafusion-pg-catalog's schema; `views` are
     /// (schema, view, definition) of the views to list in `pg_views`.
-    pub fn new(
+    pub async fn new(
         inner: Arc<dyn SchemaProvider>,
         views: &[(String, String, String)],
     ) -> DfResult<Self> {
@@ -186,7 +191,22 @@ impl PgCatalogOverlay {
             ],
         )?;
         let views = Arc::new(MemTable::try_new(schema, vec![vec![batch]])?);
-        Ok(PgCatalogOverlay { inner, views })
+        let pg_class = match inner.table("pg_class").await? {
+            Some(table) if table.schema().field_with_name("reloptions").is_err() => {
+                let text_array = DataType::List(Arc::new(Field::new("item", DataType::Utf8, true)));
+                Some(with_null_columns(
+                    "pg_class",
+                    table,
+                    &[("reloptions", text_array)],
+                )?)
+            }
+            _ => None,
+        };
+        Ok(PgCatalogOverlay {
+            inner,
+            views,
+            pg_class,
+        })
     }
 }
 
@@ -227,16 +247,12 @@ impl SchemaProvider for PgCatalogOverlay {
         if name.eq_ignore_ascii_case("pg_views") {
             return Ok(Some(self.views.clone()));
         }
-        let Some(table) = self.inner.table(name).await? else {
-            return Ok(None);
-        };
         if name.eq_ignore_ascii_case("pg_class")
-            && table.schema().field_with_name("reloptions").is_err()
+            && let Some(pg_class) = &self.pg_class
         {
-            let text_array = DataType::List(Arc::new(Field::new("item", DataType::Utf8, true)));
-            return with_null_columns("pg_class", table, &[("reloptions", text_array)]).map(Some);
+            return Ok(Some(pg_class.clone()));
         }
-        Ok(Some(table))
+        self.inner.table(name).await
     }
 
     fn table_exist(&self, name: &str) -> bool {

@@ -108,6 +108,7 @@ impl PgServer {
             })
             .collect();
         let overlay = compat::PgCatalogOverlay::new(pg_catalog, &views)
+            .await
             .map_err(|e| Error::Setup(e.to_string()))?;
         catalog
             .register_schema("pg_catalog", Arc::new(overlay))
