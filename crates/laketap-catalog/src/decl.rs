@@ -68,6 +68,58 @@ pub struct TableDecl {
     /// Format options.
     #[serde(default)]
     pub options: TableOptions,
+    /// The recorded columns and types (written by `laketap crawl`). When
+    /// present, the data is checked against it and `on_schema_change` says
+    /// what happens when they differ.
+    #[serde(default)]
+    pub schema: Option<Vec<ColumnDecl>>,
+    /// What `serve` does when the data's schema differs from `schema`.
+    #[serde(default)]
+    pub on_schema_change: SchemaChangePolicy,
+}
+
+/// One recorded column: its name and its Arrow type, written as Arrow
+/// prints it (`Int64`, `Utf8`, `Timestamp(µs, "UTC")`, `Date32`, …).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ColumnDecl {
+    /// Column name.
+    pub name: String,
+    /// Arrow data type.
+    #[serde(rename = "type")]
+    pub data_type: String,
+    /// Whether NULLs are allowed (default true).
+    #[serde(default = "yes")]
+    pub nullable: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+
+/// What happens when a table's data no longer matches its recorded `schema`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SchemaChangePolicy {
+    /// Serve the data's schema, whatever changed (the change is logged).
+    Update,
+    /// Serve new columns; a removed or retyped column stops the change
+    /// (a new table is not served, a Delta table keeps its served version).
+    #[default]
+    AddColumnsOnly,
+    /// Any difference stops the change.
+    Fail,
+}
+
+impl SchemaChangePolicy {
+    /// The name used in catalog files.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SchemaChangePolicy::Update => "update",
+            SchemaChangePolicy::AddColumnsOnly => "add_columns_only",
+            SchemaChangePolicy::Fail => "fail",
+        }
+    }
 }
 
 /// A parsed catalog file.

@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use datafusion::execution::runtime_env::RuntimeEnv;
 use object_store::aws::AmazonS3Builder;
+use serde::Deserialize;
 use url::Url;
 
 /// Where a table's data lives, resolved against its catalog file.
@@ -68,9 +69,14 @@ impl Location {
     }
 
     /// Makes sure the session can read this location: registers an S3 store
-    /// for the bucket (configured from the standard AWS environment) unless one
-    /// is registered already. Local files need nothing.
-    pub fn register_store(&self, runtime: &RuntimeEnv) -> Result<(), String> {
+    /// for the bucket unless one is registered already, configured by the
+    /// `[[storage]]` entry for the bucket in `storages` if there is one, else
+    /// from the standard AWS environment. Local files need nothing.
+    pub fn register_store(
+        &self,
+        runtime: &RuntimeEnv,
+        storages: &[StorageConfig],
+    ) -> Result<(), String> {
         let Location::ObjectStore(url) = self else {
             return Ok(());
         };
@@ -78,14 +84,109 @@ impl Location {
             return Ok(());
         }
         let bucket = url.host_str().unwrap_or_default();
-        let store = AmazonS3Builder::from_env()
-            .with_bucket_name(bucket)
-            .build()
-            .map_err(|e| format!("cannot configure S3 for bucket `{bucket}`: {e}"))?;
+        let config = storages.iter().find(|s| s.bucket().ok() == Some(bucket));
+        let store = match config {
+            Some(config) => config.build()?,
+            None => AmazonS3Builder::from_env()
+                .with_bucket_name(bucket)
+                .build()
+                .map_err(|e| format!("cannot configure S3 for bucket `{bucket}`: {e}"))?,
+        };
         let root = Url::parse(&format!("s3://{bucket}"))
             .map_err(|e| format!("bucket `{bucket}` is not a valid host: {e}"))?;
         runtime.register_object_store(&root, Arc::new(store));
         Ok(())
+    }
+}
+
+/// One `[[storage]]` entry of `laketap.toml`: how to reach an S3 bucket.
+/// Anything not set comes from the standard AWS environment (`AWS_ENDPOINT_URL`,
+/// `AWS_REGION`, `AWS_ACCESS_KEY_ID`, …). Credentials are named by the
+/// environment variables that hold them, never written in a file.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StorageConfig {
+    /// The bucket, as `s3://bucket`.
+    pub url: String,
+    /// The S3 endpoint, e.g. `http://127.0.0.1:9000` (default: AWS).
+    pub endpoint: Option<String>,
+    /// The region (default: `AWS_REGION`, else us-east-1).
+    pub region: Option<String>,
+    /// Address buckets as `bucket.host` instead of `host/bucket` (default false: path style).
+    pub virtual_hosted_style: Option<bool>,
+    /// Allow `http://` endpoints (default false).
+    pub allow_http: Option<bool>,
+    /// The environment variable holding the access key id.
+    pub access_key_id_env: Option<String>,
+    /// The environment variable holding the secret access key.
+    pub secret_access_key_env: Option<String>,
+    /// The environment variable holding a session token.
+    pub session_token_env: Option<String>,
+    /// Send unsigned requests (public buckets).
+    pub skip_signature: Option<bool>,
+}
+
+impl StorageConfig {
+    /// The bucket name of `url`.
+    pub fn bucket(&self) -> Result<&str, String> {
+        let rest = self
+            .url
+            .strip_prefix("s3://")
+            .or_else(|| self.url.strip_prefix("s3a://"))
+            .ok_or_else(|| format!("storage `{}`: write the url as s3://bucket", self.url))?;
+        let bucket = rest.trim_end_matches('/');
+        if bucket.is_empty() || bucket.contains('/') {
+            return Err(format!(
+                "storage `{}`: the url names a bucket only, as s3://bucket",
+                self.url
+            ));
+        }
+        Ok(bucket)
+    }
+
+    /// Builds the object store this entry describes. A named environment
+    /// variable that is not set is an error that names it.
+    pub fn build(&self) -> Result<object_store::aws::AmazonS3, String> {
+        let bucket = self.bucket()?;
+        let env = |name: &Option<String>, what: &str| -> Result<Option<String>, String> {
+            match name {
+                None => Ok(None),
+                Some(var) => std::env::var(var).map(Some).map_err(|_| {
+                    format!(
+                        "storage `{}`: {what} is to come from ${var}, which is not set",
+                        self.url
+                    )
+                }),
+            }
+        };
+        let mut builder = AmazonS3Builder::from_env().with_bucket_name(bucket);
+        if let Some(endpoint) = &self.endpoint {
+            builder = builder.with_endpoint(endpoint);
+        }
+        if let Some(region) = &self.region {
+            builder = builder.with_region(region);
+        }
+        if let Some(v) = self.virtual_hosted_style {
+            builder = builder.with_virtual_hosted_style_request(v);
+        }
+        if let Some(v) = self.allow_http {
+            builder = builder.with_allow_http(v);
+        }
+        if let Some(v) = self.skip_signature {
+            builder = builder.with_skip_signature(v);
+        }
+        if let Some(key) = env(&self.access_key_id_env, "the access key id")? {
+            builder = builder.with_access_key_id(key);
+        }
+        if let Some(secret) = env(&self.secret_access_key_env, "the secret access key")? {
+            builder = builder.with_secret_access_key(secret);
+        }
+        if let Some(token) = env(&self.session_token_env, "the session token")? {
+            builder = builder.with_token(token);
+        }
+        builder
+            .build()
+            .map_err(|e| format!("storage `{}`: cannot configure S3: {e}", self.url))
     }
 }
 
@@ -121,6 +222,24 @@ mod tests {
         let err = Location::resolve(Path::new("/nowhere/catalog/a.toml"), "../lake/x")
             .expect_err("missing");
         assert_eq!(err, "/nowhere/catalog/../lake/x");
+    }
+
+    #[test]
+    fn storage_names_one_bucket_and_missing_secrets() {
+        let mut storage = StorageConfig {
+            url: "s3://lake/".to_string(),
+            endpoint: Some("http://127.0.0.1:1".to_string()),
+            allow_http: Some(true),
+            access_key_id_env: Some("LAKETAP_TEST_SURELY_UNSET_KEY".to_string()),
+            ..StorageConfig::default()
+        };
+        assert_eq!(storage.bucket(), Ok("lake"));
+        let err = storage.build().expect_err("unset variable");
+        assert!(err.contains("$LAKETAP_TEST_SURELY_UNSET_KEY"), "{err}");
+        storage.url = "s3://lake/prefix".to_string();
+        assert!(storage.bucket().is_err());
+        storage.url = "gs://lake".to_string();
+        assert!(storage.bucket().is_err());
     }
 
     #[test]

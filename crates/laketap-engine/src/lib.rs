@@ -15,6 +15,7 @@ pub mod asof;
 pub mod query_log;
 pub mod stats;
 pub mod system;
+pub mod timetravel;
 pub mod views;
 
 use std::path::PathBuf;
@@ -25,7 +26,7 @@ use datafusion::catalog::Session;
 use datafusion::error::DataFusionError;
 use datafusion::execution::runtime_env::RuntimeEnvBuilder;
 use datafusion::prelude::{SessionConfig, SessionContext};
-use laketap_catalog::Lake;
+use laketap_catalog::{CatalogProblem, Lake, LakeOptions, StorageConfig};
 
 pub use query_log::{QueryLog, QueryRecord};
 
@@ -77,6 +78,11 @@ pub struct EngineConfig {
     pub views_dir: Option<PathBuf>,
     /// The default `laketap.as_of` of every session (None: the clock).
     pub as_of: Option<chrono::NaiveDateTime>,
+    /// How to reach S3 buckets (`[[storage]]` of laketap.toml).
+    pub storage: Vec<StorageConfig>,
+    /// The catalog folder is checked for edits every this many refresh
+    /// intervals (and listing tables recount their files).
+    pub catalog_poll_every: u32,
 }
 
 impl EngineConfig {
@@ -90,6 +96,8 @@ impl EngineConfig {
             query_log_capacity: 1000,
             views_dir: None,
             as_of: None,
+            storage: Vec::new(),
+            catalog_poll_every: 2,
         }
     }
 }
@@ -103,7 +111,11 @@ pub struct Engine {
     view_sql: std::collections::BTreeMap<String, String>,
     stop: tokio::sync::watch::Sender<bool>,
     refresher: tokio::sync::Mutex<Option<tokio::task::JoinHandle<()>>>,
+    replanner: tokio::sync::Mutex<Option<tokio::task::JoinHandle<()>>>,
 }
+
+/// The problems of the KPI views, replaced each time they are re-planned.
+pub type ViewProblems = Arc<std::sync::RwLock<Vec<CatalogProblem>>>;
 
 impl Engine {
     /// Loads the catalog and builds the session. Broken declarations do not
@@ -134,29 +146,16 @@ impl Engine {
         stats::register(&ctx);
 
         let state = ctx.state();
-        let lake = Arc::new(Lake::load(&state, &config.catalog_dir).await?);
         let catalog = ctx.catalog(DATABASE).ok_or_else(|| {
             DataFusionError::Internal(format!("catalog `{DATABASE}` was not created"))
         })?;
-        let mut problems = Vec::new();
-        for (name, schema) in lake.schemas() {
-            if RESERVED_SCHEMAS.contains(&name.as_str()) {
-                let message = format!(
-                    "{}: schema `{name}` is reserved by laketap ({}); its tables are not served: set another `schema`",
-                    schema.file().display(),
-                    RESERVED_SCHEMAS.join(", ")
-                );
-                tracing::warn!("{message}");
-                problems.push(laketap_catalog::CatalogProblem {
-                    file: schema.file().display().to_string(),
-                    table: None,
-                    message,
-                    detected_at: chrono::Utc::now(),
-                });
-                continue;
-            }
-            catalog.register_schema(name, schema.clone())?;
-        }
+        let options = LakeOptions {
+            storage: config.storage.clone(),
+            reserved_schemas: RESERVED_SCHEMAS.iter().map(|s| s.to_string()).collect(),
+        };
+        let lake =
+            Arc::new(Lake::load(&state, &config.catalog_dir, catalog.clone(), options).await?);
+        timetravel::register(&ctx, lake.clone());
         let query_log = Arc::new(QueryLog::new(config.query_log_capacity));
         let view_files = views::view_files(config.views_dir.as_deref()).map_err(Error::Views)?;
         let view_docs = view_files
@@ -167,16 +166,31 @@ impl Engine {
             .iter()
             .map(|f| (f.name.clone(), f.sql.clone()))
             .collect();
-        problems.extend(views::create_views(&ctx, view_files).await);
+        let (created, problems) = views::create_views(&ctx, view_files.clone(), false).await;
+        let view_problems: ViewProblems = Arc::new(std::sync::RwLock::new(problems));
         catalog.register_schema(
             SYSTEM_SCHEMA,
-            system::schema(lake.clone(), Arc::new(problems), query_log.clone())?,
+            system::schema(lake.clone(), view_problems.clone(), query_log.clone())?,
         )?;
         let session: Arc<dyn Session> = Arc::new(state);
         let (stop, stopped) = tokio::sync::watch::channel(false);
-        let refresher = config
-            .refresh_interval
-            .map(|interval| lake.spawn_refresher(session, interval, stopped));
+        let refresher = config.refresh_interval.map(|interval| {
+            lake.spawn_refresher(
+                session,
+                interval,
+                config.catalog_poll_every,
+                stopped.clone(),
+            )
+        });
+        let replanner = config.refresh_interval.map(|_| {
+            spawn_replanner(
+                ctx.clone(),
+                lake.clone(),
+                ordered_views(created, view_files),
+                view_problems,
+                stopped,
+            )
+        });
         tracing::info!(
             catalog = %config.catalog_dir.display(),
             schemas = lake.schemas().len(),
@@ -192,6 +206,7 @@ impl Engine {
             view_sql,
             stop,
             refresher: tokio::sync::Mutex::new(refresher),
+            replanner: tokio::sync::Mutex::new(replanner),
         })
     }
 
@@ -226,6 +241,12 @@ impl Engine {
         )
     }
 
+    /// Turns true when the engine stops (or is dropped): background tasks
+    /// that follow the engine end on it.
+    pub fn stopped(&self) -> tokio::sync::watch::Receiver<bool> {
+        self.stop.subscribe()
+    }
+
     /// The recent-statement log.
     pub fn query_log(&self) -> &Arc<QueryLog> {
         &self.query_log
@@ -242,15 +263,60 @@ impl std::fmt::Debug for Engine {
 }
 
 impl Engine {
-    /// Stops following Delta commits, after the refresh under way (if any).
+    /// Stops following Delta commits and catalog edits, after the refresh
+    /// under way (if any).
     pub async fn stop(&self) {
         let _ = self.stop.send(true);
-        if let Some(task) = self.refresher.lock().await.take()
-            && let Err(e) = task.await
-        {
-            tracing::warn!(error = %e, "the refresh task ended abnormally");
+        for task in [&self.refresher, &self.replanner] {
+            if let Some(task) = task.lock().await.take()
+                && let Err(e) = task.await
+            {
+                tracing::warn!(error = %e, "a background task ended abnormally");
+            }
         }
     }
+}
+
+/// The view files, those created at startup first and in their creation
+/// order (their dependency order), then the others.
+fn ordered_views(created: Vec<views::ViewFile>, all: Vec<views::ViewFile>) -> Vec<views::ViewFile> {
+    let mut ordered = created;
+    for file in all {
+        if !ordered.iter().any(|f| f.name == file.name) {
+            ordered.push(file);
+        }
+    }
+    ordered
+}
+
+/// Re-plans the KPI views whenever tables appear, vanish or change schema,
+/// so that they read the tables' current handles.
+fn spawn_replanner(
+    ctx: SessionContext,
+    lake: Arc<Lake>,
+    mut files: Vec<views::ViewFile>,
+    problems: ViewProblems,
+    mut stop: tokio::sync::watch::Receiver<bool>,
+) -> tokio::task::JoinHandle<()> {
+    let mut changes = lake.changes();
+    changes.mark_unchanged();
+    tokio::spawn(async move {
+        loop {
+            tokio::select! {
+                changed = changes.changed() => {
+                    if changed.is_err() {
+                        break;
+                    }
+                    changes.mark_unchanged();
+                    let (created, found) = views::create_views(&ctx, files.clone(), true).await;
+                    tracing::info!(views = created.len(), problems = found.len(), "KPI views re-planned after a catalog change");
+                    files = ordered_views(created, files);
+                    *problems.write().unwrap_or_else(|p| p.into_inner()) = found;
+                }
+                changed = stop.changed() => if changed.is_err() || *stop.borrow() { break },
+            }
+        }
+    })
 }
 
 impl Drop for Engine {

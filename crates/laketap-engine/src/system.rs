@@ -61,18 +61,18 @@ impl TableProvider for SystemTable {
     }
 }
 
-fn ts_type() -> DataType {
+pub(crate) fn ts_type() -> DataType {
     DataType::Timestamp(TimeUnit::Microsecond, Some("UTC".into()))
 }
 
-fn ts_builder(capacity: usize) -> TimestampMicrosecondBuilder {
+pub(crate) fn ts_builder(capacity: usize) -> TimestampMicrosecondBuilder {
     TimestampMicrosecondBuilder::with_capacity(capacity).with_timezone("UTC")
 }
 
 /// Builds the `laketap` schema.
 pub fn schema(
     lake: Arc<Lake>,
-    other_problems: Arc<Vec<CatalogProblem>>,
+    other_problems: crate::ViewProblems,
     log: Arc<QueryLog>,
 ) -> DfResult<Arc<dyn SchemaProvider>> {
     let schema = MemorySchemaProvider::new();
@@ -102,13 +102,23 @@ fn tables(lake: Arc<Lake>) -> SystemTable {
         Field::new("freshness_lag_ms", DataType::Int64, true),
         Field::new("last_refresh_at", ts_type(), true),
         Field::new("last_error", DataType::Utf8, true),
+        Field::new("schema_drift", DataType::Utf8, true),
     ]));
     let out = schema.clone();
     SystemTable {
         schema,
         rows: Box::new(move || {
             let tables = lake.tables();
-            let n = tables.len();
+            let broken: Vec<(String, String, laketap_catalog::BrokenTable)> = lake
+                .schemas()
+                .values()
+                .flat_map(|s| {
+                    s.broken_tables()
+                        .into_iter()
+                        .map(|(name, b)| (s.name().to_string(), name, b))
+                })
+                .collect();
+            let n = tables.len() + broken.len();
             let mut schema_name = StringBuilder::new();
             let mut table_name = StringBuilder::new();
             let mut format = StringBuilder::new();
@@ -120,6 +130,7 @@ fn tables(lake: Arc<Lake>) -> SystemTable {
             let mut lag = Int64Builder::with_capacity(n);
             let mut last_refresh = ts_builder(n);
             let mut last_error = StringBuilder::new();
+            let mut drift = StringBuilder::new();
             for table in tables {
                 let info = table.info();
                 let status = table.status();
@@ -137,6 +148,21 @@ fn tables(lake: Arc<Lake>) -> SystemTable {
                 lag.append_option(status.freshness_lag_ms);
                 last_refresh.append_option(status.last_refresh_at.map(|t| t.timestamp_micros()));
                 last_error.append_option(status.last_error.as_deref());
+                drift.append_option(status.schema_drift.as_deref());
+            }
+            for (schema, name, b) in broken {
+                schema_name.append_value(&schema);
+                table_name.append_value(&name);
+                format.append_value(b.decl.format.as_str());
+                location.append_value(&b.decl.location);
+                partitions.append(true);
+                version.append_null();
+                files.append_null();
+                last_commit.append_null();
+                lag.append_null();
+                last_refresh.append_value(b.detected_at.timestamp_micros());
+                last_error.append_value(&b.message);
+                drift.append_null();
             }
             let columns: Vec<ArrayRef> = vec![
                 Arc::new(schema_name.finish()),
@@ -150,13 +176,14 @@ fn tables(lake: Arc<Lake>) -> SystemTable {
                 Arc::new(lag.finish()),
                 Arc::new(last_refresh.finish()),
                 Arc::new(last_error.finish()),
+                Arc::new(drift.finish()),
             ];
             Ok(RecordBatch::try_new(out.clone(), columns)?)
         }),
     }
 }
 
-fn catalog_errors(lake: Arc<Lake>, other_problems: Arc<Vec<CatalogProblem>>) -> SystemTable {
+fn catalog_errors(lake: Arc<Lake>, other_problems: crate::ViewProblems) -> SystemTable {
     let schema = Arc::new(Schema::new(vec![
         Field::new("file", DataType::Utf8, false),
         Field::new("table_name", DataType::Utf8, true),
@@ -167,11 +194,14 @@ fn catalog_errors(lake: Arc<Lake>, other_problems: Arc<Vec<CatalogProblem>>) -> 
     SystemTable {
         schema,
         rows: Box::new(move || {
-            let problems: Vec<&CatalogProblem> = lake
-                .problems()
-                .iter()
-                .chain(other_problems.iter())
-                .collect();
+            let mut problems: Vec<CatalogProblem> = lake.problems();
+            problems.extend(
+                other_problems
+                    .read()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .iter()
+                    .cloned(),
+            );
             let mut file = StringBuilder::new();
             let mut table = StringBuilder::new();
             let mut message = StringBuilder::new();

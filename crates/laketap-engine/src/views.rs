@@ -195,12 +195,20 @@ pub fn view_files(dir: Option<&Path>) -> Result<Vec<ViewFile>, String> {
     Ok(views.into_values().collect())
 }
 
-/// Creates the views in `ctx`, in dependency order (a view that fails is
-/// retried while others succeed). Returns the problems of those that could
-/// not be created.
-pub async fn create_views(ctx: &SessionContext, files: Vec<ViewFile>) -> Vec<CatalogProblem> {
+/// Creates (or, with `replace`, re-plans) the views in `ctx`, in dependency
+/// order: `files` are tried in their order, and a view that fails is retried
+/// while others succeed. Returns the views in the order they were created
+/// (the order to re-plan them in), and the problems of those that were not.
+///
+/// Re-planning a view binds it to the tables' current handles; giving the
+/// files in creation order makes every view bind to its re-planned inputs.
+pub async fn create_views(
+    ctx: &SessionContext,
+    files: Vec<ViewFile>,
+    replace: bool,
+) -> (Vec<ViewFile>, Vec<CatalogProblem>) {
     if files.is_empty() {
-        return Vec::new();
+        return (Vec::new(), Vec::new());
     }
     if let Some(catalog) = ctx.catalog(crate::DATABASE)
         && catalog.schema(KPI_SCHEMA).is_none()
@@ -210,6 +218,7 @@ pub async fn create_views(ctx: &SessionContext, files: Vec<ViewFile>) -> Vec<Cat
             tracing::warn!(error = %e, "cannot create the kpi schema");
         }
     }
+    let mut created = Vec::new();
     let mut pending = files;
     let mut errors: Vec<(ViewFile, String)> = Vec::new();
     loop {
@@ -217,8 +226,11 @@ pub async fn create_views(ctx: &SessionContext, files: Vec<ViewFile>) -> Vec<Cat
         errors.clear();
         let before = pending.len();
         for file in pending {
-            match create_one(ctx, &file).await {
-                Ok(()) => tracing::debug!(view = %file.name, origin = %file.origin, "view created"),
+            match create_one(ctx, &file, replace).await {
+                Ok(()) => {
+                    tracing::debug!(view = %file.name, origin = %file.origin, "view created");
+                    created.push(file);
+                }
                 Err(e) => {
                     errors.push((file.clone(), e));
                     failed.push(file);
@@ -230,9 +242,19 @@ pub async fn create_views(ctx: &SessionContext, files: Vec<ViewFile>) -> Vec<Cat
         }
         pending = failed;
     }
-    errors
+    let problems = errors
         .into_iter()
         .map(|(file, message)| {
+            if replace {
+                // The table it reads is gone or broken: the view must not
+                // keep serving a handle the catalog dropped.
+                if let Some(schema) = ctx
+                    .catalog(crate::DATABASE)
+                    .and_then(|c| c.schema(KPI_SCHEMA))
+                {
+                    let _ = schema.deregister_table(&file.name);
+                }
+            }
             tracing::warn!(view = %file.name, origin = %file.origin, error = %message, "view not created");
             CatalogProblem {
                 file: file.origin.clone(),
@@ -244,14 +266,30 @@ pub async fn create_views(ctx: &SessionContext, files: Vec<ViewFile>) -> Vec<Cat
                 detected_at: Utc::now(),
             }
         })
-        .collect()
+        .collect();
+    (created, problems)
 }
 
-async fn create_one(ctx: &SessionContext, file: &ViewFile) -> Result<(), String> {
-    let df = ctx
-        .sql(&file.sql)
-        .await
-        .map_err(|e| e.message().to_string())?;
+/// `CREATE VIEW` turned into `CREATE OR REPLACE VIEW` (first occurrence).
+fn or_replace(sql: &str) -> String {
+    let upper = sql.to_ascii_uppercase();
+    match upper.find("CREATE VIEW") {
+        Some(at) => format!(
+            "{}CREATE OR REPLACE VIEW{}",
+            &sql[..at],
+            &sql[at + "CREATE VIEW".len()..]
+        ),
+        None => sql.to_string(),
+    }
+}
+
+async fn create_one(ctx: &SessionContext, file: &ViewFile, replace: bool) -> Result<(), String> {
+    let sql = if replace {
+        or_replace(&file.sql)
+    } else {
+        file.sql.clone()
+    };
+    let df = ctx.sql(&sql).await.map_err(|e| e.message().to_string())?;
     df.collect().await.map_err(|e| e.message().to_string())?;
     let exists = ctx
         .catalog(crate::DATABASE)

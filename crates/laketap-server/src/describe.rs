@@ -6,8 +6,9 @@
 //!
 //! datafusion-pg-catalog assigns relation OIDs as `pg_class` is scanned and
 //! keeps them stable; [`Descriptions::refresh`] reads that mapping through
-//! SQL and rebuilds the lookup. It runs when the server starts, never inside
-//! a function call; tables or views created later have no description.
+//! SQL and rebuilds the lookup. It runs when the server starts and after
+//! each catalog change (a reloaded catalog file), never inside a function
+//! call; views created later by SQL have no description.
 
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
@@ -20,8 +21,34 @@ use datafusion::logical_expr::{
     ColumnarValue, ScalarFunctionArgs, ScalarUDF, ScalarUDFImpl, Signature, Volatility,
 };
 use datafusion::prelude::SessionContext;
+use laketap_catalog::Lake;
 use laketap_engine::Engine;
-use laketap_engine::views::KPI_SCHEMA;
+use laketap_engine::views::{KPI_SCHEMA, ViewDocs};
+
+/// What the descriptions are built from (a cheap clone of the engine's parts).
+#[derive(Clone)]
+pub struct DescribeInputs {
+    ctx: SessionContext,
+    lake: Arc<Lake>,
+    view_docs: std::collections::BTreeMap<String, ViewDocs>,
+    view_definitions: std::collections::BTreeMap<String, String>,
+}
+
+impl DescribeInputs {
+    /// The parts of `engine` that descriptions come from.
+    pub fn of(engine: &Engine) -> Self {
+        DescribeInputs {
+            ctx: engine.context().clone(),
+            lake: engine.lake().clone(),
+            view_docs: engine.view_docs().clone(),
+            view_definitions: engine
+                .view_docs()
+                .keys()
+                .filter_map(|n| engine.view_definition(n).map(|d| (n.clone(), d)))
+                .collect(),
+        }
+    }
+}
 
 #[derive(Debug, Default)]
 struct Described {
@@ -63,9 +90,9 @@ pub struct Descriptions {
 impl Descriptions {
     /// Rebuilds the lookup from the catalog, the KPI view files and the
     /// current OIDs.
-    pub async fn refresh(&self, engine: &Engine) -> DfResult<()> {
-        let ctx = engine.context();
-        let lake = engine.lake();
+    pub async fn refresh(&self, engine: &DescribeInputs) -> DfResult<()> {
+        let ctx = &engine.ctx;
+        let lake = &engine.lake;
         let sql = "SELECT CAST(c.oid AS BIGINT), n.nspname, c.relname, CAST(n.oid AS BIGINT) \
                    FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON c.relnamespace = n.oid";
         let batches = ctx.sql(sql).await?.collect().await?;
@@ -82,7 +109,7 @@ impl Descriptions {
                 let (schema, table) = (schemas.value(row), tables.value(row));
                 let described = if schema == KPI_SCHEMA {
                     namespaces.insert(ns_oids.value(row), KPI_DESCRIPTION.to_string());
-                    match engine.view_docs().get(table) {
+                    match engine.view_docs.get(table) {
                         Some(docs) => {
                             let fields =
                                 match ctx.table_provider(format!("{KPI_SCHEMA}.{table}")).await {
@@ -91,13 +118,13 @@ impl Descriptions {
                                 };
                             let mut described =
                                 describe(docs.description.clone(), &docs.columns, &fields);
-                            described.definition = engine.view_definition(table);
+                            described.definition = engine.view_definitions.get(table).cloned();
                             described
                         }
                         None => continue,
                     }
                 } else {
-                    let Some(lake_schema) = lake.schemas().get(schema) else {
+                    let Some(lake_schema) = lake.schemas().get(schema).cloned() else {
                         continue;
                     };
                     if let Some(d) = lake_schema.description() {

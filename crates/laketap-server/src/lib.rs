@@ -116,10 +116,30 @@ impl PgServer {
         compat::register_functions(ctx);
         let descriptions = Arc::new(describe::Descriptions::default());
         descriptions.register(ctx);
+        let inputs = describe::DescribeInputs::of(engine);
         descriptions
-            .refresh(engine)
+            .refresh(&inputs)
             .await
             .map_err(|e| Error::Setup(format!("reading relation OIDs: {e}")))?;
+        // Tables that a reloaded catalog file adds get their descriptions too.
+        let mut changes = engine.lake().changes();
+        changes.mark_unchanged();
+        let follower = descriptions.clone();
+        let mut stopped = engine.stopped();
+        tokio::spawn(async move {
+            loop {
+                tokio::select! {
+                    changed = changes.changed() => if changed.is_err() { break },
+                    changed = stopped.changed() => if changed.is_err() || *stopped.borrow() { break },
+                }
+                changes.mark_unchanged();
+                // Let the views be re-planned first (they are listed by OID too).
+                tokio::time::sleep(Duration::from_millis(200)).await;
+                if let Err(e) = follower.refresh(&inputs).await {
+                    tracing::warn!(error = %e, "descriptions not refreshed after a catalog change");
+                }
+            }
+        });
         let hooks: Vec<Arc<dyn QueryHook>> = vec![
             Arc::new(settings::LaketapSettingsHook),
             Arc::new(CursorStatementHook),

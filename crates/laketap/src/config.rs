@@ -26,6 +26,12 @@ pub struct FileConfig {
     pub views: Option<PathBuf>,
     /// The default as-of instant of every session (UTC), e.g. "2026-03-01 12:00:00".
     pub as_of: Option<String>,
+    /// How often the catalog folder is checked for edits, in milliseconds
+    /// (rounded up to a multiple of the refresh interval).
+    pub catalog_poll_ms: Option<u64>,
+    /// How to reach S3 buckets: one `[[storage]]` entry per bucket.
+    #[serde(default)]
+    pub storage: Vec<laketap_catalog::StorageConfig>,
 }
 
 impl FileConfig {
@@ -49,6 +55,11 @@ impl FileConfig {
                 .unwrap_or((1, 1));
             format!("{}:{line}:{column}: {}", path.display(), e.message())
         })?;
+        for storage in &config.storage {
+            storage
+                .bucket()
+                .map_err(|e| format!("{}: [[storage]]: {e}", path.display()))?;
+        }
         let base = path.parent().unwrap_or_else(|| Path::new("."));
         for dir in [&mut config.catalog, &mut config.views]
             .into_iter()
@@ -74,6 +85,31 @@ mod tests {
         let err = FileConfig::load(&path).expect_err("typo");
         assert!(err.contains("laketap.toml:2:"), "{err}");
         assert!(err.contains("max_conections"), "{err}");
+    }
+
+    #[test]
+    fn storage_entries_name_a_bucket_and_credential_variables() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("laketap.toml");
+        std::fs::write(
+            &path,
+            "[[storage]]\nurl = \"s3://lake\"\nendpoint = \"http://127.0.0.1:9000\"\nallow_http = true\naccess_key_id_env = \"LAKE_KEY\"\nsecret_access_key_env = \"LAKE_SECRET\"\n",
+        )
+        .expect("write");
+        let config = FileConfig::load(&path).expect("valid");
+        assert_eq!(config.storage.len(), 1);
+        assert_eq!(config.storage[0].bucket(), Ok("lake"));
+        assert_eq!(
+            config.storage[0].access_key_id_env.as_deref(),
+            Some("LAKE_KEY")
+        );
+        std::fs::write(
+            &path,
+            "[[storage]]\nurl = \"s3://lake\"\naccess_key_id = \"AKIA...\"\n",
+        )
+        .expect("write");
+        let err = FileConfig::load(&path).expect_err("secrets are not written in files");
+        assert!(err.contains("access_key_id"), "{err}");
     }
 
     #[test]

@@ -1,6 +1,7 @@
-//! The `laketap` binary: `serve`, `query`, `demo`.
+//! The `laketap` binary: `serve`, `query`, `crawl`, `demo`.
 
 mod config;
+mod crawl;
 mod demo_lake;
 mod serve;
 
@@ -42,6 +43,10 @@ enum Command {
         #[arg(long, env = "LAKETAP_AS_OF")]
         as_of: Option<String>,
     },
+    /// Find the tables under a folder or s3://bucket/prefix, infer their
+    /// declarations, and print them, write them (--write DIR) or compare them
+    /// with the catalog (--check: exit status 1 on drift, 2 on error).
+    Crawl(crawl::CrawlArgs),
     /// Generate the demo lake (the tables of KPI_SPEC.md).
     Demo {
         /// Where to write it; tables go to OUT/amp/<table>.
@@ -88,9 +93,19 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let outcome = runtime.block_on(async move {
-        match cli.command {
+    runtime.block_on(async move {
+        let outcome = match cli.command {
             Command::Serve(args) => serve::run(args).await,
+            Command::Crawl(args) => {
+                return match crawl::run(args).await {
+                    Ok(crawl::Outcome::Clean) => ExitCode::SUCCESS,
+                    Ok(crawl::Outcome::Drift) => ExitCode::from(1),
+                    Err(message) => {
+                        eprintln!("laketap: {message}");
+                        ExitCode::from(2)
+                    }
+                };
+            }
             Command::Query {
                 sql,
                 catalog,
@@ -104,15 +119,15 @@ fn main() -> ExitCode {
                 seed,
                 now,
             } => demo(out, users, days, seed, now).await,
+        };
+        match outcome {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(message) => {
+                eprintln!("laketap: {message}");
+                ExitCode::FAILURE
+            }
         }
-    });
-    match outcome {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(message) => {
-            eprintln!("laketap: {message}");
-            ExitCode::FAILURE
-        }
-    }
+    })
 }
 
 /// The catalog given, or the default one (creating the demo lake if needed).

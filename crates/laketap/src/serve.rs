@@ -76,6 +76,14 @@ pub async fn run(args: ServeArgs) -> Result<(), String> {
     if let Some(ms) = file.refresh_interval_ms {
         engine_config.refresh_interval = Some(Duration::from_millis(ms.max(10)));
     }
+    if let Some(ms) = file.catalog_poll_ms {
+        let tick = engine_config
+            .refresh_interval
+            .map_or(500, |d| d.as_millis().max(1) as u64);
+        engine_config.catalog_poll_every =
+            u32::try_from(ms.div_ceil(tick).max(1)).unwrap_or(u32::MAX);
+    }
+    engine_config.storage = file.storage.clone();
     engine_config.memory_limit = file.memory_limit_mb.map(|mb| mb * 1024 * 1024);
     engine_config.views_dir = args.views.or(file.views);
     engine_config.as_of = crate::parse_as_of(args.as_of.as_deref().or(file.as_of.as_deref()))?;

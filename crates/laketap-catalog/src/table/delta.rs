@@ -18,6 +18,33 @@ pub struct DeltaSource {
     /// The version the current provider serves (behind the log's version when
     /// building a provider failed: the next refresh tries again).
     served: std::sync::atomic::AtomicI64,
+    /// The latest version refused by the table's schema policy: not rebuilt
+    /// at every refresh, only when a newer version arrives.
+    refused: std::sync::atomic::AtomicI64,
+}
+
+/// A past state of a Delta table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TimeTravel {
+    /// The table as of this version.
+    Version(i64),
+    /// The latest version committed at or before this instant.
+    Timestamp(DateTime<Utc>),
+}
+
+/// One commit of a Delta table's history.
+#[derive(Debug, Clone)]
+pub struct Commit {
+    /// Version number.
+    pub version: i64,
+    /// Commit time.
+    pub timestamp: Option<DateTime<Utc>>,
+    /// WRITE, MERGE, OPTIMIZE, …
+    pub operation: Option<String>,
+    /// The operation's parameters, as JSON.
+    pub parameters: Option<String>,
+    /// The writer.
+    pub engine: Option<String>,
 }
 
 type Fresh = (Arc<dyn TableProvider>, TableStatus);
@@ -42,6 +69,7 @@ impl DeltaSource {
         Ok((
             DeltaSource {
                 served: std::sync::atomic::AtomicI64::new(status.version.unwrap_or(-1)),
+                refused: std::sync::atomic::AtomicI64::new(-1),
                 table: tokio::sync::Mutex::new(table),
             },
             provider,
@@ -67,11 +95,71 @@ impl DeltaSource {
             .await
             .map_err(|e| e.to_string())?;
         let latest = table.version().map_or(-1, |v| v as i64);
-        if latest == self.served.load(Ordering::Acquire) {
+        if latest == self.served.load(Ordering::Acquire)
+            || latest == self.refused.load(Ordering::Acquire)
+        {
             return Ok(None);
         }
         let fresh = provider_for(session, &table).await?;
         Ok(Some(fresh))
+    }
+
+    /// Records that `version` was refused (its schema), so that it is not
+    /// rebuilt until a newer version arrives.
+    pub(super) fn refuse(&self, version: Option<i64>) {
+        self.refused
+            .store(version.unwrap_or(-1), std::sync::atomic::Ordering::Release);
+    }
+
+    /// A provider for the table at a past version or instant.
+    pub(super) async fn travel(
+        &self,
+        session: &dyn Session,
+        to: TimeTravel,
+    ) -> Result<Arc<dyn TableProvider>, String> {
+        let mut past = self.table.lock().await.clone();
+        match to {
+            TimeTravel::Version(v) => {
+                let version = u64::try_from(v)
+                    .map_err(|_| format!("version {v} does not exist: versions start at 0"))?;
+                past.load_version(version as _)
+                    .await
+                    .map_err(|e| format!("cannot read version {v}: {e}"))?;
+            }
+            TimeTravel::Timestamp(at) => {
+                past.load_with_datetime(at)
+                    .await
+                    .map_err(|e| format!("cannot read the version as of {at}: {e}"))?;
+            }
+        }
+        Ok(provider_for(session, &past).await?.0)
+    }
+
+    /// The commits, newest first.
+    pub(super) async fn history(&self, limit: Option<usize>) -> Result<Vec<Commit>, String> {
+        use futures::TryStreamExt;
+        let table = self.table.lock().await.clone();
+        let latest = table.version().map_or(-1, |v| v as i64);
+        let infos: Vec<_> = table
+            .history(limit)
+            .try_collect()
+            .await
+            .map_err(|e| format!("cannot read the history: {e}"))?;
+        Ok(infos
+            .into_iter()
+            .enumerate()
+            .map(|(i, info)| Commit {
+                version: latest - i as i64,
+                timestamp: info
+                    .timestamp
+                    .and_then(DateTime::<Utc>::from_timestamp_millis),
+                operation: info.operation,
+                parameters: info
+                    .operation_parameters
+                    .and_then(|p| serde_json::to_string(&p).ok()),
+                engine: info.engine_info,
+            })
+            .collect())
     }
 
     /// Records that `version` is now served.
@@ -104,6 +192,7 @@ async fn provider_for(
             freshness_lag_ms: last_commit_at.map(|t| (now - t).num_milliseconds().max(0)),
             last_refresh_at: Some(now),
             last_error: None,
+            schema_drift: None,
         },
     ))
 }

@@ -22,6 +22,27 @@ pub(super) struct Opened {
     pub provider: Arc<dyn TableProvider>,
     pub partition_columns: Vec<String>,
     pub files: u64,
+    pub extension: String,
+}
+
+/// Counts the files of a listing table's folder (through the listing cache).
+pub(super) async fn count_files(
+    session: &dyn Session,
+    url: &Url,
+    extension: &str,
+) -> Result<u64, String> {
+    let table_url = ListingTableUrl::parse(url.as_str()).map_err(|e| e.to_string())?;
+    let store = session
+        .runtime_env()
+        .object_store(&table_url)
+        .map_err(|e| e.to_string())?;
+    table_url
+        .list_all_files(session, store.as_ref(), extension)
+        .await
+        .map_err(|e| e.to_string())?
+        .try_fold(0u64, |n, _| async move { Ok(n + 1) })
+        .await
+        .map_err(|e| e.to_string())
 }
 
 pub(super) async fn open(
@@ -51,23 +72,13 @@ pub(super) async fn open(
         .clone()
         .unwrap_or_else(|| default_ext.to_string());
     let table_url = ListingTableUrl::parse(url.as_str()).map_err(|e| e.to_string())?;
-    let store = session
-        .runtime_env()
-        .object_store(&table_url)
-        .map_err(|e| e.to_string())?;
-    let files = table_url
-        .list_all_files(session, store.as_ref(), &extension)
-        .await
-        .map_err(|e| e.to_string())?
-        .try_fold(0u64, |n, _| async move { Ok(n + 1) })
-        .await
-        .map_err(|e| e.to_string())?;
+    let files = count_files(session, url, &extension).await?;
     if files == 0 {
         return Err(format!(
             "no `*{extension}` files found; write data there or set options.file_extension"
         ));
     }
-    let listing = ListingOptions::new(file_format).with_file_extension(extension);
+    let listing = ListingOptions::new(file_format).with_file_extension(extension.clone());
     let partition_columns = listing
         .infer_partitions(session, &table_url)
         .await
@@ -90,5 +101,6 @@ pub(super) async fn open(
         provider: Arc::new(table),
         partition_columns,
         files,
+        extension,
     })
 }

@@ -19,11 +19,13 @@ use datafusion::catalog::{ScanArgs, ScanResult, Session, TableProvider};
 use datafusion::error::Result as DfResult;
 use datafusion::logical_expr::{Expr, TableProviderFilterPushDown, TableType};
 use datafusion::physical_plan::ExecutionPlan;
+use url::Url;
 
 use crate::decl::{Format, TableDecl};
-use crate::location::Location;
+use crate::drift;
+use crate::location::{Location, StorageConfig};
 
-pub use delta::DeltaSource;
+pub use delta::{Commit, DeltaSource, TimeTravel};
 
 /// What a declaration says about a table, resolved.
 #[derive(Debug, Clone)]
@@ -44,6 +46,8 @@ pub struct TableInfo {
     pub column_descriptions: BTreeMap<String, String>,
     /// Hive partition columns (listing tables) or Delta partition columns.
     pub partition_columns: Vec<String>,
+    /// The declaration as written (a reload compares it to the new one).
+    pub decl: TableDecl,
 }
 
 /// What laketap knows about a table's data right now (`laketap.tables`).
@@ -61,6 +65,21 @@ pub struct TableStatus {
     pub last_refresh_at: Option<DateTime<Utc>>,
     /// The error of the last refresh, if it failed (the previous version keeps serving).
     pub last_error: Option<String>,
+    /// How the served schema differs from the declared `schema`, when the
+    /// table's `on_schema_change` policy let a difference through.
+    pub schema_drift: Option<String>,
+}
+
+/// What a refresh did.
+#[derive(Debug)]
+pub enum Refreshed {
+    /// Nothing to swap (no new version, a listing table, or a failure recorded in the status).
+    Same,
+    /// A new version with the same schema now serves through this handle.
+    InPlace,
+    /// A new version with another schema: plans and views hold this handle's
+    /// schema, so the new version is served by a new handle that replaces it.
+    Replaced(Arc<LakeTable>),
 }
 
 /// A declared lake table, as registered in the session.
@@ -69,12 +88,15 @@ pub struct LakeTable {
     info: TableInfo,
     provider: RwLock<Arc<dyn TableProvider>>,
     status: Mutex<TableStatus>,
-    delta: Option<DeltaSource>,
+    delta: Option<Arc<DeltaSource>>,
+    /// Listing tables: the folder and file extension, to count files at refresh.
+    listing: Option<(Url, String)>,
 }
 
 impl LakeTable {
     /// Opens the table that `decl` declares: lists or reads its metadata (no
-    /// data is read). Errors are the cause in words; the caller adds file and table.
+    /// data is read) and checks its schema against the declared one. Errors
+    /// are the cause in words; the caller adds file and table.
     pub async fn open(
         session: &dyn Session,
         file: PathBuf,
@@ -82,8 +104,13 @@ impl LakeTable {
         name: &str,
         decl: &TableDecl,
         location: Location,
+        storages: &[StorageConfig],
     ) -> Result<LakeTable, String> {
-        location.register_store(session.runtime_env())?;
+        let recorded = match &decl.schema {
+            Some(columns) => Some(drift::parse_recorded(columns)?),
+            None => None,
+        };
+        location.register_store(session.runtime_env(), storages)?;
         let url = location.url()?;
         let mut info = TableInfo {
             file,
@@ -94,15 +121,16 @@ impl LakeTable {
             description: decl.description.clone(),
             column_descriptions: decl.columns.clone(),
             partition_columns: Vec::new(),
+            decl: decl.clone(),
         };
         let now = Utc::now();
-        let (provider, status, delta) = match decl.format {
+        let (provider, mut status, delta, listing) = match decl.format {
             Format::Delta => {
                 let (source, provider, mut status) =
                     DeltaSource::open(session, &info.location, url).await?;
                 info.partition_columns = source.partition_columns().await;
                 status.last_refresh_at = Some(now);
-                (provider, status, Some(source))
+                (provider, status, Some(Arc::new(source)), None)
             }
             format => {
                 let opened = listing::open(session, format, &decl.options, &url).await?;
@@ -112,14 +140,24 @@ impl LakeTable {
                     last_refresh_at: Some(now),
                     ..TableStatus::default()
                 };
-                (opened.provider, status, None)
+                (opened.provider, status, None, Some((url, opened.extension)))
             }
         };
+        if let Some(recorded) = &recorded {
+            let drifts = drift::compare(recorded, &provider.schema());
+            drift::allows(decl.on_schema_change, &drifts)?;
+            if !drifts.is_empty() {
+                let described = drift::describe(&drifts);
+                tracing::warn!(schema, table = name, drift = %described, policy = decl.on_schema_change.as_str(), "serving a schema that drifted from the declared one");
+                status.schema_drift = Some(described);
+            }
+        }
         Ok(LakeTable {
             info,
             provider: RwLock::new(provider),
             status: Mutex::new(status),
             delta,
+            listing,
         })
     }
 
@@ -136,50 +174,147 @@ impl LakeTable {
             .unwrap_or_else(|poisoned| poisoned.into_inner().clone())
     }
 
-    /// Brings a Delta table to its latest committed version. A failure is
-    /// recorded in the status and the served version stays.
-    pub async fn refresh(&self, session: &dyn Session) {
+    /// Brings a Delta table to its latest committed version, or recounts a
+    /// listing table's files. A failure is recorded in the status and the
+    /// served version stays.
+    pub async fn refresh(&self, session: &dyn Session) -> Refreshed {
+        if let Some((url, extension)) = &self.listing {
+            let counted = listing::count_files(session, url, extension).await;
+            let mut status = self.lock_status();
+            status.last_refresh_at = Some(Utc::now());
+            match counted {
+                Ok(files) => {
+                    status.files = Some(files);
+                    status.last_error = None;
+                }
+                Err(e) => status.last_error = Some(e),
+            }
+            return Refreshed::Same;
+        }
         let Some(delta) = &self.delta else {
-            return;
+            return Refreshed::Same;
         };
         let now = Utc::now();
         let outcome = delta.refresh(session).await;
-        let mut status = self
-            .status
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let mut status = self.lock_status();
         status.last_refresh_at = Some(now);
         match outcome {
-            Ok(None) => status.last_error = None,
+            Ok(None) => {
+                status.last_error = None;
+                Refreshed::Same
+            }
             Ok(Some((provider, fresh))) => {
-                // Views and prepared plans captured this handle's schema: a
-                // version with another schema cannot be swapped in under them.
-                if provider.schema() != self.current().schema() {
+                let new_schema = provider.schema();
+                let served = self.current().schema();
+                if new_schema == served {
+                    *self
+                        .provider
+                        .write()
+                        .unwrap_or_else(|poisoned| poisoned.into_inner()) = provider;
+                    delta.mark_served(fresh.version);
+                    tracing::debug!(table = %self.info.name, version = ?fresh.version, "delta table refreshed");
+                    *status = TableStatus {
+                        last_refresh_at: Some(now),
+                        schema_drift: status.schema_drift.take(),
+                        ..fresh
+                    };
+                    return Refreshed::InPlace;
+                }
+                // Another schema: check it against the declared one (or, with
+                // none declared, against the served one) under the table's policy.
+                let (drifts, policy) = match &self.info.decl.schema {
+                    Some(columns) => match drift::parse_recorded(columns) {
+                        Ok(recorded) => (
+                            drift::compare(&recorded, &new_schema),
+                            self.info.decl.on_schema_change,
+                        ),
+                        Err(e) => {
+                            status.last_error = Some(e);
+                            return Refreshed::Same;
+                        }
+                    },
+                    None => (
+                        drift::compare(
+                            &served
+                                .fields()
+                                .iter()
+                                .map(|f| (f.name().clone(), f.data_type().clone()))
+                                .collect::<Vec<_>>(),
+                            &new_schema,
+                        ),
+                        self.info.decl.on_schema_change,
+                    ),
+                };
+                if let Err(refused) = drift::allows(policy, &drifts) {
                     let message = format!(
-                        "version {} changed the table's schema; laketap keeps serving version {} until restarted",
+                        "version {}: {refused}; version {} keeps serving",
                         fresh.version.unwrap_or(-1),
                         status.version.unwrap_or(-1)
                     );
                     tracing::warn!(schema = %self.info.schema, table = %self.info.name, "{message}");
+                    delta.refuse(fresh.version);
                     status.last_error = Some(message);
-                    return;
+                    return Refreshed::Same;
                 }
-                *self
-                    .provider
-                    .write()
-                    .unwrap_or_else(|poisoned| poisoned.into_inner()) = provider;
                 delta.mark_served(fresh.version);
-                tracing::debug!(table = %self.info.name, version = ?fresh.version, "delta table refreshed");
-                *status = TableStatus {
-                    last_refresh_at: Some(now),
-                    ..fresh
+                let described = drift::describe(&drifts);
+                tracing::info!(schema = %self.info.schema, table = %self.info.name, version = ?fresh.version, drift = %described, "the table's schema changed; serving the new schema");
+                let replacement = LakeTable {
+                    info: self.info.clone(),
+                    provider: RwLock::new(provider),
+                    status: Mutex::new(TableStatus {
+                        last_refresh_at: Some(now),
+                        schema_drift: (self.info.decl.schema.is_some() && !drifts.is_empty())
+                            .then_some(described),
+                        ..fresh
+                    }),
+                    delta: Some(delta.clone()),
+                    listing: None,
                 };
+                Refreshed::Replaced(Arc::new(replacement))
             }
             Err(e) => {
                 tracing::warn!(schema = %self.info.schema, table = %self.info.name, error = %e, "refresh failed; serving the previous version");
                 status.last_error = Some(e);
+                Refreshed::Same
             }
         }
+    }
+
+    /// The table read at a past version or instant (Delta tables only).
+    pub async fn travel(
+        &self,
+        session: &dyn Session,
+        to: TimeTravel,
+    ) -> Result<Arc<dyn TableProvider>, String> {
+        let Some(delta) = &self.delta else {
+            return Err(format!(
+                "{}.{} is a {} table; only Delta tables keep versions",
+                self.info.schema,
+                self.info.name,
+                self.info.format.as_str()
+            ));
+        };
+        delta.travel(session, to).await
+    }
+
+    /// The Delta log's commits, newest first (Delta tables only).
+    pub async fn history(&self, limit: Option<usize>) -> Result<Vec<Commit>, String> {
+        let Some(delta) = &self.delta else {
+            return Err(format!(
+                "{}.{} is a {} table; only Delta tables have a history",
+                self.info.schema,
+                self.info.name,
+                self.info.format.as_str()
+            ));
+        };
+        delta.history(limit).await
+    }
+
+    fn lock_status(&self) -> std::sync::MutexGuard<'_, TableStatus> {
+        self.status
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     fn current(&self) -> Arc<dyn TableProvider> {
