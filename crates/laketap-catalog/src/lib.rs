@@ -537,7 +537,7 @@ impl Lake {
                 tokio::select! {
                     _ = tick.tick() => {
                         n = n.wrapping_add(1);
-                        let catalog_turn = n % catalog_every.max(1) == 0;
+                        let catalog_turn = n.is_multiple_of(catalog_every.max(1));
                         if catalog_turn && let Err(e) = lake.reload(session.as_ref()).await {
                             tracing::warn!("catalog reload failed, the loaded catalog keeps serving: {e}");
                         }

@@ -49,6 +49,46 @@ pub struct Commit {
 
 type Fresh = (Arc<dyn TableProvider>, TableStatus);
 
+/// The Delta log store for `s3://` tables: laketap hands delta-rs the
+/// bucket's object store (configured by `[[storage]]` or the AWS
+/// environment), so the plain log store over that store is all it needs to
+/// read. (delta-rs's own S3 support, with its DynamoDB locking for writers,
+/// is a large optional dependency that reading does not need.)
+#[derive(Debug, Default)]
+struct S3LogStores;
+
+impl deltalake::logstore::LogStoreFactory for S3LogStores {
+    fn with_options(
+        &self,
+        prefixed_store: deltalake::logstore::ObjectStoreRef,
+        root_store: deltalake::logstore::ObjectStoreRef,
+        location: &Url,
+        options: &deltalake::logstore::StorageConfig,
+    ) -> deltalake::DeltaResult<Arc<dyn deltalake::logstore::LogStore>> {
+        Ok(deltalake::logstore::default_logstore(
+            prefixed_store,
+            root_store,
+            location,
+            options,
+        ))
+    }
+}
+
+/// Makes delta-rs accept `s3://` and `s3a://` table URLs (once per process).
+fn register_s3_log_stores() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        let factories = deltalake::logstore::logstore_factories();
+        for scheme in ["s3://", "s3a://"] {
+            if let Ok(url) = Url::parse(scheme)
+                && !factories.contains_key(&url)
+            {
+                factories.insert(url, Arc::new(S3LogStores));
+            }
+        }
+    });
+}
+
 impl DeltaSource {
     pub(super) async fn open(
         session: &dyn Session,
@@ -57,6 +97,7 @@ impl DeltaSource {
     ) -> Result<(DeltaSource, Arc<dyn TableProvider>, TableStatus), String> {
         let mut builder = DeltaTableBuilder::from_url(url.clone()).map_err(|e| e.to_string())?;
         if let Location::ObjectStore(_) = location {
+            register_s3_log_stores();
             let store = session
                 .runtime_env()
                 .object_store_registry

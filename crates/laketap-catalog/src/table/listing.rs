@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use datafusion::arrow::datatypes::DataType;
 use datafusion::catalog::{Session, TableProvider};
+use datafusion::common::TableReference;
 use datafusion::datasource::file_format::FileFormat;
 use datafusion::datasource::file_format::csv::CsvFormat;
 use datafusion::datasource::file_format::json::JsonFormat;
@@ -25,13 +26,24 @@ pub(super) struct Opened {
     pub extension: String,
 }
 
+/// The table's folder as DataFusion lists it. The listing cache is keyed by
+/// table and path: without the table, two buckets holding the same paths
+/// would share cached listings (and a bucket whose credentials are refused
+/// would be answered from the other's).
+fn listing_url(url: &Url, table: &TableReference) -> Result<ListingTableUrl, String> {
+    Ok(ListingTableUrl::parse(url.as_str())
+        .map_err(|e| e.to_string())?
+        .with_table_ref(table.clone()))
+}
+
 /// Counts the files of a listing table's folder (through the listing cache).
 pub(super) async fn count_files(
     session: &dyn Session,
     url: &Url,
+    table: &TableReference,
     extension: &str,
 ) -> Result<u64, String> {
-    let table_url = ListingTableUrl::parse(url.as_str()).map_err(|e| e.to_string())?;
+    let table_url = listing_url(url, table)?;
     let store = session
         .runtime_env()
         .object_store(&table_url)
@@ -50,6 +62,7 @@ pub(super) async fn open(
     format: Format,
     options: &TableOptions,
     url: &Url,
+    table: &TableReference,
 ) -> Result<Opened, String> {
     let (file_format, default_ext): (Arc<dyn FileFormat>, &str) = match format {
         Format::Parquet => (Arc::new(ParquetFormat::default()), ".parquet"),
@@ -71,8 +84,8 @@ pub(super) async fn open(
         .file_extension
         .clone()
         .unwrap_or_else(|| default_ext.to_string());
-    let table_url = ListingTableUrl::parse(url.as_str()).map_err(|e| e.to_string())?;
-    let files = count_files(session, url, &extension).await?;
+    let table_url = listing_url(url, table)?;
+    let files = count_files(session, url, table, &extension).await?;
     if files == 0 {
         return Err(format!(
             "no `*{extension}` files found; write data there or set options.file_extension"

@@ -50,6 +50,13 @@ pub struct TableInfo {
     pub decl: TableDecl,
 }
 
+impl TableInfo {
+    /// `schema.name` as a DataFusion table reference.
+    pub fn reference(&self) -> datafusion::common::TableReference {
+        datafusion::common::TableReference::partial(self.schema.as_str(), self.name.as_str())
+    }
+}
+
 /// What laketap knows about a table's data right now (`laketap.tables`).
 #[derive(Debug, Clone, Default)]
 pub struct TableStatus {
@@ -133,7 +140,8 @@ impl LakeTable {
                 (provider, status, Some(Arc::new(source)), None)
             }
             format => {
-                let opened = listing::open(session, format, &decl.options, &url).await?;
+                let opened =
+                    listing::open(session, format, &decl.options, &url, &info.reference()).await?;
                 info.partition_columns = opened.partition_columns;
                 let status = TableStatus {
                     files: Some(opened.files),
@@ -179,7 +187,8 @@ impl LakeTable {
     /// served version stays.
     pub async fn refresh(&self, session: &dyn Session) -> Refreshed {
         if let Some((url, extension)) = &self.listing {
-            let counted = listing::count_files(session, url, extension).await;
+            let counted =
+                listing::count_files(session, url, &self.info.reference(), extension).await;
             let mut status = self.lock_status();
             status.last_refresh_at = Some(Utc::now());
             match counted {

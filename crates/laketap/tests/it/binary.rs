@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use crate::fixture_catalog;
 
-const BIN: &str = env!("CARGO_BIN_EXE_laketap");
+pub(crate) const BIN: &str = env!("CARGO_BIN_EXE_laketap");
 
 #[test]
 fn query_prints_a_table() {
@@ -62,7 +62,7 @@ fn serve_refuses_a_public_address_without_users() {
 }
 
 /// Reads the server's log until it says where it listens.
-fn bound_ports(stderr: &mut impl BufRead) -> (u16, u16) {
+pub(crate) fn bound_ports(stderr: &mut impl BufRead) -> (u16, u16) {
     let mut line = String::new();
     loop {
         line.clear();

@@ -15,7 +15,7 @@ use deltalake::writer::{DeltaWriter as _, RecordBatchWriter};
 use crate::{TestServer, fixture_copy};
 
 /// One listen event for 2026-03-03 12:00:00, written by delta-rs as version 3.
-async fn append_listen_event(table_dir: &std::path::Path) {
+pub(crate) async fn append_listen_event(table_dir: &std::path::Path) {
     let url = deltalake::ensure_table_uri(table_dir.to_str().expect("utf8 path")).expect("url");
     let mut table = deltalake::open_table(url).await.expect("open delta table");
     let schema = Arc::new(Schema::new(vec![

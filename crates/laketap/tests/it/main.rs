@@ -7,6 +7,7 @@ mod cancel;
 mod errors;
 mod freshness;
 mod psql;
+mod s3;
 mod settings;
 mod wire;
 

@@ -1,0 +1,134 @@
+"""Shared case data: the fixture's columns, bound values per type, settings, error statements."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from decimal import Decimal
+from uuid import UUID
+
+# clients.all_types columns (tests/clients/make_lake.py)
+ALL_TYPES_COLUMNS = [
+    "c_int2", "c_int4", "c_int8", "c_float4", "c_float8", "c_numeric", "c_text", "c_bool",
+    "c_date", "c_time", "c_timestamp", "c_timestamptz", "c_bytea", "c_int_arr", "c_text_arr",
+]
+
+# Every table and view of the fixture, with a deterministic order.
+TABLE_QUERIES = {
+    "people": "SELECT * FROM clients.people ORDER BY id",
+    "metrics": "SELECT * FROM clients.metrics ORDER BY ts, host",
+    "orders": "SELECT * FROM sales.orders ORDER BY order_id",
+    "view_people_by_country": "SELECT * FROM kpi.people_by_country ORDER BY country",
+}
+
+TZ_PLUS2 = dt.timezone(dt.timedelta(hours=2))
+
+# (name, Python value, PostgreSQL type it is cast to). Drivers wrap the value as they need.
+PARAM_VALUES = [
+    ("int2", -12345, "int2"),
+    ("int4", 2147483647, "int4"),
+    ("int8", -9223372036854775807, "int8"),
+    ("float4", 1.5, "float4"),
+    ("float8", 3.141592653589793, "float8"),
+    ("numeric", Decimal("12345678901234567890.123456789"), "numeric"),
+    ("numeric_scale", Decimal("1.10"), "numeric(10,2)"),
+    ("text", "Grüße 世界 😀 'q' \"dq\" \\ end", "text"),
+    ("varchar", "varchar value", "varchar"),
+    ("bool", True, "bool"),
+    ("date", dt.date(2026, 3, 1), "date"),
+    ("time", dt.time(8, 30, 0, 123456), "time"),
+    ("timestamp", dt.datetime(2026, 3, 1, 8, 30, 0, 123456), "timestamp"),
+    ("timestamptz", dt.datetime(2026, 3, 1, 10, 30, 0, 123456, tzinfo=TZ_PLUS2), "timestamptz"),
+    ("interval", dt.timedelta(days=1, hours=2, minutes=3, seconds=4, microseconds=5), "interval"),
+    ("bytea", b"\x00\xde\xad\xbe\xef\xff", "bytea"),
+    ("json", {"a": [1, 2, None], "b": "ü"}, "json"),
+    ("jsonb", {"a": 1, "b": [True, False]}, "jsonb"),
+    ("uuid", UUID("6f1d3a52-9a0e-4c55-8a55-1a4e7a11e7a9"), "uuid"),
+    ("int4_array", [1, 2, None, 4], "int4[]"),
+    ("text_array", ["a", "b c", None, "ü", ""], "text[]"),
+    ("null", None, "int4"),
+]
+
+# (setting, value to SET, a query whose text answer depends on it, or None)
+SETTINGS = [
+    ("application_name", "'laketap-clients'", None),
+    ("extra_float_digits", "3", "SELECT (0.1::float8 * 3)::text AS v"),
+    ("DateStyle", "'SQL, DMY'", "SELECT DATE '2026-03-01'::text AS v"),
+    ("IntervalStyle", "'iso_8601'", "SELECT INTERVAL '1 day 2 hours'::text AS v"),
+    ("client_encoding", "'UTF8'", None),
+    ("TimeZone", "'Europe/Paris'", "SELECT TIMESTAMPTZ '2026-03-01 12:00:00+00'::text AS v"),
+    ("search_path", "clients, public", "SELECT count(*) AS v FROM people"),
+    ("statement_timeout", "'5s'", None),
+    ("standard_conforming_strings", "on", "SELECT 'a\\b'::text AS v"),
+]
+
+# The settings clients read back; SHOW ALL is compared on these.
+SHOW_ALL_NAMES = [
+    "application_name", "client_encoding", "DateStyle", "extra_float_digits", "IntervalStyle",
+    "search_path", "server_encoding", "standard_conforming_strings", "statement_timeout",
+    "TimeZone", "integer_datetimes", "transaction_isolation", "default_transaction_isolation",
+    "max_identifier_length", "lc_collate",
+]
+
+# (case, statement): errors both servers must raise with the same SQLSTATE.
+ERRORS = [
+    ("syntax", "SELEC 1"),
+    ("undefined_table", "SELECT * FROM clients.nope"),
+    ("undefined_column", "SELECT nope FROM clients.people"),
+    ("undefined_function", "SELECT nope_fn(1)"),
+    ("division_by_zero", "SELECT 1::int4 / 0::int4"),
+    ("invalid_text", "SELECT 'abc'::int4"),
+    ("unsupported_extension", "CREATE EXTENSION nope_ext"),
+]
+
+# Functions clients call at connect or when browsing (issue 3, point 6).
+FUNCTIONS = {
+    "version_format": "SELECT version() ~ '^PostgreSQL [0-9]+(\\.[0-9]+)? ' AS v",
+    "current_setting_timezone": "SELECT current_setting('TimeZone') AS v",
+    "current_setting_missing_ok": "SELECT current_setting('laketap_nope.x', true) AS v",
+    "current_setting_server_version_num": "SELECT current_setting('server_version_num')::int4 >= 90000 AS v",
+    "pg_get_serial_sequence": "SELECT pg_get_serial_sequence('clients.people', 'id') AS v",
+    "unnest_int": "SELECT unnest(ARRAY[1, 2, 3]::int4[]) AS v",
+    "unnest_text": "SELECT unnest(ARRAY['a', 'b']::text[]) AS v",
+    "unnest_catalog_indkey": (
+        "SELECT unnest(i.indkey) AS v FROM pg_catalog.pg_index i "
+        "JOIN pg_catalog.pg_class c ON c.oid = i.indrelid "
+        "JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = 'clients'"
+    ),
+    "bytea_hex_literal": "SELECT '\\xdeadbeef'::bytea AS v",
+    "bytea_escape_literal": "SELECT 'ab'::bytea AS v",
+    "timestamptz_literal": "SELECT '2026-03-01 10:00:00.123456+02'::timestamptz AS v",
+    "timestamptz_text": "SELECT '2026-03-01 10:00:00.123456+02'::timestamptz::text AS v",
+    "timestamp_text_zero_fraction": "SELECT '2026-03-01 10:00:00'::timestamp::text AS v",
+    "current_schema": "SELECT current_schema() AS v",
+    "current_database": "SELECT current_database() AS v",
+    "current_user": "SELECT current_user AS v",
+    "session_user": "SELECT session_user AS v",
+    "pg_backend_pid": "SELECT pg_backend_pid() > 0 AS v",
+    "pg_typeof": "SELECT pg_typeof(1::int8)::text AS v",
+    "format_type": "SELECT format_type(1700, 786436) AS v",
+    "to_regclass": "SELECT to_regclass('clients.people')::text AS v",
+    "regclass_cast": "SELECT 'clients.people'::regclass::text AS v",
+    "obj_description": "SELECT obj_description('clients.people'::regclass, 'pg_class') AS v",
+    "col_description": "SELECT col_description('clients.people'::regclass, 3) AS v",
+    "has_table_privilege": "SELECT has_table_privilege('clients.people', 'SELECT') AS v",
+    "has_schema_privilege": "SELECT has_schema_privilege('clients', 'USAGE') AS v",
+    "pg_encoding_to_char": "SELECT pg_encoding_to_char(6) AS v",
+    "quote_ident": "SELECT quote_ident('a b') AS v",
+    "array_to_string": "SELECT array_to_string(ARRAY[1, 2, 3]::int4[], ',') AS v",
+    "string_to_array": "SELECT string_to_array('a,b,c', ',') AS v",
+    "generate_series": "SELECT generate_series(1, 3) AS v",
+    "coalesce_null": "SELECT coalesce(NULL::text, 'x') AS v",
+    "untyped_literals": "SELECT 1 AS i, 1.5 AS n, 'x' AS t, true AS b, NULL AS z",
+    "numeric_precision": "SELECT 1.10::numeric(10,2) AS a, 123456789012345678901234567890.123::numeric AS b",
+    "float_text": "SELECT 0.1::float8 AS a, 1e300::float8 AS b, 'NaN'::float8 AS c, 'Infinity'::float8 AS d, 1.5::float4 AS e",
+    "interval_text": "SELECT INTERVAL '1 day 02:03:04.000005' AS v",
+    "date_infinity": "SELECT 'infinity'::date::text AS v",
+    "unicode": "SELECT 'Grüße 世界 😀' AS v, length('Grüße 世界 😀') AS n",
+    "count_star_type": "SELECT count(*) AS v FROM clients.people",
+    "sum_int8_type": "SELECT sum(id) AS v FROM clients.people",
+    "avg_type": "SELECT avg(id) AS v FROM clients.people",
+}
+
+VERSION_RE = re.compile(r"^PostgreSQL \d+(\.\d+)? ")
+SERVER_VERSION_RE = re.compile(r"^\d+(\.\d+)?( .*)?$")
