@@ -4,6 +4,7 @@
 
 mod binary;
 mod cancel;
+mod catalog;
 mod errors;
 mod freshness;
 mod psql;
