@@ -158,6 +158,27 @@ impl Lake {
         self.schemas().get(schema).and_then(|s| s.get(name))
     }
 
+    /// The served table whose location holds an object named in `message`
+    /// (an error about a data file), as `schema.table`; the longest matching
+    /// location wins. None when the message names no object of the lake, or
+    /// already names the table.
+    pub fn table_holding(&self, message: &str) -> Option<String> {
+        let mut best: Option<(usize, String)> = None;
+        for table in self.tables() {
+            let info = table.info();
+            let name = format!("{}.{}", info.schema, info.name);
+            if message.contains(&name) {
+                return None;
+            }
+            for key in info.location.object_prefixes() {
+                if message.contains(&key) && best.as_ref().is_none_or(|(len, _)| key.len() > *len) {
+                    best = Some((key.len(), name.clone()));
+                }
+            }
+        }
+        best.map(|(_, name)| name)
+    }
+
     /// The problems of the catalog as it is now.
     pub fn problems(&self) -> Vec<CatalogProblem> {
         self.problems

@@ -59,6 +59,30 @@ impl Location {
             .map_err(|_| joined.display().to_string())
     }
 
+    /// How error messages name objects under this location: a local folder
+    /// as its path without the leading `/` (object_store paths), an S3
+    /// prefix as `bucket/prefix/` (path-style URLs) and as `prefix/`.
+    pub fn object_prefixes(&self) -> Vec<String> {
+        match self {
+            Location::Local(path) => {
+                let text = path.display().to_string();
+                vec![format!(
+                    "{}/",
+                    text.trim_start_matches('/').trim_end_matches('/')
+                )]
+            }
+            Location::ObjectStore(url) => {
+                let bucket = url.host_str().unwrap_or_default();
+                let prefix = url.path().trim_start_matches('/').trim_end_matches('/');
+                if prefix.is_empty() {
+                    vec![format!("{bucket}/")]
+                } else {
+                    vec![format!("{bucket}/{prefix}/"), format!("{prefix}/")]
+                }
+            }
+        }
+    }
+
     /// The location as a URL with a trailing slash (a folder).
     pub fn url(&self) -> Result<Url, String> {
         match self {

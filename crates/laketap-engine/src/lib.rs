@@ -83,6 +83,11 @@ pub struct EngineConfig {
     /// The catalog folder is checked for edits every this many refresh
     /// intervals (and listing tables recount their files).
     pub catalog_poll_every: u32,
+    /// Keep file listings (for one refresh interval), Parquet footers and
+    /// file statistics in memory between queries (default true). Off, every
+    /// query lists and reads footers again: for measuring, or for lakes whose
+    /// files are rewritten in place.
+    pub metadata_cache: bool,
 }
 
 impl EngineConfig {
@@ -98,6 +103,7 @@ impl EngineConfig {
             as_of: None,
             storage: Vec::new(),
             catalog_poll_every: 2,
+            metadata_cache: true,
         }
     }
 }
@@ -138,6 +144,12 @@ impl Engine {
                 .refresh_interval
                 .unwrap_or(Duration::from_millis(500)),
         ));
+        if !config.metadata_cache {
+            runtime = runtime
+                .with_object_list_cache_limit(0)
+                .with_metadata_cache_limit(0)
+                .with_file_statistics_cache_limit(0);
+        }
         if let Some(limit) = config.memory_limit {
             runtime = runtime.with_memory_limit(limit, 1.0);
         }

@@ -122,8 +122,12 @@ impl StartupHandler for TrustStartup {
     }
 }
 
-/// Rewrites engine errors into ErrorResponses with their SQLSTATE.
-pub struct SqlStateErrors;
+/// Rewrites engine errors into ErrorResponses with their SQLSTATE; an error
+/// about a lake object (a missing or corrupt data file) also names the table
+/// whose location holds it.
+pub struct SqlStateErrors {
+    lake: Option<Arc<laketap_catalog::Lake>>,
+}
 
 impl ErrorHandler for SqlStateErrors {
     fn on_error<C>(&self, client: &C, error: &mut PgWireError)
@@ -138,7 +142,14 @@ impl ErrorHandler for SqlStateErrors {
                     .downcast_ref::<ParserError>()
                     .map(sqlstate::parser_error_info)
             };
-            if let Some(info) = info {
+            if let Some(mut info) = info {
+                if let Some(table) = self
+                    .lake
+                    .as_ref()
+                    .and_then(|lake| lake.table_holding(&info.message))
+                {
+                    info.message = format!("table {table}: {}", info.message);
+                }
                 *error = PgWireError::UserError(Box::new(info));
             }
         }
@@ -526,7 +537,12 @@ pub struct LaketapHandlers {
 
 impl LaketapHandlers {
     /// Handlers over `sessions`, letting in whom `policy` names.
-    pub fn new(sessions: Sessions, log: Arc<QueryLog>, policy: TrustPolicy) -> Self {
+    pub fn new(
+        sessions: Sessions,
+        log: Arc<QueryLog>,
+        policy: TrustPolicy,
+        lake: Option<Arc<laketap_catalog::Lake>>,
+    ) -> Self {
         let connections = Arc::new(ConnectionManager::new());
         let sessions = Arc::new(sessions);
         LaketapHandlers {
@@ -544,7 +560,7 @@ impl LaketapHandlers {
                 keys: RandomPidSecretKeyGenerator::default(),
             }),
             cancel: Arc::new(DefaultCancelHandler::new(connections)),
-            errors: Arc::new(SqlStateErrors),
+            errors: Arc::new(SqlStateErrors { lake }),
         }
     }
 }

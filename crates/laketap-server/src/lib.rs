@@ -150,6 +150,7 @@ impl PgServer {
             handlers::Sessions::new(ctx.clone(), hooks),
             engine.query_log().clone(),
             config.trust.clone(),
+            Some(engine.lake().clone()),
         ));
         Ok(PgServer { handlers, config })
     }

@@ -29,6 +29,8 @@ pub struct FileConfig {
     /// How often the catalog folder is checked for edits, in milliseconds
     /// (rounded up to a multiple of the refresh interval).
     pub catalog_poll_ms: Option<u64>,
+    /// Keep file listings, Parquet footers and statistics between queries (default true).
+    pub metadata_cache: Option<bool>,
     /// How to reach S3 buckets: one `[[storage]]` entry per bucket.
     #[serde(default)]
     pub storage: Vec<laketap_catalog::StorageConfig>,

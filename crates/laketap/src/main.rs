@@ -167,14 +167,22 @@ async fn query(
     for problem in engine.lake().problems() {
         eprintln!("warning: {}", problem.message);
     }
+    // An error about a data file also names the table that holds it.
+    let described = |e: datafusion::error::DataFusionError| {
+        let message = e.message().to_string();
+        match engine.lake().table_holding(&message) {
+            Some(table) => format!("table {table}: {message}"),
+            None => message,
+        }
+    };
     let batches = engine
         .context()
         .sql(&sql)
         .await
-        .map_err(|e| e.message().to_string())?
+        .map_err(described)?
         .collect()
         .await
-        .map_err(|e| e.message().to_string())?;
+        .map_err(described)?;
     let table = pretty_format_batches(&batches).map_err(|e| e.to_string())?;
     let rows: usize = batches.iter().map(|b| b.num_rows()).sum();
     println!("{table}");

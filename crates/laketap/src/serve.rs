@@ -84,6 +84,7 @@ pub async fn run(args: ServeArgs) -> Result<(), String> {
             u32::try_from(ms.div_ceil(tick).max(1)).unwrap_or(u32::MAX);
     }
     engine_config.storage = file.storage.clone();
+    engine_config.metadata_cache = file.metadata_cache.unwrap_or(true);
     engine_config.memory_limit = file.memory_limit_mb.map(|mb| mb * 1024 * 1024);
     engine_config.views_dir = args.views.or(file.views);
     engine_config.as_of = crate::parse_as_of(args.as_of.as_deref().or(file.as_of.as_deref()))?;

@@ -24,6 +24,7 @@ pub(super) struct Opened {
     pub partition_columns: Vec<String>,
     pub files: u64,
     pub extension: String,
+    pub format: Arc<dyn FileFormat>,
 }
 
 /// The table's folder as DataFusion lists it. The listing cache is keyed by
@@ -55,6 +56,46 @@ pub(super) async fn count_files(
         .try_fold(0u64, |n, _| async move { Ok(n + 1) })
         .await
         .map_err(|e| e.to_string())
+}
+
+/// The first file of the folder whose own metadata cannot be read, and why:
+/// a folder-wide error (a schema that cannot be inferred, statistics that
+/// cannot be collected) does not always say which object it came from.
+pub(super) async fn find_unreadable(
+    session: &dyn Session,
+    format: &Arc<dyn FileFormat>,
+    table_url: &ListingTableUrl,
+    extension: &str,
+) -> Option<(String, String)> {
+    let store = session.runtime_env().object_store(table_url).ok()?;
+    let files: Vec<_> = table_url
+        .list_all_files(session, store.as_ref(), extension)
+        .await
+        .ok()?
+        .try_collect()
+        .await
+        .ok()?;
+    for meta in files {
+        if let Err(e) = format
+            .infer_schema(session, &store, std::slice::from_ref(&meta))
+            .await
+        {
+            return Some((meta.location.to_string(), e.to_string()));
+        }
+    }
+    None
+}
+
+/// [`find_unreadable`] for a table's folder URL.
+pub(super) async fn find_unreadable_in(
+    session: &dyn Session,
+    format: &Arc<dyn FileFormat>,
+    url: &Url,
+    table: &TableReference,
+    extension: &str,
+) -> Option<(String, String)> {
+    let table_url = listing_url(url, table).ok()?;
+    find_unreadable(session, format, &table_url, extension).await
 }
 
 pub(super) async fn open(
@@ -91,7 +132,7 @@ pub(super) async fn open(
             "no `*{extension}` files found; write data there or set options.file_extension"
         ));
     }
-    let listing = ListingOptions::new(file_format).with_file_extension(extension.clone());
+    let listing = ListingOptions::new(file_format.clone()).with_file_extension(extension.clone());
     let partition_columns = listing
         .infer_partitions(session, &table_url)
         .await
@@ -102,10 +143,24 @@ pub(super) async fn open(
             .map(|c| (c.clone(), DataType::Utf8))
             .collect(),
     );
-    let schema = listing
-        .infer_schema(session, &table_url)
-        .await
-        .map_err(|e| e.to_string())?;
+    let schema = match listing.infer_schema(session, &table_url).await {
+        Ok(schema) => schema,
+        Err(e) => {
+            return Err(
+                match find_unreadable(
+                    session,
+                    &listing.format,
+                    &table_url,
+                    &listing.file_extension,
+                )
+                .await
+                {
+                    Some((object, why)) => format!("object {object}: {why}"),
+                    None => e.to_string(),
+                },
+            );
+        }
+    };
     let config = ListingTableConfig::new(table_url)
         .with_listing_options(listing)
         .with_schema(schema);
@@ -115,5 +170,6 @@ pub(super) async fn open(
         partition_columns,
         files,
         extension,
+        format: file_format,
     })
 }

@@ -16,7 +16,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use datafusion::arrow::datatypes::SchemaRef;
 use datafusion::catalog::{ScanArgs, ScanResult, Session, TableProvider};
-use datafusion::error::Result as DfResult;
+use datafusion::error::{DataFusionError, Result as DfResult};
 use datafusion::logical_expr::{Expr, TableProviderFilterPushDown, TableType};
 use datafusion::physical_plan::ExecutionPlan;
 use url::Url;
@@ -96,8 +96,16 @@ pub struct LakeTable {
     provider: RwLock<Arc<dyn TableProvider>>,
     status: Mutex<TableStatus>,
     delta: Option<Arc<DeltaSource>>,
-    /// Listing tables: the folder and file extension, to count files at refresh.
-    listing: Option<(Url, String)>,
+    /// Listing tables: the folder, file extension and format, to count files
+    /// at refresh and to find an unreadable file when a scan fails.
+    listing: Option<ListingSource>,
+}
+
+#[derive(Debug)]
+struct ListingSource {
+    url: Url,
+    extension: String,
+    format: Arc<dyn datafusion::datasource::file_format::FileFormat>,
 }
 
 impl LakeTable {
@@ -148,7 +156,12 @@ impl LakeTable {
                     last_refresh_at: Some(now),
                     ..TableStatus::default()
                 };
-                (opened.provider, status, None, Some((url, opened.extension)))
+                let source = ListingSource {
+                    url,
+                    extension: opened.extension,
+                    format: opened.format,
+                };
+                (opened.provider, status, None, Some(source))
             }
         };
         if let Some(recorded) = &recorded {
@@ -186,9 +199,14 @@ impl LakeTable {
     /// listing table's files. A failure is recorded in the status and the
     /// served version stays.
     pub async fn refresh(&self, session: &dyn Session) -> Refreshed {
-        if let Some((url, extension)) = &self.listing {
-            let counted =
-                listing::count_files(session, url, &self.info.reference(), extension).await;
+        if let Some(source) = &self.listing {
+            let counted = listing::count_files(
+                session,
+                &source.url,
+                &self.info.reference(),
+                &source.extension,
+            )
+            .await;
             let mut status = self.lock_status();
             status.last_refresh_at = Some(Utc::now());
             match counted {
@@ -320,6 +338,26 @@ impl LakeTable {
         delta.history(limit).await
     }
 
+    /// A scan failed: say which table, and for a listing table which object
+    /// cannot be read (DataFusion reads footers while planning and does not
+    /// always name the file).
+    async fn explain(&self, session: &dyn Session, error: DataFusionError) -> DataFusionError {
+        let mut context = format!("table {}.{}", self.info.schema, self.info.name);
+        if let Some(source) = &self.listing
+            && let Some((object, _)) = listing::find_unreadable_in(
+                session,
+                &source.format,
+                &source.url,
+                &self.info.reference(),
+                &source.extension,
+            )
+            .await
+        {
+            context.push_str(&format!(": object {object}"));
+        }
+        error.context(context)
+    }
+
     fn lock_status(&self) -> std::sync::MutexGuard<'_, TableStatus> {
         self.status
             .lock()
@@ -351,7 +389,10 @@ impl TableProvider for LakeTable {
         filters: &[Expr],
         limit: Option<usize>,
     ) -> DfResult<Arc<dyn ExecutionPlan>> {
-        self.current().scan(state, projection, filters, limit).await
+        match self.current().scan(state, projection, filters, limit).await {
+            Ok(plan) => Ok(plan),
+            Err(e) => Err(self.explain(state, e).await),
+        }
     }
 
     async fn scan_with_args<'a>(
@@ -359,7 +400,10 @@ impl TableProvider for LakeTable {
         state: &dyn Session,
         args: ScanArgs<'a>,
     ) -> DfResult<ScanResult> {
-        self.current().scan_with_args(state, args).await
+        match self.current().scan_with_args(state, args).await {
+            Ok(result) => Ok(result),
+            Err(e) => Err(self.explain(state, e).await),
+        }
     }
 
     fn supports_filters_pushdown(

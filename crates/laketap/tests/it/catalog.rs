@@ -530,3 +530,66 @@ fn crawl_writes_declarations_that_serve_and_checks_drift() {
     assert_eq!(code, 2, "{err}");
     assert!(err.contains("no/such/folder"), "{err}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_data_is_named_by_table_and_object() {
+    let dir = fixture_copy();
+    let lake = dir.path().join("lake/amp");
+    // A Delta log that names a data file that is gone.
+    let day = lake.join("listen_events/event_date=2026-03-01");
+    let gone = std::fs::read_dir(&day)
+        .expect("partition folder")
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .find(|p| p.extension().is_some_and(|e| e == "parquet"))
+        .expect("a data file");
+    std::fs::remove_file(&gone).expect("remove data file");
+    let gone_name = gone
+        .file_name()
+        .and_then(|n| n.to_str())
+        .expect("file name")
+        .to_string();
+    // A corrupt Parquet footer in a listing table, there at startup.
+    std::fs::write(lake.join("users/part-9.parquet"), b"not a parquet file").expect("write");
+
+    let server = TestServer::start(&dir.path().join("catalog")).await;
+    let client = server.client().await;
+
+    let (code, message) = answer(&client, "SELECT sum(listen_seconds) FROM amp.listen_events")
+        .await
+        .expect_err("missing data file");
+    assert_eq!(code, "58030", "{message}");
+    assert!(
+        message.contains("table amp.listen_events") && message.contains(&gone_name),
+        "{message}"
+    );
+
+    let (code, message) = answer(&client, "SELECT * FROM amp.users")
+        .await
+        .expect_err("corrupt footer");
+    assert_eq!(code, "58030", "{message}");
+    assert!(
+        message.contains("amp.users")
+            && message.contains("part-9.parquet")
+            && message.contains("Corrupt footer"),
+        "{message}"
+    );
+
+    // A corrupt file that lands in a served table after startup.
+    std::fs::write(lake.join("shows/part-9.parquet"), b"garbage").expect("write");
+    eventually(&client, "SELECT count(*) FROM amp.shows", "corrupt file named", |a| {
+        matches!(a, Err((code, m)) if code == "58030" && m.contains("table amp.shows") && m.contains("part-9.parquet"))
+    })
+    .await;
+
+    // Every other table keeps serving, on the same connection.
+    assert_eq!(
+        answer(&client, "SELECT count(*) FROM amp.creators").await,
+        Ok(one("4"))
+    );
+    assert_eq!(
+        answer(&client, "SELECT count(*) FROM amp.interactions").await,
+        Ok(one("11"))
+    );
+    server.stop().await;
+}
