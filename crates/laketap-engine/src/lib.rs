@@ -12,6 +12,7 @@
 //! - [`query_log`]: the bounded log of recent statements.
 
 pub mod asof;
+pub mod pgsettings;
 pub mod query_log;
 pub mod stats;
 pub mod system;
@@ -131,7 +132,8 @@ impl Engine {
             .with_default_catalog_and_schema(DATABASE, "public")
             .with_create_default_catalog_and_schema(true)
             .with_information_schema(true)
-            .with_option_extension(asof::LaketapOptions::with_default(config.as_of));
+            .with_option_extension(asof::LaketapOptions::with_default(config.as_of))
+            .with_option_extension(pgsettings::PgSettings::default());
         if let Some(n) = config.target_partitions {
             session_config = session_config.with_target_partitions(n.max(1));
         }
@@ -156,6 +158,7 @@ impl Engine {
         let ctx = SessionContext::new_with_config_rt(session_config, runtime.build_arc()?);
         asof::register(&ctx);
         stats::register(&ctx);
+        pgsettings::register(&ctx);
 
         let state = ctx.state();
         let catalog = ctx.catalog(DATABASE).ok_or_else(|| {

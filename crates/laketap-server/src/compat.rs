@@ -247,6 +247,11 @@ impl SchemaProvider for PgCatalogOverlay {
         if name.eq_ignore_ascii_case("pg_views") {
             return Ok(Some(self.views.clone()));
         }
+        if name.eq_ignore_ascii_case("pg_settings") {
+            return Ok(Some(Arc::new(
+                laketap_engine::pgsettings::PgSettingsTable::default(),
+            )));
+        }
         if name.eq_ignore_ascii_case("pg_class")
             && let Some(pg_class) = &self.pg_class
         {

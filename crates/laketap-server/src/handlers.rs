@@ -38,7 +38,7 @@ use crate::{compat, sqlstate};
 
 /// The PostgreSQL version laketap announces (`server_version`): clients such
 /// as SQLAlchemy parse it, so it must look like PostgreSQL's own.
-pub const SERVER_VERSION: &str = "16.6";
+pub const SERVER_VERSION: &str = laketap_engine::pgsettings::SERVER_VERSION;
 
 /// Who may connect while no users are configured.
 #[derive(Debug, Clone)]
@@ -115,6 +115,14 @@ impl StartupHandler for TrustStartup {
 
         let mut parameters = DefaultServerParameterProvider::default();
         parameters.server_version = SERVER_VERSION.to_string();
+        // PostgreSQL's defaults, as SHOW answers them (pgwire's differ).
+        let default = |name: &str| {
+            laketap_engine::pgsettings::lookup(name)
+                .map_or_else(String::new, |g| g.default.to_string())
+        };
+        parameters.date_style = default("DateStyle");
+        parameters.time_zone = default("TimeZone");
+        parameters.interval_style = default("IntervalStyle");
         finish_authentication(client, &parameters).await?;
         client.set_state(PgWireConnectionState::ReadyForQuery);
         tracing::debug!(user = %user, addr = %client.socket_addr(), "connection authenticated");

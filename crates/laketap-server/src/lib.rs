@@ -114,6 +114,8 @@ impl PgServer {
             .register_schema("pg_catalog", Arc::new(overlay))
             .map_err(|e| Error::Setup(e.to_string()))?;
         compat::register_functions(ctx);
+        // After pg_catalog's functions: PostgreSQL's version(), current_setting().
+        laketap_engine::pgsettings::register(ctx);
         let descriptions = Arc::new(describe::Descriptions::default());
         descriptions.register(ctx);
         let inputs = describe::DescribeInputs::of(engine);

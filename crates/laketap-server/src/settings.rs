@@ -1,6 +1,7 @@
-//! `SET` / `SHOW` / `RESET` of laketap's own session settings
-//! (`laketap.as_of`), answered on the connection's own session so that one
-//! session's setting never reaches another (STYLE.md known trap 1). A bad
+//! `SET` / `SHOW` / `RESET` of session settings — laketap's own
+//! (`laketap.as_of`), PostgreSQL's run-time parameters that clients send and
+//! probe, and DataFusion's — answered on the connection's own session so that
+//! one session's setting never reaches another (STYLE.md known trap 1). A bad
 //! value is refused with SQLSTATE 22023 and the previous value stays; RESET
 //! returns to the server's default (`--as-of`, else the clock); SET LOCAL is
 //! refused (0A000) rather than silently outliving a transaction.
@@ -12,28 +13,32 @@ use datafusion::arrow::datatypes::{DataType, Field, Schema};
 use datafusion::common::{ParamValues, ToDFSchema};
 use datafusion::logical_expr::{EmptyRelation, LogicalPlan};
 use datafusion::prelude::SessionContext;
-use datafusion::sql::sqlparser::ast::{ContextModifier, Expr, Reset, Set, Statement, Value};
+use datafusion::sql::sqlparser::ast::{
+    ContextModifier, Expr, Reset, Set, Statement, TransactionAccessMode, TransactionMode, Value,
+};
 use datafusion_postgres::QueryHook;
 use datafusion_postgres::hooks::HookClient;
 use laketap_engine::asof::LaketapOptions;
+use laketap_engine::pgsettings;
 use pgwire::api::ClientInfo;
 use pgwire::api::Type;
 use pgwire::api::results::{DataRowEncoder, FieldFormat, FieldInfo, QueryResponse, Response, Tag};
 use pgwire::error::{ErrorInfo, PgWireError, PgWireResult};
+use pgwire::messages::PgWireBackendMessage;
+use pgwire::messages::startup::ParameterStatus;
 
 use crate::sqlstate;
 
-/// What a statement asks of laketap's settings.
+/// What a statement asks of the session's settings.
 enum Request {
     Set(String, String),
+    /// SET TRANSACTION / SET SESSION CHARACTERISTICS AS TRANSACTION: several parameters.
+    SetMany(Vec<(String, String)>),
     Reset(String),
+    ResetAll,
     Show(String),
+    ShowAll,
     Unsupported(String),
-}
-
-fn laketap_key(name: &str) -> Option<String> {
-    let name = name.trim_matches('"').to_ascii_lowercase();
-    name.starts_with("laketap.").then_some(name)
 }
 
 fn value_text(expr: &Expr) -> String {
@@ -47,108 +52,336 @@ fn value_text(expr: &Expr) -> String {
     }
 }
 
+/// The value of a SET: several values (search_path) are joined as PostgreSQL shows them.
+fn values_text(key: &str, values: &[Expr]) -> String {
+    if key == "search_path" {
+        values
+            .iter()
+            .map(|v| match v {
+                Expr::Value(v) => match &v.value {
+                    Value::SingleQuotedString(s) => s.clone(),
+                    other => other.to_string(),
+                },
+                other => other.to_string(),
+            })
+            .collect::<Vec<_>>()
+            .join(", ")
+    } else {
+        values.first().map(value_text).unwrap_or_default()
+    }
+}
+
+fn key_of(name: &str) -> String {
+    name.trim_matches('"').to_ascii_lowercase()
+}
+
 fn request(statement: &Statement) -> Option<Request> {
     match statement {
         Statement::Set(Set::SingleAssignment {
             variable,
             values,
             scope,
-            ..
+            hivevar: false,
         }) => {
-            let key = laketap_key(&variable.to_string())?;
+            let key = key_of(&variable.to_string());
             if matches!(scope, Some(ContextModifier::Local)) {
                 return Some(Request::Unsupported(format!(
                     "SET LOCAL {key} is not supported: laketap has no transaction scope; use SET {key}"
                 )));
             }
-            let value = values.first().map(value_text).unwrap_or_default();
-            Some(Request::Set(key, value))
+            Some(Request::Set(key.clone(), values_text(&key, values)))
         }
-        Statement::Reset(reset) => match &reset.reset {
-            Reset::ConfigurationParameter(name) => {
-                laketap_key(&name.to_string()).map(Request::Reset)
+        Statement::Set(Set::SetTransaction {
+            modes,
+            snapshot: None,
+            session,
+        }) => {
+            let mut pairs = Vec::new();
+            for mode in modes {
+                let (keys, value) = match mode {
+                    TransactionMode::IsolationLevel(level) => (
+                        ["default_transaction_isolation", "transaction_isolation"],
+                        level.to_string().to_ascii_lowercase(),
+                    ),
+                    TransactionMode::AccessMode(access) => (
+                        ["default_transaction_read_only", "transaction_read_only"],
+                        match access {
+                            TransactionAccessMode::ReadOnly => "on".to_string(),
+                            TransactionAccessMode::ReadWrite => "off".to_string(),
+                        },
+                    ),
+                };
+                // SESSION CHARACTERISTICS sets the default (and, outside a
+                // transaction, the current value); SET TRANSACTION the current one.
+                for key in if *session { &keys[..] } else { &keys[1..] } {
+                    pairs.push((key.to_string(), value.clone()));
+                }
             }
-            Reset::ALL => None,
+            Some(Request::SetMany(pairs))
+        }
+        Statement::Set(Set::SetTimeZone {
+            local: false,
+            value,
+        }) => Some(Request::Set("timezone".to_string(), value_text(value))),
+        Statement::Reset(reset) => match &reset.reset {
+            Reset::ConfigurationParameter(name) => Some(Request::Reset(key_of(&name.to_string()))),
+            Reset::ALL => Some(Request::ResetAll),
         },
         Statement::ShowVariable { variable } => {
             let name = variable
                 .iter()
-                .map(|i| i.value.as_str())
+                .map(|i| i.value.to_ascii_lowercase())
                 .collect::<Vec<_>>()
                 .join(".");
-            laketap_key(&name).map(Request::Show)
+            Some(match name.as_str() {
+                "all" => Request::ShowAll,
+                "time.zone" => Request::Show("timezone".to_string()),
+                "transaction.isolation.level" => Request::Show("transaction_isolation".to_string()),
+                _ => Request::Show(name),
+            })
         }
         _ => None,
     }
 }
 
-fn invalid(message: String) -> PgWireError {
+fn error(code: &str, message: String) -> PgWireError {
     PgWireError::UserError(Box::new(ErrorInfo::new(
         "ERROR".to_string(),
-        sqlstate::INVALID_PARAMETER.to_string(),
+        code.to_string(),
         message,
     )))
 }
 
-fn show(name: &str, value: &str) -> PgWireResult<Response> {
-    let fields = Arc::new(vec![FieldInfo::new(
-        name.to_string(),
-        None,
-        None,
-        Type::TEXT,
-        FieldFormat::Text,
-    )]);
-    let mut encoder = DataRowEncoder::new(fields.clone());
-    encoder.encode_field(&Some(value))?;
-    let row = encoder.take_row();
+use crate::sqlstate::{CANT_CHANGE, UNDEFINED_OBJECT};
+
+/// A settings error from DataFusion, with PostgreSQL's code.
+fn setting_error(e: &datafusion::error::DataFusionError) -> PgWireError {
+    let message = e.message().to_string();
+    let code = if message.contains("unrecognized configuration parameter") {
+        UNDEFINED_OBJECT
+    } else if message.contains("cannot be changed") {
+        CANT_CHANGE
+    } else if matches!(e, datafusion::error::DataFusionError::NotImplemented(_)) {
+        sqlstate::NOT_SUPPORTED
+    } else {
+        sqlstate::INVALID_PARAMETER
+    };
+    error(code, message)
+}
+
+fn rows(columns: &[&str], rows: Vec<Vec<String>>) -> PgWireResult<Response> {
+    let fields = Arc::new(
+        columns
+            .iter()
+            .map(|c| FieldInfo::new(c.to_string(), None, None, Type::TEXT, FieldFormat::Text))
+            .collect::<Vec<_>>(),
+    );
+    let mut encoded = Vec::with_capacity(rows.len());
+    for row in rows {
+        let mut encoder = DataRowEncoder::new(fields.clone());
+        for value in row {
+            encoder.encode_field(&Some(value))?;
+        }
+        encoded.push(Ok(encoder.take_row()));
+    }
     Ok(Response::Query(QueryResponse::new(
         fields,
-        futures::stream::once(async move { Ok(row) }),
+        futures::stream::iter(encoded),
     )))
 }
 
-fn answer(request: Request, ctx: &SessionContext) -> PgWireResult<Response> {
+fn show(name: &str, value: &str) -> PgWireResult<Response> {
+    rows(&[name], vec![vec![value.to_string()]])
+}
+
+/// Where datafusion-postgres reads the statement timeout (milliseconds) and
+/// the time zone of timestamptz text (its `client` module, private).
+const METADATA_STATEMENT_TIMEOUT: &str = "statement_timeout_ms";
+const METADATA_TIMEZONE: &str = "timezone";
+
+/// The client metadata keys datafusion-postgres's encoder and statement
+/// timeout read (its SET hook kept them there).
+fn mirror_to_client(client: &mut dyn HookClient, guc: &pgsettings::Guc, value: &str) {
+    let lower = guc.name.to_ascii_lowercase();
+    match lower.as_str() {
+        "statement_timeout" => {
+            let ms = pgsettings::duration_ms(value);
+            if ms > 0 {
+                client
+                    .metadata_mut()
+                    .insert(METADATA_STATEMENT_TIMEOUT.to_string(), ms.to_string());
+            } else {
+                client.metadata_mut().remove(METADATA_STATEMENT_TIMEOUT);
+            }
+        }
+        "timezone" => {
+            client
+                .metadata_mut()
+                .insert(METADATA_TIMEZONE.to_string(), value.to_string());
+        }
+        "datestyle" | "bytea_output" | "intervalstyle" | "extra_float_digits"
+        | "application_name" | "search_path" => {
+            client.metadata_mut().insert(lower, value.to_string());
+        }
+        _ => {}
+    }
+}
+
+/// The schema a search_path resolves unqualified names to: its first entry
+/// that is a schema of the database.
+fn default_schema(ctx: &SessionContext, search_path: &str) -> Option<String> {
+    let catalog = ctx.catalog(laketap_engine::DATABASE)?;
+    search_path
+        .split(',')
+        .map(|s| s.trim().trim_matches('"').to_string())
+        .filter(|s| s != "$user" && s != "pg_catalog")
+        .find(|s| catalog.schema(s).is_some())
+}
+
+/// Applies a PostgreSQL parameter's value where it has an effect. (The
+/// schema lookup reads the session state: done before its write lock.)
+fn apply(ctx: &SessionContext, guc: &pgsettings::Guc, value: &str) {
+    let lower = guc.name.to_ascii_lowercase();
+    let schema = (lower == "search_path")
+        .then(|| default_schema(ctx, value))
+        .flatten();
     let state = ctx.state_ref();
+    let mut state = state.write();
+    let options = state.config_mut().options_mut();
+    match lower.as_str() {
+        "timezone" => options.execution.time_zone = Some(value.to_string()),
+        "search_path" => {
+            if let Some(schema) = schema {
+                options.catalog.default_schema = schema;
+            }
+        }
+        _ => {}
+    }
+}
+
+async fn answer(
+    request: Request,
+    ctx: &SessionContext,
+    client: &mut dyn HookClient,
+) -> PgWireResult<Response> {
     match request {
-        Request::Unsupported(message) => Err(PgWireError::UserError(Box::new(ErrorInfo::new(
-            "ERROR".to_string(),
-            sqlstate::NOT_SUPPORTED.to_string(),
-            message,
-        )))),
+        Request::Unsupported(message) => Err(error(sqlstate::NOT_SUPPORTED, message)),
         Request::Set(key, value) => {
-            let mut state = state.write();
-            state
-                .config_mut()
-                .options_mut()
-                .set(&key, &value)
-                .map_err(|e| invalid(e.message().to_string()))?;
+            set(ctx, &key, &value, client).await?;
+            Ok(Response::Execution(Tag::new("SET")))
+        }
+        Request::SetMany(pairs) => {
+            for (key, value) in pairs {
+                set(ctx, &key, &value, &mut *client).await?;
+            }
             Ok(Response::Execution(Tag::new("SET")))
         }
         Request::Reset(key) => {
-            let mut state = state.write();
-            state
-                .config_mut()
-                .options_mut()
-                .set(&key, "default")
-                .map_err(|e| invalid(e.message().to_string()))?;
+            set(ctx, &key, "default", client).await?;
+            Ok(Response::Execution(Tag::new("RESET")))
+        }
+        Request::ResetAll => {
+            for guc in pgsettings::GUCS.iter().filter(|g| g.settable) {
+                set(ctx, &guc.name.to_ascii_lowercase(), "default", &mut *client).await?;
+            }
+            set(ctx, "laketap.as_of", "default", client).await?;
             Ok(Response::Execution(Tag::new("RESET")))
         }
         Request::Show(key) => {
-            let state = state.read();
-            let entries = state
-                .config()
-                .options()
-                .extensions
-                .get::<LaketapOptions>()
-                .map(datafusion::common::config::ExtensionOptions::entries)
-                .unwrap_or_default();
-            let entry = entries.into_iter().find(|e| e.key == key).ok_or_else(|| {
-                invalid(format!("unrecognized configuration parameter \"{key}\""))
-            })?;
-            let name = key.rsplit('.').next().unwrap_or(&key).to_string();
-            show(&name, entry.value.as_deref().unwrap_or(""))
+            let (name, value) = shown(ctx, &key)?;
+            show(&name, &value)
+        }
+        Request::ShowAll => {
+            let state = ctx.state();
+            let options = state.config().options();
+            let mut all: Vec<Vec<String>> = pgsettings::GUCS
+                .iter()
+                .map(|g| {
+                    vec![
+                        g.name.to_string(),
+                        pgsettings::current_value(options, g.name).unwrap_or_default(),
+                        g.description.to_string(),
+                    ]
+                })
+                .collect();
+            if let Some(laketap) = options.extensions.get::<LaketapOptions>() {
+                for e in datafusion::common::config::ExtensionOptions::entries(laketap) {
+                    all.push(vec![
+                        e.key,
+                        e.value.unwrap_or_default(),
+                        e.description.to_string(),
+                    ]);
+                }
+            }
+            rows(&["name", "setting", "description"], all)
         }
     }
+}
+
+/// The column name and value SHOW answers for `key`.
+fn shown(ctx: &SessionContext, key: &str) -> PgWireResult<(String, String)> {
+    let state = ctx.state();
+    let options = state.config().options();
+    if let Some(guc) = pgsettings::lookup(key) {
+        let value = pgsettings::current_value(options, guc.name).unwrap_or_default();
+        return Ok((guc.name.to_string(), value));
+    }
+    match pgsettings::current_value(options, key) {
+        Some(value) => Ok((key.rsplit('.').next().unwrap_or(key).to_string(), value)),
+        None => Err(error(UNDEFINED_OBJECT, pgsettings::unrecognized(key))),
+    }
+}
+
+async fn set(
+    ctx: &SessionContext,
+    key: &str,
+    value: &str,
+    client: &mut dyn HookClient,
+) -> PgWireResult<()> {
+    if key.starts_with("datafusion.runtime.") {
+        return Err(error(
+            sqlstate::INSUFFICIENT_PRIVILEGE,
+            format!("parameter \"{key}\" is the server's: set it in laketap.toml, not per session"),
+        ));
+    }
+    if key.starts_with("laketap.") || key.starts_with("datafusion.") {
+        let state = ctx.state_ref();
+        let mut state = state.write();
+        let options = state.config_mut().options_mut();
+        let value = if key.starts_with("datafusion.") && value == "default" {
+            datafusion::common::config::ConfigOptions::new()
+                .entries()
+                .into_iter()
+                .find(|e| e.key == key)
+                .and_then(|e| e.value)
+                .unwrap_or_default()
+        } else {
+            value.to_string()
+        };
+        return options.set(key, &value).map_err(|e| setting_error(&e));
+    }
+    let guc = pgsettings::lookup(key)
+        .ok_or_else(|| error(UNDEFINED_OBJECT, pgsettings::unrecognized(key)))?;
+    let now = {
+        let state = ctx.state_ref();
+        let mut state = state.write();
+        let options = state.config_mut().options_mut();
+        options
+            .set(&format!("pg.{}", guc.name.to_ascii_lowercase()), value)
+            .map_err(|e| setting_error(&e))?;
+        pgsettings::current_value(options, guc.name).unwrap_or_default()
+    };
+    apply(ctx, guc, &now);
+    mirror_to_client(client, guc, &now);
+    if guc.reported {
+        client
+            .send_message(PgWireBackendMessage::ParameterStatus(ParameterStatus::new(
+                guc.name.to_string(),
+                now,
+            )))
+            .await?;
+    }
+    Ok(())
 }
 
 fn empty_plan(columns: Vec<Field>) -> PgWireResult<LogicalPlan> {
@@ -163,7 +396,10 @@ fn empty_plan(columns: Vec<Field>) -> PgWireResult<LogicalPlan> {
         .map_err(|e| PgWireError::ApiError(Box::new(e)))
 }
 
-/// The query hook for `laketap.*` settings; it runs before datafusion-postgres's SET hook.
+/// The query hook for session settings: `laketap.*`, PostgreSQL's run-time
+/// parameters (see `laketap_engine::pgsettings`) and `datafusion.*` (except
+/// `datafusion.runtime.*`, the server's); it runs before datafusion-postgres's
+/// SET hook, which answered "SET" even when nothing was set.
 #[derive(Debug)]
 pub struct LaketapSettingsHook;
 
@@ -173,25 +409,33 @@ impl QueryHook for LaketapSettingsHook {
         &self,
         statement: &Statement,
         session_context: &SessionContext,
-        _client: &mut dyn HookClient,
+        client: &mut dyn HookClient,
     ) -> Option<PgWireResult<Response>> {
-        request(statement).map(|r| answer(r, session_context))
+        let request = request(statement)?;
+        Some(answer(request, session_context, client).await)
     }
 
     async fn handle_extended_parse_query(
         &self,
         statement: &Statement,
-        _session_context: &SessionContext,
+        session_context: &SessionContext,
         _client: &(dyn ClientInfo + Send + Sync),
     ) -> Option<PgWireResult<LogicalPlan>> {
         match request(statement)? {
-            Request::Show(key) => {
-                let name = key.rsplit('.').next().unwrap_or(&key).to_string();
-                Some(empty_plan(vec![Field::new(name, DataType::Utf8, false)]))
-            }
-            Request::Set(..) | Request::Reset(_) | Request::Unsupported(_) => {
-                Some(empty_plan(Vec::new()))
-            }
+            Request::Show(key) => Some(match shown(session_context, &key) {
+                Ok((name, _)) => empty_plan(vec![Field::new(name, DataType::Utf8, false)]),
+                Err(e) => Err(e),
+            }),
+            Request::ShowAll => Some(empty_plan(vec![
+                Field::new("name", DataType::Utf8, false),
+                Field::new("setting", DataType::Utf8, false),
+                Field::new("description", DataType::Utf8, false),
+            ])),
+            Request::Set(..)
+            | Request::SetMany(_)
+            | Request::Reset(_)
+            | Request::ResetAll
+            | Request::Unsupported(_) => Some(empty_plan(Vec::new())),
         }
     }
 
@@ -201,8 +445,9 @@ impl QueryHook for LaketapSettingsHook {
         _logical_plan: &LogicalPlan,
         _params: &ParamValues,
         session_context: &SessionContext,
-        _client: &mut dyn HookClient,
+        client: &mut dyn HookClient,
     ) -> Option<PgWireResult<Response>> {
-        request(statement).map(|r| answer(r, session_context))
+        let request = request(statement)?;
+        Some(answer(request, session_context, client).await)
     }
 }

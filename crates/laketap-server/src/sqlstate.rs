@@ -42,12 +42,17 @@ pub const OUT_OF_MEMORY: &str = "53200";
 pub const IO_ERROR: &str = "58030";
 /// query_canceled
 pub const QUERY_CANCELED: &str = "57014";
+/// undefined_object (an unrecognized configuration parameter)
+pub const UNDEFINED_OBJECT: &str = "42704";
+/// cant_change_runtime_param
+pub const CANT_CHANGE: &str = "55P02";
 /// internal_error
 pub const INTERNAL: &str = "XX000";
 
 /// Message fragments of DataFusion's plan and execution errors that identify
 /// the condition, in the order they are tried.
 const MESSAGE_RULES: &[(&str, &str)] = &[
+    ("unrecognized configuration parameter", UNDEFINED_OBJECT),
     ("not found", UNDEFINED_TABLE),
     ("No field named", UNDEFINED_COLUMN),
     ("Invalid function", UNDEFINED_FUNCTION),

@@ -2,7 +2,7 @@
 //! the end by a real client, one warm-up then `RUNS` timed runs, and prints a
 //! Markdown table (median, min, max, rows). Used by `bench/kpi_views.sh`.
 //!
-//! `cargo run --release -p laketap --example kpi_bench -- PORT AS_OF [RUNS]`
+//! `cargo run --release -p laketap --example kpi_bench -- PORT AS_OF [RUNS] [VIEW,VIEW,...]`
 
 use std::time::Instant;
 
@@ -43,6 +43,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let port = args.next().ok_or("usage: kpi_bench PORT AS_OF [RUNS]")?;
     let as_of = args.next().ok_or("usage: kpi_bench PORT AS_OF [RUNS]")?;
     let runs: usize = args.next().map_or(Ok(5), |r| r.parse())?;
+    let only: Option<Vec<String>> = args
+        .next()
+        .map(|list| list.split(',').map(str::to_string).collect());
     let (client, connection) = tokio_postgres::connect(
         &format!("host=127.0.0.1 port={port} user=laketap dbname=laketap"),
         NoTls,
@@ -55,6 +58,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     println!("| view | rows | median ms | min ms | max ms |");
     println!("|---|---:|---:|---:|---:|");
     for view in VIEWS {
+        if only.as_ref().is_some_and(|o| !o.iter().any(|v| v == view)) {
+            continue;
+        }
         let sql = format!("SELECT * FROM kpi.{view}");
         let rows = read_all(&client, &sql).await?; // warm-up
         let mut times = Vec::with_capacity(runs);
@@ -71,6 +77,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             times[0],
             times[times.len() - 1]
         );
+    }
+    if only.is_some() {
+        return Ok(());
     }
     // A point read of the serving view, as a ranking model issues it.
     let start = Instant::now();

@@ -134,7 +134,7 @@ def _run_in_child(fn, server: Server, w: int) -> None:
     os.close(w)
 
 
-def observe(fn, server: Server):
+def observe(fn, server: Server, timeout_s: int = CASE_TIMEOUT_S):
     """Runs fn(server) in a forked child, so that a driver that crashes (segfault) or hangs
     on a server's answer becomes an observation instead of ending the run.
     Returns (observation, message)."""
@@ -150,7 +150,7 @@ def observe(fn, server: Server):
         os._exit(code)
     os.close(w)
     chunks = []
-    deadline = time.monotonic() + CASE_TIMEOUT_S
+    deadline = time.monotonic() + timeout_s
     timed_out = False
     while True:
         left = deadline - time.monotonic()
@@ -169,7 +169,7 @@ def observe(fn, server: Server):
         os.kill(pid, signal.SIGKILL)
     _, status = os.waitpid(pid, 0)
     if timed_out:
-        return {"exception": "Timeout"}, f"no answer within {CASE_TIMEOUT_S} s (the client was killed)"
+        return {"exception": "Timeout"}, f"no answer within {timeout_s} s (the client was killed)"
     if os.WIFSIGNALED(status):
         sig = signal.Signals(os.WTERMSIG(status)).name
         return {"exception": f"crash {sig}"}, f"the client process died with {sig}"
@@ -207,14 +207,14 @@ def short(x, n: int = 160) -> str:
     return s if len(s) <= n else s[: n - 3] + "..."
 
 
-def check(case_id: str, client: str, feature: str, fn, normalise=None) -> None:
+def check(case_id: str, client: str, feature: str, fn, normalise=None, timeout=None) -> None:
     """Runs one differential case and asserts it against the ratchet."""
     assert case_id not in SEEN, f"duplicate case id {case_id}"
     SEEN.add(case_id)
     obs = {}
     msgs = {}
     for server in SERVERS:
-        o, m = observe(fn, server)
+        o, m = observe(fn, server, timeout or CASE_TIMEOUT_S)
         if normalise is not None and not ({"error", "exception"} & set(o if isinstance(o, dict) else ())):
             o = normalise(o, server.name)
         obs[server.name] = o

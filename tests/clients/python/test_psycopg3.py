@@ -488,12 +488,10 @@ def test_mixed_result_formats():
 def test_cancel_request():
     """A CancelRequest stops a running query with 57014; the connection stays usable."""
     import threading
-    import time
 
     def run(server):
         with connect(server) as conn:
             timer = threading.Timer(0.5, conn.cancel_safe)
-            start = time.monotonic()
             timer.start()
             try:
                 conn.execute("SELECT count(*) FROM generate_series(1, 100000) AS a(x) "
@@ -503,8 +501,11 @@ def test_cancel_request():
                 got = {"error": e.sqlstate}
             finally:
                 timer.cancel()
-            got["stopped within 2 s"] = time.monotonic() - start < 2
+            # No timing in the observation (tests never assert on time): how
+            # soon the query stops is a benchmark's question. The case's own
+            # timeout (60 s) only keeps a query that never stops from hanging.
             got["after"] = rows(conn.execute("SELECT 1::int4").fetchall())
             return got
 
-    check("psycopg3.cancel.running_query", CLIENT, "CancelRequest stops a running query (57014)", run)
+    check("psycopg3.cancel.running_query", CLIENT, "CancelRequest stops a running query (57014)", run,
+          timeout=60)

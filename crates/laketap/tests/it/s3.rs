@@ -283,6 +283,33 @@ async fn the_lake_on_s3_answers_like_the_lake_on_disk() {
         vec![vec![Some("20".to_string())]]
     );
 
+    // `laketap crawl` finds the same tables on S3, through the same [[storage]].
+    let crawled = Command::new(BIN)
+        .args(["crawl", "s3://lake/amp", "--config"])
+        .arg(&config)
+        .env("LAKETAP_TEST_S3_KEY", ACCESS_KEY)
+        .env("LAKETAP_TEST_S3_SECRET", SECRET_KEY)
+        .env("LAKETAP_TEST_S3_WRONG_SECRET", "not-the-secret")
+        .env_remove("RUST_LOG")
+        .output()
+        .expect("laketap crawl");
+    let out = String::from_utf8_lossy(&crawled.stdout);
+    assert!(
+        crawled.status.success(),
+        "{out}{}",
+        String::from_utf8_lossy(&crawled.stderr)
+    );
+    assert!(out.starts_with("schema = \"amp\""), "{out}");
+    assert_eq!(out.matches("[tables.").count(), 9, "{out}");
+    assert!(
+        out.contains("location = \"s3://lake/amp/listen_events\""),
+        "{out}"
+    );
+    assert!(
+        out.contains("{ name = \"listen_seconds\", type = \"Float64\""),
+        "{out}"
+    );
+
     local.stop().await;
     drop(server);
 }

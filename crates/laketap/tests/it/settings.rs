@@ -69,11 +69,8 @@ async fn as_of_is_per_session() {
         .simple_query("SET laketap.as_off = '2026-03-01'")
         .await
         .expect_err("unknown setting");
-    assert_eq!(
-        err.code(),
-        Some(&SqlState::INVALID_PARAMETER_VALUE),
-        "{err}"
-    );
+    // PostgreSQL's code for an unrecognized configuration parameter.
+    assert_eq!(err.code(), Some(&SqlState::UNDEFINED_OBJECT), "{err}");
 
     // SET LOCAL would outlive its transaction: refused.
     let err = a
@@ -88,5 +85,113 @@ async fn as_of_is_per_session() {
     assert_eq!(show_as_of(&a).await, "now");
     let t = as_of(&a).await;
     assert!((chrono::Utc::now().naive_utc() - t).num_seconds().abs() < 60);
+    server.stop().await;
+}
+
+async fn show(client: &tokio_postgres::Client, sql: &str) -> String {
+    let rows = client.simple_query(sql).await.expect(sql);
+    rows.into_iter()
+        .find_map(|m| match m {
+            tokio_postgres::SimpleQueryMessage::Row(row) => row.get(0).map(str::to_string),
+            _ => None,
+        })
+        .expect("a row")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_parameters_are_per_session_and_checked() {
+    let server = TestServer::start(&fixture_catalog()).await;
+    let a = server.client().await;
+    let b = server.client().await;
+
+    // What drivers parse at connect.
+    assert!(
+        show(&a, "SELECT version()")
+            .await
+            .starts_with("PostgreSQL 16.6 on ")
+    );
+    assert_eq!(show(&a, "SHOW server_version").await, "16.6");
+    assert_eq!(
+        show(&a, "SELECT current_setting('server_version_num')").await,
+        "160006"
+    );
+    assert_eq!(show(&a, "SHOW DateStyle").await, "ISO, MDY");
+
+    // SET is the session's own; values are normalized as PostgreSQL shows them.
+    a.simple_query("SET DateStyle = 'iso, dmy'")
+        .await
+        .expect("set");
+    a.simple_query("SET statement_timeout = 5000")
+        .await
+        .expect("set");
+    a.simple_query("SET application_name = 'notebook'")
+        .await
+        .expect("set");
+    assert_eq!(show(&a, "SHOW datestyle").await, "ISO, DMY");
+    assert_eq!(show(&a, "SHOW statement_timeout").await, "5s");
+    assert_eq!(
+        show(&a, "SELECT current_setting('application_name')").await,
+        "notebook"
+    );
+    assert_eq!(show(&b, "SHOW DateStyle").await, "ISO, MDY");
+    assert_eq!(show(&b, "SHOW statement_timeout").await, "0");
+    assert_eq!(
+        show(&b, "SELECT current_setting('application_name')").await,
+        ""
+    );
+
+    // search_path picks the schema of unqualified names.
+    a.simple_query("SET search_path = extra, public")
+        .await
+        .expect("set");
+    assert_eq!(show(&a, "SELECT count(*) FROM csv_scores").await, "6");
+    assert!(
+        b.simple_query("SELECT count(*) FROM csv_scores")
+            .await
+            .is_err()
+    );
+
+    // Errors with PostgreSQL's codes; the old value stays.
+    for (sql, code) in [
+        ("SET no_such_parameter = 1", SqlState::UNDEFINED_OBJECT),
+        ("SHOW no_such_parameter", SqlState::UNDEFINED_OBJECT),
+        (
+            "SET server_version = '17'",
+            SqlState::CANT_CHANGE_RUNTIME_PARAM,
+        ),
+        (
+            "SET extra_float_digits = 9",
+            SqlState::INVALID_PARAMETER_VALUE,
+        ),
+        (
+            "SET client_encoding = 'LATIN1'",
+            SqlState::FEATURE_NOT_SUPPORTED,
+        ),
+        (
+            "SET datafusion.runtime.memory_limit = '1G'",
+            SqlState::INSUFFICIENT_PRIVILEGE,
+        ),
+        (
+            "SELECT current_setting('no_such_parameter')",
+            SqlState::UNDEFINED_OBJECT,
+        ),
+    ] {
+        let err = a.simple_query(sql).await.expect_err(sql);
+        assert_eq!(err.code(), Some(&code), "{sql}: {err}");
+    }
+    assert_eq!(show(&a, "SHOW extra_float_digits").await, "1");
+    assert_eq!(
+        show(
+            &a,
+            "SELECT coalesce(current_setting('no_such_parameter', true), 'missing')"
+        )
+        .await,
+        "missing"
+    );
+
+    // RESET ALL returns every parameter to its default.
+    a.simple_query("RESET ALL").await.expect("reset all");
+    assert_eq!(show(&a, "SHOW DateStyle").await, "ISO, MDY");
+    assert_eq!(show(&a, "SHOW statement_timeout").await, "0");
     server.stop().await;
 }
