@@ -12,18 +12,22 @@ demo_lake() {
   grep -E "Elapsed|Maximum resident" "$lake/demo.time"
 }
 
-# start_server LAKE: starts `laketap serve` on ephemeral ports over LAKE/catalog,
+# start_server LAKE [SERVE ARGS...]: starts `laketap serve` on ephemeral ports
+# (over LAKE/catalog unless arguments are given; log in LAKE/serve$SERVE_TAG.log),
 # sets $server (pid) and $port (PostgreSQL), and stops the server on exit.
 start_server() {
   local lake=$1
-  "$bin" serve --catalog "$lake/catalog" --listen 127.0.0.1:0 --http 127.0.0.1:0 2> "$lake/serve.log" &
+  shift
+  local log="$lake/serve${SERVE_TAG:-}.log"
+  [ $# -gt 0 ] || set -- --catalog "$lake/catalog"
+  "$bin" serve "$@" --listen 127.0.0.1:0 --http 127.0.0.1:0 2> "$log" &
   server=$!
-  trap 'kill $server 2>/dev/null || true' EXIT
+  trap 'kill $server ${extra_pids:-} 2>/dev/null || true' EXIT
   port=""
   for _ in $(seq 1 600); do
-    port=$(grep -o 'postgres=127.0.0.1:[0-9]*' "$lake/serve.log" | head -1 | cut -d: -f2 || true)
+    port=$(grep -o 'postgres=127.0.0.1:[0-9]*' "$log" | head -1 | cut -d: -f2 || true)
     [ -n "$port" ] && break
     sleep 0.1
   done
-  [ -n "$port" ] || { echo "server did not start"; cat "$lake/serve.log"; exit 1; }
+  [ -n "$port" ] || { echo "server did not start"; cat "$log"; exit 1; }
 }

@@ -32,6 +32,17 @@ def main() -> None:
             count += 1
             size += os.path.getsize(path)
     print(f"uploaded {count} objects, {size / 1e6:.1f} MB, to s3://{bucket}/")
+    # The server's own latency, for reading the figures: ranged GETs of one object.
+    import time
+    key = s3.list_objects_v2(Bucket=bucket, MaxKeys=1)["Contents"][0]["Key"]
+    for length in (1024, 1024 * 1024):
+        times = []
+        for _ in range(21):
+            start = time.perf_counter()
+            s3.get_object(Bucket=bucket, Key=key, Range=f"bytes=0-{length - 1}")["Body"].read()
+            times.append((time.perf_counter() - start) * 1000)
+        times.sort()
+        print(f"S3 server: ranged GET of {length} bytes (boto3): median {times[10]:.1f} ms over 21")
 
 
 if __name__ == "__main__":

@@ -55,19 +55,12 @@ secret_access_key_env = "BENCH_S3_SECRET"
 TOML
   done
 done
-trap 'kill $s3pid 2>/dev/null || true' EXIT
+trap 'kill $s3pid 2>/dev/null || true' EXIT   # start_server's trap adds the server
 
 echo "lake: $lake ($(nproc) cores); listen_events: $("$bin" query "SELECT count(*) FROM amp.listen_events" --catalog "$lake/catalog" 2>/dev/null | sed -n 4p)"
+extra_pids=$s3pid
 for run in local-true local-false s3-true s3-false; do
-  "$bin" serve --config "$lake/$run.toml" --listen 127.0.0.1:0 --http 127.0.0.1:0 2> "$lake/serve-$run.log" &
-  server=$!
-  port=""
-  for _ in $(seq 1 600); do
-    port=$(grep -o 'postgres=127.0.0.1:[0-9]*' "$lake/serve-$run.log" | head -1 | cut -d: -f2 || true)
-    [ -n "$port" ] && break
-    sleep 0.1
-  done
-  [ -n "$port" ] || { echo "server did not start"; cat "$lake/serve-$run.log"; exit 1; }
+  SERVE_TAG="-$run" start_server "$lake" --config "$lake/$run.toml"
   echo; echo "## ${run%-*}, metadata cache ${run#*-}"
   "$CARGO_TARGET_DIR/release/examples/kpi_bench" "$port" "$now" "$runs" "$views"
   kill "$server"; wait "$server" 2>/dev/null || true

@@ -146,8 +146,158 @@ pub fn register_functions(ctx: &datafusion::prelude::SessionContext) {
             ))))
         }),
     );
+    // to_regtype(name): the type's canonical name, or NULL when there is no
+    // such type (SQLAlchemy's psycopg dialect probes for hstore this way).
+    let regtype = create_udf(
+        "to_regtype",
+        vec![DataType::Utf8],
+        DataType::Utf8,
+        Volatility::Stable,
+        Arc::new(|args: &[ColumnarValue]| {
+            let arrays = ColumnarValue::values_to_arrays(args)?;
+            let names = arrays[0].as_string::<i32>();
+            let mut out = StringBuilder::with_capacity(names.len(), 0);
+            for i in 0..names.len() {
+                out.append_option(
+                    (!names.is_null(i))
+                        .then(|| builtin_type_name(names.value(i)))
+                        .flatten(),
+                );
+            }
+            Ok(ColumnarValue::Array(Arc::new(out.finish())))
+        }),
+    );
     ctx.register_udf(pretty);
     ctx.register_udf(table_size);
+    ctx.register_udf(regtype);
+    ctx.register_udf(datafusion::logical_expr::ScalarUDF::new_from_impl(
+        JsonBuildObject::default(),
+    ));
+}
+
+/// `json_build_object(key, value, ...)`: a JSON object as text (laketap has
+/// no json type; PostgreSQL's is text-compatible). SQLAlchemy's column
+/// reflection builds one per column.
+#[derive(Debug, PartialEq, Eq, Hash)]
+struct JsonBuildObject {
+    signature: datafusion::logical_expr::Signature,
+}
+
+impl Default for JsonBuildObject {
+    fn default() -> Self {
+        JsonBuildObject {
+            signature: datafusion::logical_expr::Signature::variadic_any(
+                datafusion::logical_expr::Volatility::Immutable,
+            ),
+        }
+    }
+}
+
+/// Whether a value is NULL, also in a NullArray (which has no validity bitmap).
+fn is_null(array: &dyn datafusion::arrow::array::Array, row: usize) -> bool {
+    array.logical_nulls().is_some_and(|nulls| nulls.is_null(row))
+}
+
+/// One value as JSON: text quoted and escaped, numbers and booleans bare, NULL as null.
+fn json_value(array: &dyn datafusion::arrow::array::Array, row: usize) -> DfResult<String> {
+    use datafusion::arrow::datatypes::DataType as T;
+    if is_null(array, row) {
+        return Ok("null".to_string());
+    }
+    let text = datafusion::arrow::util::display::array_value_to_string(array, row)?;
+    Ok(match array.data_type() {
+        T::Boolean
+        | T::Int8
+        | T::Int16
+        | T::Int32
+        | T::Int64
+        | T::UInt8
+        | T::UInt16
+        | T::UInt32
+        | T::UInt64
+        | T::Float32
+        | T::Float64
+        | T::Decimal128(..)
+        | T::Decimal256(..) => text,
+        _ => serde_json::Value::String(text).to_string(),
+    })
+}
+
+impl datafusion::logical_expr::ScalarUDFImpl for JsonBuildObject {
+    fn name(&self) -> &str {
+        "json_build_object"
+    }
+
+    fn signature(&self) -> &datafusion::logical_expr::Signature {
+        &self.signature
+    }
+
+    fn return_type(&self, _args: &[DataType]) -> DfResult<DataType> {
+        Ok(DataType::Utf8)
+    }
+
+    fn invoke_with_args(
+        &self,
+        args: datafusion::logical_expr::ScalarFunctionArgs,
+    ) -> DfResult<datafusion::logical_expr::ColumnarValue> {
+        use datafusion::arrow::array::StringBuilder;
+        use datafusion::logical_expr::ColumnarValue;
+        if !args.args.len().is_multiple_of(2) {
+            return Err(datafusion::error::DataFusionError::Plan(
+                "json_build_object() takes an even number of arguments: key, value, ...".into(),
+            ));
+        }
+        let rows = args.number_rows;
+        let arrays = ColumnarValue::values_to_arrays(&args.args)?;
+        let mut out = StringBuilder::with_capacity(rows, rows * 16);
+        for row in 0..rows {
+            let mut pairs = Vec::with_capacity(arrays.len() / 2);
+            for pair in arrays.chunks(2) {
+                if is_null(pair[0].as_ref(), row) {
+                    return Err(datafusion::error::DataFusionError::Execution(
+                        "json_build_object(): a key is NULL".into(),
+                    ));
+                }
+                let key = datafusion::arrow::util::display::array_value_to_string(&pair[0], row)?;
+                pairs.push(format!(
+                    "{} : {}",
+                    serde_json::Value::String(key),
+                    json_value(pair[1].as_ref(), row)?
+                ));
+            }
+            out.append_value(format!("{{{}}}", pairs.join(", ")));
+        }
+        Ok(ColumnarValue::Array(Arc::new(out.finish())))
+    }
+}
+
+/// PostgreSQL's canonical name of a built-in type that laketap serves, by
+/// any of its names (`int4`, `integer`, `pg_catalog.int4`); None for others.
+fn builtin_type_name(name: &str) -> Option<String> {
+    let lower = name.trim().trim_matches('"').to_ascii_lowercase();
+    let bare = lower.strip_prefix("pg_catalog.").unwrap_or(&lower);
+    let canonical = match bare {
+        "bool" | "boolean" => "boolean",
+        "int2" | "smallint" => "smallint",
+        "int4" | "int" | "integer" => "integer",
+        "int8" | "bigint" => "bigint",
+        "float4" | "real" => "real",
+        "float8" | "double precision" => "double precision",
+        "numeric" | "decimal" => "numeric",
+        "text" => "text",
+        "varchar" | "character varying" => "character varying",
+        "bpchar" | "character" | "char" => "character",
+        "name" => "name",
+        "bytea" => "bytea",
+        "date" => "date",
+        "time" | "time without time zone" => "time without time zone",
+        "timestamp" | "timestamp without time zone" => "timestamp without time zone",
+        "timestamptz" | "timestamp with time zone" => "timestamp with time zone",
+        "interval" => "interval",
+        "oid" => "oid",
+        _ => return None,
+    };
+    Some(canonical.to_string())
 }
 
 /// `pg_catalog` with what datafusion-pg-catalog lacks: `pg_class.reloptions`
@@ -300,5 +450,31 @@ mod tests {
         assert_eq!(rewrite_sql("SELECT 1"), None);
         assert_eq!(rewrite_sql("SELECT make_array(1, 2)"), None);
         assert_eq!(rewrite_sql("SELEC array"), None);
+    }
+
+    #[tokio::test]
+    async fn json_build_object_and_to_regtype_answer_as_postgres() {
+        let ctx = datafusion::prelude::SessionContext::new();
+        register_functions(&ctx);
+        let batches = ctx
+            .sql("SELECT json_build_object('a', 1, 'b', 'x\"y', 'c', NULL, 'd', true), to_regtype('int4'), to_regtype('hstore')")
+            .await
+            .expect("plans")
+            .collect()
+            .await
+            .expect("runs");
+        let row = datafusion::arrow::util::pretty::pretty_format_batches(&batches)
+            .expect("prints")
+            .to_string();
+        assert!(
+            row.contains(r#"{"a" : 1, "b" : "x\"y", "c" : null, "d" : true}"#),
+            "{row}"
+        );
+        assert!(row.contains("| integer "), "{row}");
+        assert_eq!(
+            builtin_type_name("pg_catalog.TIMESTAMPTZ").as_deref(),
+            Some("timestamp with time zone")
+        );
+        assert_eq!(builtin_type_name("hstore"), None);
     }
 }

@@ -17,6 +17,7 @@ pub mod compat;
 pub mod describe;
 pub mod handlers;
 pub mod http;
+pub mod savepoints;
 pub mod settings;
 pub mod sqlstate;
 
@@ -143,6 +144,7 @@ impl PgServer {
             }
         });
         let hooks: Vec<Arc<dyn QueryHook>> = vec![
+            Arc::new(savepoints::SavepointHook),
             Arc::new(settings::LaketapSettingsHook),
             Arc::new(CursorStatementHook),
             Arc::new(SetShowHook),

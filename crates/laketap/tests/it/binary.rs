@@ -61,8 +61,45 @@ fn serve_refuses_a_public_address_without_users() {
     assert!(stderr.contains("not a loopback address"), "{stderr}");
 }
 
+/// `laketap serve` running as a child process on ephemeral ports.
+pub(crate) struct Served {
+    pub child: std::process::Child,
+    pub pg_port: u16,
+    pub http_port: u16,
+    /// The rest of the server's log, once the process has ended.
+    pub log: std::thread::JoinHandle<String>,
+}
+
+/// Starts `laketap serve` on ephemeral loopback ports (`configure` adds
+/// arguments and environment) and waits until it serves; its log is drained
+/// on a thread so the server never blocks on a full pipe.
+pub(crate) fn spawn_serve(configure: impl FnOnce(&mut Command)) -> Served {
+    let mut command = Command::new(BIN);
+    command
+        .args(["serve", "--listen", "127.0.0.1:0", "--http", "127.0.0.1:0"])
+        .env_remove("RUST_LOG")
+        .env("NO_COLOR", "1")
+        .stderr(Stdio::piped())
+        .stdout(Stdio::null());
+    configure(&mut command);
+    let mut child = command.spawn().expect("spawn laketap serve");
+    let mut stderr = BufReader::new(child.stderr.take().expect("stderr"));
+    let (pg_port, http_port) = bound_ports(&mut stderr);
+    let log = std::thread::spawn(move || {
+        let mut rest = String::new();
+        let _ = std::io::Read::read_to_string(&mut stderr, &mut rest);
+        rest
+    });
+    Served {
+        child,
+        pg_port,
+        http_port,
+        log,
+    }
+}
+
 /// Reads the server's log until it says where it listens.
-pub(crate) fn bound_ports(stderr: &mut impl BufRead) -> (u16, u16) {
+fn bound_ports(stderr: &mut impl BufRead) -> (u16, u16) {
     let mut line = String::new();
     loop {
         line.clear();
@@ -86,23 +123,13 @@ pub(crate) fn bound_ports(stderr: &mut impl BufRead) -> (u16, u16) {
 
 #[test]
 fn serve_answers_psql_and_http_then_stops_on_sigterm() {
-    let mut child = Command::new(BIN)
-        .args(["serve", "--listen", "127.0.0.1:0", "--http", "127.0.0.1:0"])
-        .arg("--catalog")
-        .arg(fixture_catalog())
-        .env_remove("RUST_LOG")
-        .env("NO_COLOR", "1")
-        .stderr(Stdio::piped())
-        .stdout(Stdio::null())
-        .spawn()
-        .expect("spawn laketap serve");
-    let mut stderr = BufReader::new(child.stderr.take().expect("stderr"));
-    let (pg_port, http_port) = bound_ports(&mut stderr);
-    // Keep draining the log so the server never blocks on a full pipe.
-    let drain = std::thread::spawn(move || {
-        let mut rest = String::new();
-        let _ = std::io::Read::read_to_string(&mut stderr, &mut rest);
-        rest
+    let Served {
+        mut child,
+        pg_port,
+        http_port,
+        log: drain,
+    } = spawn_serve(|command| {
+        command.arg("--catalog").arg(fixture_catalog());
     });
 
     let output = Command::new("psql")

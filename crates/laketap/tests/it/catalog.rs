@@ -14,35 +14,7 @@ use datafusion::arrow::array::{
 use datafusion::arrow::datatypes::{DataType, Field, Schema, TimeUnit};
 
 use crate::binary::BIN;
-use crate::{TestServer, fixture_copy};
-
-/// The rows of `sql` as text, or the server's error (code, message).
-async fn answer(
-    client: &tokio_postgres::Client,
-    sql: &str,
-) -> Result<Vec<Vec<Option<String>>>, (String, String)> {
-    match client.simple_query(sql).await {
-        Ok(messages) => Ok(messages
-            .into_iter()
-            .filter_map(|m| match m {
-                tokio_postgres::SimpleQueryMessage::Row(row) => Some(
-                    (0..row.len())
-                        .map(|i| row.get(i).map(str::to_string))
-                        .collect(),
-                ),
-                _ => None,
-            })
-            .collect()),
-        Err(e) => {
-            let db = e.as_db_error().unwrap_or_else(|| panic!("{sql}: {e}"));
-            Err((db.code().code().to_string(), db.message().to_string()))
-        }
-    }
-}
-
-fn one(value: &str) -> Vec<Vec<Option<String>>> {
-    vec![vec![Some(value.to_string())]]
-}
+use crate::{TestServer, answer, fixture_copy, one};
 
 /// Polls until `check` accepts the answer to `sql` (catalog polls run every
 /// second; a missing location is retried after 5 s): a loose 20 s bound,

@@ -10,6 +10,7 @@ mod freshness;
 mod psql;
 mod s3;
 mod settings;
+mod transactions;
 mod wire;
 
 use std::path::{Path, PathBuf};
@@ -121,4 +122,32 @@ impl TestServer {
         }
         self.engine.stop().await;
     }
+}
+
+/// The rows of `sql` as text, or the server's error (code, message).
+pub async fn answer(
+    client: &tokio_postgres::Client,
+    sql: &str,
+) -> Result<Vec<Vec<Option<String>>>, (String, String)> {
+    match client.simple_query(sql).await {
+        Ok(messages) => Ok(messages
+            .into_iter()
+            .filter_map(|m| match m {
+                tokio_postgres::SimpleQueryMessage::Row(row) => Some(
+                    (0..row.len())
+                        .map(|i| row.get(i).map(str::to_string))
+                        .collect(),
+                ),
+                _ => None,
+            })
+            .collect()),
+        Err(e) => {
+            let db = e.as_db_error().unwrap_or_else(|| panic!("{sql}: {e}"));
+            Err((db.code().code().to_string(), db.message().to_string()))
+        }
+    }
+}
+
+pub fn one(value: &str) -> Vec<Vec<Option<String>>> {
+    vec![vec![Some(value.to_string())]]
 }

@@ -5,14 +5,13 @@
 //! compared with the same query over the local fixture lake (differential),
 //! and a few are checked against known values.
 
-use std::io::BufReader;
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use crate::binary::{BIN, bound_ports};
-use crate::{TestServer, copy_dir, fixture_catalog, repo};
+use crate::binary::{BIN, spawn_serve};
+use crate::{TestServer, answer, copy_dir, fixture_catalog, repo};
 
 const ACCESS_KEY: &str = "laketap-test-key";
 const SECRET_KEY: &str = "laketap-test-secret";
@@ -117,26 +116,11 @@ secret_access_key_env = "LAKETAP_TEST_S3_WRONG_SECRET"
     path
 }
 
-/// Runs `sql` and returns its rows as text (simple protocol).
+/// Runs `sql` and returns its rows as text (simple protocol); an error fails the test.
 async fn rows(client: &tokio_postgres::Client, sql: &str) -> Vec<Vec<Option<String>>> {
-    let messages = client.simple_query(sql).await.unwrap_or_else(|e| {
-        panic!(
-            "{sql}: {}",
-            e.as_db_error()
-                .map_or(e.to_string(), |d| d.message().to_string())
-        )
-    });
-    messages
-        .into_iter()
-        .filter_map(|m| match m {
-            tokio_postgres::SimpleQueryMessage::Row(row) => Some(
-                (0..row.len())
-                    .map(|i| row.get(i).map(str::to_string))
-                    .collect(),
-            ),
-            _ => None,
-        })
-        .collect()
+    answer(client, sql)
+        .await
+        .unwrap_or_else(|(code, message)| panic!("{sql}: {code} {message}"))
 }
 
 async fn connect(port: u16) -> tokio_postgres::Client {
@@ -179,29 +163,19 @@ async fn the_lake_on_s3_answers_like_the_lake_on_disk() {
     s3_catalog(&dir.path().join("catalog"));
     let config = config(dir.path(), &endpoint);
 
-    let mut child = Command::new(BIN)
-        .args(["serve", "--listen", "127.0.0.1:0", "--http", "127.0.0.1:0"])
-        .arg("--config")
-        .arg(&config)
-        .env("LAKETAP_TEST_S3_KEY", ACCESS_KEY)
-        .env("LAKETAP_TEST_S3_SECRET", SECRET_KEY)
-        .env("LAKETAP_TEST_S3_WRONG_SECRET", "not-the-secret")
-        .env_remove("AWS_ACCESS_KEY_ID")
-        .env_remove("AWS_SECRET_ACCESS_KEY")
-        .env_remove("AWS_ENDPOINT_URL")
-        .env_remove("RUST_LOG")
-        .env("NO_COLOR", "1")
-        .stderr(Stdio::piped())
-        .stdout(Stdio::null())
-        .spawn()
-        .expect("spawn laketap serve");
-    let mut stderr = BufReader::new(child.stderr.take().expect("stderr"));
-    let server = Killed(child);
-    let (pg_port, _) = bound_ports(&mut stderr);
-    let _drain = std::thread::spawn(move || {
-        let mut rest = String::new();
-        let _ = std::io::Read::read_to_string(&mut stderr, &mut rest);
+    let served = spawn_serve(|command| {
+        command
+            .arg("--config")
+            .arg(&config)
+            .env("LAKETAP_TEST_S3_KEY", ACCESS_KEY)
+            .env("LAKETAP_TEST_S3_SECRET", SECRET_KEY)
+            .env("LAKETAP_TEST_S3_WRONG_SECRET", "not-the-secret")
+            .env_remove("AWS_ACCESS_KEY_ID")
+            .env_remove("AWS_SECRET_ACCESS_KEY")
+            .env_remove("AWS_ENDPOINT_URL");
     });
+    let pg_port = served.pg_port;
+    let server = Killed(served.child);
     let s3 = connect(pg_port).await;
 
     let local = TestServer::start(&fixture_catalog()).await;
