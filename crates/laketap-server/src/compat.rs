@@ -195,7 +195,9 @@ impl Default for JsonBuildObject {
 
 /// Whether a value is NULL, also in a NullArray (which has no validity bitmap).
 fn is_null(array: &dyn datafusion::arrow::array::Array, row: usize) -> bool {
-    array.logical_nulls().is_some_and(|nulls| nulls.is_null(row))
+    array
+        .logical_nulls()
+        .is_some_and(|nulls| nulls.is_null(row))
 }
 
 /// One value as JSON: text quoted and escaped, numbers and booleans bare, NULL as null.
