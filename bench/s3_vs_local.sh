@@ -7,9 +7,10 @@
 #
 # s3s-fs keeps objects as files in a local folder, so "S3" here adds the S3
 # protocol (HTTP, SigV4, ranged GETs and LISTs on loopback), not a network's
-# latency. The lake is uploaded with PUTs (bench/s3_upload.py, boto3): s3s-fs
-# then has each object's ETag; for files merely copied into its folder it
-# hashes the whole object on every GET, which would dominate the figures.
+# latency. The lake is uploaded with PUTs (bench/s3_upload.py, boto3) as a
+# client would: s3s-fs then keeps each object's ETag (for files merely copied
+# into its folder it hashes the whole object on every GET). The upload script
+# also prints the server's own ranged-GET latency, to read the figures by.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 users=${1:-40000}
