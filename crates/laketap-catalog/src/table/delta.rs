@@ -168,9 +168,36 @@ impl DeltaSource {
                     .map_err(|e| format!("cannot read version {v}: {e}"))?;
             }
             TimeTravel::Timestamp(at) => {
-                past.load_with_datetime(at)
-                    .await
-                    .map_err(|e| format!("cannot read the version as of {at}: {e}"))?;
+                // The commit times that table_history shows (commitInfo.timestamp):
+                // file modification times, which delta-rs would use, change when a
+                // lake is copied or checked out of git.
+                let commits = self.history(None).await?;
+                if commits.iter().all(|c| c.timestamp.is_some()) {
+                    let version = commits
+                        .iter()
+                        .filter(|c| c.timestamp.is_some_and(|t| t <= at))
+                        .map(|c| c.version)
+                        .max()
+                        .ok_or_else(|| {
+                            let first = commits
+                                .iter()
+                                .filter_map(|c| c.timestamp)
+                                .min()
+                                .map_or_else(String::new, |t| {
+                                    format!(" (the first commit is at {t})")
+                                });
+                            format!("no version was committed at or before {at}{first}")
+                        })?;
+                    let version = u64::try_from(version)
+                        .map_err(|_| format!("version {version} is not a valid version"))?;
+                    past.load_version(version as _)
+                        .await
+                        .map_err(|e| format!("cannot read version {version}: {e}"))?;
+                } else {
+                    past.load_with_datetime(at)
+                        .await
+                        .map_err(|e| format!("cannot read the version as of {at}: {e}"))?;
+                }
             }
         }
         Ok(provider_for(session, &past).await?.0)

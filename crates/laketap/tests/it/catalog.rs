@@ -287,7 +287,10 @@ async fn delta_schema_changes_follow_the_tables_policy() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn delta_tables_travel_in_time() {
-    let server = TestServer::start(&crate::fixture_catalog()).await;
+    // A copy: its files' modification times are now, as after a git checkout
+    // (commit times come from the log, not from the file system).
+    let dir = fixture_copy();
+    let server = TestServer::start(&dir.path().join("catalog")).await;
     let client = server.client().await;
     // Versions 0, 1, 2 hold 6, 13 and 20 rows, committed at
     // 2026-03-03 00:00, 00:01 and 00:02 UTC (tests/fixtures/README.md).
