@@ -311,6 +311,8 @@ pub struct PgCatalogOverlay {
     views: Arc<dyn TableProvider>,
     /// `pg_class` with `reloptions`, built once (its rows are computed at each scan).
     pg_class: Option<Arc<dyn TableProvider>>,
+    /// `pg_settings`, computed at each scan from the scanning session's options.
+    pg_settings: Arc<dyn TableProvider>,
 }
 
 impl PgCatalogOverlay {
@@ -358,6 +360,7 @@ impl PgCatalogOverlay {
             inner,
             views,
             pg_class,
+            pg_settings: Arc::new(laketap_engine::pgsettings::PgSettingsTable::default()),
         })
     }
 }
@@ -400,9 +403,7 @@ impl SchemaProvider for PgCatalogOverlay {
             return Ok(Some(self.views.clone()));
         }
         if name.eq_ignore_ascii_case("pg_settings") {
-            return Ok(Some(Arc::new(
-                laketap_engine::pgsettings::PgSettingsTable::default(),
-            )));
+            return Ok(Some(self.pg_settings.clone()));
         }
         if name.eq_ignore_ascii_case("pg_class")
             && let Some(pg_class) = &self.pg_class

@@ -292,7 +292,10 @@ async fn answer(
             show(&name, &value)
         }
         Request::ShowAll => {
-            let state = ctx.state();
+            // Reads the session's options in place (cloning the SessionState
+            // would copy every registered function and table factory).
+            let state = ctx.state_ref();
+            let state = state.read();
             let options = state.config().options();
             let mut all: Vec<Vec<String>> = pgsettings::GUCS
                 .iter()
@@ -320,7 +323,8 @@ async fn answer(
 
 /// The column name and value SHOW answers for `key`.
 fn shown(ctx: &SessionContext, key: &str) -> PgWireResult<(String, String)> {
-    let state = ctx.state();
+    let state = ctx.state_ref();
+    let state = state.read();
     let options = state.config().options();
     if let Some(guc) = pgsettings::lookup(key) {
         let value = pgsettings::current_value(options, guc.name).unwrap_or_default();

@@ -104,13 +104,7 @@ impl TestServer {
     }
 
     pub async fn client(&self) -> tokio_postgres::Client {
-        let (client, connection) = tokio_postgres::connect(&self.conninfo(), tokio_postgres::NoTls)
-            .await
-            .expect("connect");
-        tokio::spawn(async move {
-            let _ = connection.await;
-        });
-        client
+        connect(self.port).await
     }
 
     pub async fn stop(mut self) {
@@ -150,4 +144,18 @@ pub async fn answer(
 
 pub fn one(value: &str) -> Vec<Vec<Option<String>>> {
     vec![vec![Some(value.to_string())]]
+}
+
+/// A client of the server on `port` (user `laketap`, no TLS), its connection driven on a task.
+pub async fn connect(port: u16) -> tokio_postgres::Client {
+    let (client, connection) = tokio_postgres::connect(
+        &format!("host=127.0.0.1 port={port} user=laketap dbname=laketap"),
+        tokio_postgres::NoTls,
+    )
+    .await
+    .expect("connect");
+    tokio::spawn(async move {
+        let _ = connection.await;
+    });
+    client
 }

@@ -11,7 +11,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use crate::binary::{BIN, spawn_serve};
-use crate::{TestServer, answer, copy_dir, fixture_catalog, repo};
+use crate::{TestServer, answer, connect, copy_dir, fixture_catalog, repo};
 
 const ACCESS_KEY: &str = "laketap-test-key";
 const SECRET_KEY: &str = "laketap-test-secret";
@@ -121,19 +121,6 @@ async fn rows(client: &tokio_postgres::Client, sql: &str) -> Vec<Vec<Option<Stri
     answer(client, sql)
         .await
         .unwrap_or_else(|(code, message)| panic!("{sql}: {code} {message}"))
-}
-
-async fn connect(port: u16) -> tokio_postgres::Client {
-    let (client, connection) = tokio_postgres::connect(
-        &format!("host=127.0.0.1 port={port} user=laketap dbname=laketap"),
-        tokio_postgres::NoTls,
-    )
-    .await
-    .expect("connect");
-    tokio::spawn(async move {
-        let _ = connection.await;
-    });
-    client
 }
 
 /// Queries whose answers must be the same on S3 and on local disk.
