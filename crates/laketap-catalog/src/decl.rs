@@ -76,6 +76,9 @@ pub struct TableDecl {
     /// What `serve` does when the data's schema differs from `schema`.
     #[serde(default)]
     pub on_schema_change: SchemaChangePolicy,
+    /// Refuse writes (INSERT, COPY FROM, HTTP ingest) to this Delta table.
+    #[serde(default)]
+    pub read_only: bool,
 }
 
 /// One recorded column: its name and its Arrow type, written as Arrow

@@ -34,7 +34,9 @@ pub use decl::{ColumnDecl, Format, SchemaChangePolicy, SchemaDecl, TableDecl, pa
 pub use error::{Error, Result};
 pub use location::{Location, StorageConfig};
 pub use schema::{BrokenTable, LakeSchema};
-pub use table::{Commit, LakeTable, Refreshed, TableInfo, TableStatus, TimeTravel};
+pub use table::{
+    Commit, InsertHandler, LakeTable, Refreshed, TableInfo, TableStatus, TimeTravel, WriteSlot,
+};
 
 /// A problem found in the catalog, as shown by `laketap.catalog_errors`.
 #[derive(Debug, Clone)]
@@ -67,6 +69,8 @@ pub struct LakeOptions {
     pub storage: Vec<StorageConfig>,
     /// Schema names a catalog file may not take, with who reserves them.
     pub reserved_schemas: Vec<String>,
+    /// Where `INSERT INTO` a lake table goes, once ingest installs a handler.
+    pub writes: WriteSlot,
 }
 
 /// What the lake knows of one catalog file.
@@ -364,14 +368,14 @@ impl Lake {
                     .is_none_or(|served| &served.info().decl != *table)
             })
             .collect();
-        let storage = &self.options.storage;
+        let options = &self.options;
         let opening: Vec<futures::future::BoxFuture<'_, _>> = to_open
             .into_iter()
             .map(|(name, table)| {
                 let schema_name = decl.name.clone();
                 async move {
                     let result =
-                        open_table(session, file, &schema_name, name, table, storage).await;
+                        open_table(session, file, &schema_name, name, table, options).await;
                     (name, table, result)
                 }
                 .boxed()
@@ -448,7 +452,7 @@ impl Lake {
                     schema.name(),
                     &name,
                     &broken.decl,
-                    &self.options.storage,
+                    &self.options,
                 )
                 .await
                 {
@@ -535,6 +539,25 @@ impl Lake {
         changed
     }
 
+    /// Refreshes one table now (after ingest committed to it), so queries
+    /// see the commit without waiting for the next poll.
+    pub async fn refresh_table(&self, session: &dyn Session, schema: &str, name: &str) {
+        let Some(table) = self.table(schema, name) else {
+            return;
+        };
+        if let Refreshed::Replaced(new) = table.refresh(session).await {
+            if let Some(s) = self.schemas().get(schema) {
+                s.insert(new);
+            }
+            self.announce_change();
+        }
+    }
+
+    /// Where `INSERT INTO` a lake table goes.
+    pub fn writes(&self) -> &WriteSlot {
+        &self.options.writes
+    }
+
     /// Keeps the lake in step until `stop` turns true: Delta tables every
     /// `interval`, the catalog folder and the listing tables' files every
     /// `catalog_every` intervals. A step under way is finished first
@@ -601,7 +624,7 @@ async fn open_table(
     schema: &str,
     name: &str,
     decl: &TableDecl,
-    storages: &[StorageConfig],
+    options: &LakeOptions,
 ) -> Result<LakeTable> {
     let location =
         Location::resolve(file, &decl.location).map_err(|resolved| Error::MissingLocation {
@@ -618,9 +641,10 @@ async fn open_table(
         name,
         decl,
         location,
-        storages,
+        &options.storage,
     )
     .await
+    .map(|table| table.with_writes(options.writes.clone()))
     .map_err(|message| Error::Open {
         file: file.to_path_buf(),
         table: name.to_string(),

@@ -25,6 +25,9 @@ pub struct LaketapOptions {
     pub as_of: Option<NaiveDateTime>,
     /// The server's default (`--as-of`), which `RESET` and `SET … = 'default'` return to.
     pub server_default: Option<NaiveDateTime>,
+    /// `laketap.idempotency_key`: the key of the session's next write
+    /// (INSERT or COPY FROM STDIN); cleared once that statement has run.
+    pub idempotency_key: Option<String>,
 }
 
 impl LaketapOptions {
@@ -33,6 +36,7 @@ impl LaketapOptions {
         LaketapOptions {
             as_of: server_default,
             server_default,
+            idempotency_key: None,
         }
     }
 }
@@ -105,18 +109,58 @@ impl ExtensionOptions for LaketapOptions {
                 };
                 Ok(())
             }
+            "idempotency_key" => {
+                let v = value.trim().trim_matches('\'');
+                if v.len() > 200 {
+                    return Err(DataFusionError::Configuration(
+                        "laketap.idempotency_key is longer than 200 bytes".to_string(),
+                    ));
+                }
+                self.idempotency_key =
+                    (!v.is_empty() && !v.eq_ignore_ascii_case("default")).then(|| v.to_string());
+                Ok(())
+            }
             other => Err(DataFusionError::Configuration(format!(
-                "unrecognized configuration parameter \"laketap.{other}\" (laketap has: as_of)"
+                "unrecognized configuration parameter \"laketap.{other}\" (laketap has: as_of, idempotency_key)"
             ))),
         }
     }
 
     fn entries(&self) -> Vec<ConfigEntry> {
-        vec![ConfigEntry {
-            key: "laketap.as_of".to_string(),
-            value: Some(format_as_of(self.as_of)),
-            description: "The instant T of the windowed KPI views; 'now' follows the clock",
-        }]
+        vec![
+            ConfigEntry {
+                key: "laketap.as_of".to_string(),
+                value: Some(format_as_of(self.as_of)),
+                description: "The instant T of the windowed KPI views; 'now' follows the clock",
+            },
+            ConfigEntry {
+                key: "laketap.idempotency_key".to_string(),
+                value: Some(self.idempotency_key.clone().unwrap_or_default()),
+                description: "The idempotency key of the session's next INSERT or COPY FROM STDIN",
+            },
+        ]
+    }
+}
+
+/// The idempotency key set for the session's next write.
+pub fn idempotency_key(options: &ConfigOptions) -> Option<String> {
+    options
+        .extensions
+        .get::<LaketapOptions>()
+        .and_then(|o| o.idempotency_key.clone())
+}
+
+/// Clears the session's idempotency key (after the write it was set for).
+pub fn clear_idempotency_key(ctx: &datafusion::prelude::SessionContext) {
+    let state = ctx.state_ref();
+    let mut state = state.write();
+    if let Some(o) = state
+        .config_mut()
+        .options_mut()
+        .extensions
+        .get_mut::<LaketapOptions>()
+    {
+        o.idempotency_key = None;
     }
 }
 

@@ -167,6 +167,7 @@ impl Engine {
         let options = LakeOptions {
             storage: config.storage.clone(),
             reserved_schemas: RESERVED_SCHEMAS.iter().map(|s| s.to_string()).collect(),
+            writes: Default::default(),
         };
         let lake =
             Arc::new(Lake::load(&state, &config.catalog_dir, catalog.clone(), options).await?);

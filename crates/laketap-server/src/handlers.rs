@@ -175,6 +175,7 @@ impl ErrorHandler for SqlStateErrors {
 pub struct ConnectionSession {
     service: Arc<DfSessionService>,
     parser: Arc<DfParser>,
+    ctx: SessionContext,
 }
 
 type DfStatement = <DfSessionService as ExtendedQueryHandler>::Statement;
@@ -206,12 +207,13 @@ impl Sessions {
             // (memory pool, object stores); the config is the session's own.
             let ctx = SessionContext::new_with_state(self.base.state());
             let service = Arc::new(DfSessionService::new_with_hooks(
-                Arc::new(ctx),
+                Arc::new(ctx.clone()),
                 self.hooks.clone(),
             ));
             ConnectionSession {
                 parser: service.query_parser(),
                 service,
+                ctx,
             }
         })
     }
@@ -456,6 +458,25 @@ where
     }
 }
 
+/// `laketap.idempotency_key` keys the session's next write only: it is
+/// forgotten once an INSERT has run (COPY takes it when it starts).
+fn forget_idempotency_key(ctx: &SessionContext, sql: &str) {
+    let writes = sql.split(';').any(|statement| {
+        let words = statement
+            .lines()
+            .map(|l| l.split("--").next().unwrap_or(""))
+            .collect::<Vec<_>>()
+            .join(" ");
+        words
+            .split_whitespace()
+            .next()
+            .is_some_and(|w| w.eq_ignore_ascii_case("insert"))
+    });
+    if writes {
+        laketap_engine::asof::clear_idempotency_key(ctx);
+    }
+}
+
 fn error_text(e: &PgWireError) -> String {
     match e {
         PgWireError::ApiError(inner) => match inner.downcast_ref::<DataFusionError>() {
@@ -480,7 +501,9 @@ impl SimpleQueryHandler for LoggedService {
         let rewritten = compat::rewrite_sql(query);
         let sql = rewritten.as_deref().unwrap_or(query);
         let session = self.sessions.of(client);
-        match SimpleQueryHandler::do_query(session.service.as_ref(), client, sql).await {
+        let result = SimpleQueryHandler::do_query(session.service.as_ref(), client, sql).await;
+        forget_idempotency_key(&session.ctx, sql);
+        match result {
             Ok(mut responses) => {
                 // One log entry per simple-query message; rows are counted on its last result.
                 match responses.last_mut() {
@@ -520,9 +543,11 @@ impl ExtendedQueryHandler for LoggedService {
     {
         let mut running = Running::new(&self.log, client, &portal.statement.statement.0);
         let session = self.sessions.of(client);
-        match ExtendedQueryHandler::do_query(session.service.as_ref(), client, portal, max_rows)
-            .await
-        {
+        let result =
+            ExtendedQueryHandler::do_query(session.service.as_ref(), client, portal, max_rows)
+                .await;
+        forget_idempotency_key(&session.ctx, &portal.statement.statement.0);
+        match result {
             Ok(mut response) => {
                 running.attach(client, &mut response).await;
                 Ok(response)
@@ -537,6 +562,7 @@ impl ExtendedQueryHandler for LoggedService {
 
 /// Everything pgwire needs to serve one connection.
 pub struct LaketapHandlers {
+    copy: Arc<crate::copy::CopyIn>,
     service: Arc<LoggedService>,
     startup: Arc<TrustStartup>,
     cancel: Arc<DefaultCancelHandler>,
@@ -550,10 +576,12 @@ impl LaketapHandlers {
         log: Arc<QueryLog>,
         policy: TrustPolicy,
         lake: Option<Arc<laketap_catalog::Lake>>,
+        ingest: Option<Arc<laketap_ingest::Ingest>>,
     ) -> Self {
         let connections = Arc::new(ConnectionManager::new());
         let sessions = Arc::new(sessions);
         LaketapHandlers {
+            copy: Arc::new(crate::copy::CopyIn::new(ingest)),
             service: Arc::new(LoggedService {
                 parser: Arc::new(CompatParser {
                     sessions: sessions.clone(),
@@ -592,5 +620,9 @@ impl PgWireServerHandlers for LaketapHandlers {
 
     fn cancel_handler(&self) -> Arc<impl pgwire::api::cancel::CancelHandler> {
         self.cancel.clone()
+    }
+
+    fn copy_handler(&self) -> Arc<impl pgwire::api::copy::CopyHandler> {
+        self.copy.clone()
     }
 }

@@ -1,27 +1,120 @@
-//! The HTTP endpoint: `GET /health` (more routes — metrics, ingest — join
-//! this router).
+//! The HTTP endpoint: `GET /health` and `POST /v1/ingest/{schema}/{table}`
+//! (an NDJSON body, appended durably to a Delta table; see laketap-ingest).
+//!
+//! Ingest answers 200 with `{"table", "rows", "seq", "duplicate"}` once the
+//! rows are on disk in the table's write-ahead log; a request repeated with
+//! the same `Idempotency-Key` header answers as the first time did, with
+//! `"duplicate": true`, and changes nothing. Errors answer
+//! `{"error", "sqlstate", "line", "column"}`: 400 bad input (nothing of the
+//! request is applied), 404 no such table, 409 not writable, 413 body over
+//! the limit, 503 commits behind or shutting down.
 
 use std::sync::Arc;
 
 use axum::Json;
 use axum::Router;
-use axum::extract::State;
-use axum::routing::get;
+use axum::body::Bytes;
+use axum::extract::{DefaultBodyLimit, Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
 use laketap_engine::Engine;
+use laketap_ingest::{Error as IngestError, Ingest, convert};
 use serde_json::{Value, json};
 
-/// The router of the HTTP endpoint.
-pub fn router(engine: Arc<Engine>) -> Router {
-    Router::new()
-        .route("/health", get(health))
-        .with_state(engine)
+#[derive(Clone)]
+struct AppState {
+    engine: Arc<Engine>,
+    ingest: Option<Arc<Ingest>>,
 }
 
-async fn health(State(engine): State<Arc<Engine>>) -> Json<Value> {
-    let lake = engine.lake();
+/// The router of the HTTP endpoint; without `ingest`, the ingest route
+/// answers 409 (this server takes no writes).
+pub fn router(engine: Arc<Engine>, ingest: Option<Arc<Ingest>>) -> Router {
+    let limit = ingest
+        .as_ref()
+        .map_or(1024 * 1024, |i| i.config().max_request_bytes);
+    Router::new()
+        .route("/health", get(health))
+        .route(
+            "/v1/ingest/{schema}/{table}",
+            post(ingest_ndjson).layer(DefaultBodyLimit::max(limit)),
+        )
+        .with_state(AppState { engine, ingest })
+}
+
+async fn health(State(state): State<AppState>) -> Json<Value> {
+    let lake = state.engine.lake();
     Json(json!({
         "status": "ok",
         "tables": lake.tables().len(),
         "catalog_errors": lake.problems().len(),
     }))
+}
+
+fn failure(e: &IngestError) -> Response {
+    let status = StatusCode::from_u16(e.http_status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let (line, column) = match e {
+        IngestError::BadInput { line, column, .. } => (*line, column.clone()),
+        _ => (None, None),
+    };
+    (
+        status,
+        Json(json!({
+            "error": e.to_string(),
+            "sqlstate": e.sqlstate(),
+            "line": line,
+            "column": column,
+        })),
+    )
+        .into_response()
+}
+
+async fn ingest_ndjson(
+    State(state): State<AppState>,
+    Path((schema, table)): Path<(String, String)>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let Some(ingest) = state.ingest else {
+        return failure(&IngestError::NotWritable {
+            table: format!("{schema}.{table}"),
+            reason: "this server takes no writes".to_string(),
+        });
+    };
+    let key = match headers.get("idempotency-key").map(|v| v.to_str()) {
+        None => None,
+        Some(Ok(k)) if !k.is_empty() && k.len() <= 200 => Some(k.to_string()),
+        Some(_) => {
+            return failure(&IngestError::BadInput {
+                line: None,
+                column: None,
+                message: "the Idempotency-Key header must be 1 to 200 visible ASCII characters"
+                    .to_string(),
+            });
+        }
+    };
+    let target = match ingest.target(&schema, &table).await {
+        Ok(t) => t,
+        Err(e) => return failure(&e),
+    };
+    let parsed = tokio::task::spawn_blocking(move || convert::ndjson(&target.schema, &body)).await;
+    let batch = match parsed {
+        Ok(Ok(batch)) => batch,
+        Ok(Err(e)) => return failure(&e),
+        Err(e) => return failure(&IngestError::Internal(e.to_string())),
+    };
+    match ingest.append(&schema, &table, batch, key).await {
+        Ok((ack, duplicate)) => Json(json!({
+            "table": format!("{schema}.{table}"),
+            "rows": ack.rows,
+            "seq": ack.seq,
+            "duplicate": duplicate,
+        }))
+        .into_response(),
+        Err(e) => {
+            tracing::warn!(schema, table, error = %e, "ingest refused");
+            failure(&e)
+        }
+    }
 }

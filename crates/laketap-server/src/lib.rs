@@ -11,9 +11,11 @@
 //! - [`compat`]: SQL rewrites and pg_catalog columns for client compatibility.
 //! - [`describe`]: `obj_description` / `col_description` from catalog descriptions.
 //! - [`settings`]: `SET`/`SHOW`/`RESET` of `laketap.*` per connection.
-//! - [`http`]: the HTTP router (`/health`).
+//! - [`http`]: the HTTP router (`/health`, `/v1/ingest/{schema}/{table}`).
+//! - [`copy`]: `COPY … FROM STDIN` into Delta tables.
 
 pub mod compat;
+pub mod copy;
 pub mod describe;
 pub mod handlers;
 pub mod http;
@@ -61,6 +63,8 @@ pub struct PgConfig {
     pub trust: TrustPolicy,
     /// How long shutdown waits for open connections to finish.
     pub shutdown_grace: Duration,
+    /// Where INSERT and COPY FROM STDIN write (None: no writes).
+    pub ingest: Option<Arc<laketap_ingest::Ingest>>,
 }
 
 impl Default for PgConfig {
@@ -72,6 +76,7 @@ impl Default for PgConfig {
                 database: DATABASE.to_string(),
             },
             shutdown_grace: Duration::from_secs(5),
+            ingest: None,
         }
     }
 }
@@ -144,6 +149,7 @@ impl PgServer {
             }
         });
         let hooks: Vec<Arc<dyn QueryHook>> = vec![
+            Arc::new(copy::CopyHook::new(config.ingest.clone())),
             Arc::new(savepoints::SavepointHook),
             Arc::new(settings::LaketapSettingsHook),
             Arc::new(CursorStatementHook),
@@ -155,6 +161,7 @@ impl PgServer {
             engine.query_log().clone(),
             config.trust.clone(),
             Some(engine.lake().clone()),
+            config.ingest.clone(),
         ));
         Ok(PgServer { handlers, config })
     }

@@ -46,12 +46,18 @@ pub const QUERY_CANCELED: &str = "57014";
 pub const UNDEFINED_OBJECT: &str = "42704";
 /// cant_change_runtime_param
 pub const CANT_CHANGE: &str = "55P02";
+/// not_null_violation
+pub const NOT_NULL_VIOLATION: &str = "23502";
 /// internal_error
 pub const INTERNAL: &str = "XX000";
 
 /// Message fragments of DataFusion's plan and execution errors that identify
 /// the condition, in the order they are tried.
 const MESSAGE_RULES: &[(&str, &str)] = &[
+    (
+        "is declared as non-nullable but contains null values",
+        NOT_NULL_VIOLATION,
+    ),
     ("unrecognized configuration parameter", UNDEFINED_OBJECT),
     ("not found", UNDEFINED_TABLE),
     ("No field named", UNDEFINED_COLUMN),
@@ -124,7 +130,10 @@ pub fn sqlstate(e: &DataFusionError) -> &'static str {
             Some(df) => sqlstate(df),
             None => match inner.downcast_ref::<ArrowError>() {
                 Some(arrow) => arrow_code(arrow),
-                None => by_message(&inner.to_string(), IO_ERROR),
+                None => match inner.downcast_ref::<laketap_ingest::Error>() {
+                    Some(ingest) => ingest.sqlstate(),
+                    None => by_message(&inner.to_string(), IO_ERROR),
+                },
             },
         },
         DataFusionError::Context(_, inner) | DataFusionError::Diagnostic(_, inner) => {

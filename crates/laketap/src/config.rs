@@ -34,6 +34,65 @@ pub struct FileConfig {
     /// How to reach S3 buckets: one `[[storage]]` entry per bucket.
     #[serde(default)]
     pub storage: Vec<laketap_catalog::StorageConfig>,
+    /// Writes into Delta tables (`[ingest]`).
+    #[serde(default)]
+    pub ingest: IngestSection,
+}
+
+/// `[ingest]`: durable writes into the lake's Delta tables.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IngestSection {
+    /// Take writes at all (default true).
+    pub enabled: Option<bool>,
+    /// Commit the write-ahead log to the table at least this often, in ms (default 500).
+    pub commit_interval_ms: Option<u64>,
+    /// ... or as soon as this many rows wait (default 100000).
+    pub commit_rows: Option<usize>,
+    /// Largest HTTP ingest body, INSERT or COPY, in MiB (default 64).
+    pub max_request_mb: Option<usize>,
+    /// Refuse writes while this many MiB wait for a failing commit (default 512).
+    pub max_pending_mb: Option<usize>,
+    /// Compact small files every this many commits of a table (default 100; 0 never).
+    pub compact_every: Option<u64>,
+    /// Target size of compacted files, in MiB (default 128).
+    pub compact_target_mb: Option<u64>,
+    /// Write a Delta checkpoint every this many commits (default 20; 0 never).
+    pub checkpoint_every: Option<u64>,
+    /// Idempotency keys remembered per table (default 100000).
+    pub idempotency_keys: Option<usize>,
+}
+
+impl IngestSection {
+    /// The ingest settings, defaults filled in.
+    pub fn settings(&self) -> laketap_ingest::IngestConfig {
+        let mut c = laketap_ingest::IngestConfig::default();
+        if let Some(ms) = self.commit_interval_ms {
+            c.commit_interval = std::time::Duration::from_millis(ms.max(1));
+        }
+        if let Some(n) = self.commit_rows {
+            c.commit_rows = n.max(1);
+        }
+        if let Some(mb) = self.max_request_mb {
+            c.max_request_bytes = mb.max(1) * 1024 * 1024;
+        }
+        if let Some(mb) = self.max_pending_mb {
+            c.max_pending_bytes = mb.max(1) * 1024 * 1024;
+        }
+        if let Some(n) = self.compact_every {
+            c.compact_every = n;
+        }
+        if let Some(mb) = self.compact_target_mb {
+            c.compact_target_bytes = mb.max(1) * 1024 * 1024;
+        }
+        if let Some(n) = self.checkpoint_every {
+            c.checkpoint_every = n;
+        }
+        if let Some(n) = self.idempotency_keys {
+            c.idempotency_keys = n.max(1);
+        }
+        c
+    }
 }
 
 impl FileConfig {

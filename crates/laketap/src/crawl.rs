@@ -251,6 +251,7 @@ async fn crawl(root: &url::Url, storage: &[StorageConfig]) -> Result<Vec<Found>,
             },
             schema: None,
             on_schema_change: Default::default(),
+            read_only: false,
         };
         let resolved = Location::resolve(Path::new("./laketap-crawl"), &location)
             .map_err(|looked| format!("{location}: cannot be read ({looked})"))?;

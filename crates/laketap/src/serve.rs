@@ -93,7 +93,26 @@ pub async fn run(args: ServeArgs) -> Result<(), String> {
             .await
             .map_err(|e| e.to_string())?,
     );
-    let mut pg_config = PgConfig::default();
+    let ingest = if file.ingest.enabled.unwrap_or(true) {
+        let ingest = laketap_ingest::Ingest::start(
+            engine.context().clone(),
+            engine.lake().clone(),
+            file.ingest.settings(),
+        )
+        .await
+        .map_err(|e| format!("starting ingest: {e}"))?;
+        let _ = engine
+            .lake()
+            .writes()
+            .set(Arc::new(laketap_ingest::sink::IngestInserts::new(&ingest)));
+        Some(ingest)
+    } else {
+        None
+    };
+    let mut pg_config = PgConfig {
+        ingest: ingest.clone(),
+        ..PgConfig::default()
+    };
     if let Some(n) = args.max_connections.or(file.max_connections) {
         pg_config.max_connections = n;
     }
@@ -124,7 +143,7 @@ pub async fn run(args: ServeArgs) -> Result<(), String> {
     });
     let http_task = {
         let mut stop = stop_rx.clone();
-        let router = laketap_server::http::router(engine.clone());
+        let router = laketap_server::http::router(engine.clone(), ingest.clone());
         tokio::spawn(async move {
             axum::serve(http_listener, router)
                 .with_graceful_shutdown(async move {
@@ -145,6 +164,9 @@ pub async fn run(args: ServeArgs) -> Result<(), String> {
         Ok(Ok(())) => {}
         Ok(Err(e)) => tracing::warn!(error = %e, "HTTP endpoint ended with an error"),
         Err(e) => tracing::warn!(error = %e, "HTTP endpoint task failed"),
+    }
+    if let Some(ingest) = &ingest {
+        ingest.stop().await;
     }
     engine.stop().await;
     tracing::info!("laketap stopped");

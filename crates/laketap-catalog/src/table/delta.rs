@@ -118,6 +118,11 @@ impl DeltaSource {
         ))
     }
 
+    /// A copy of the table handle (its log store and last-read state).
+    pub async fn table(&self) -> DeltaTable {
+        self.table.lock().await.clone()
+    }
+
     /// The table's partition columns, in declaration order.
     pub async fn partition_columns(&self) -> Vec<String> {
         let table = self.table.lock().await;

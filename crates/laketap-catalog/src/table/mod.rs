@@ -17,6 +17,7 @@ use chrono::{DateTime, Utc};
 use datafusion::arrow::datatypes::SchemaRef;
 use datafusion::catalog::{ScanArgs, ScanResult, Session, TableProvider};
 use datafusion::error::{DataFusionError, Result as DfResult};
+use datafusion::logical_expr::dml::InsertOp;
 use datafusion::logical_expr::{Expr, TableProviderFilterPushDown, TableType};
 use datafusion::physical_plan::ExecutionPlan;
 use url::Url;
@@ -89,6 +90,22 @@ pub enum Refreshed {
     Replaced(Arc<LakeTable>),
 }
 
+/// Plans `INSERT INTO` a lake table (laketap-ingest provides it: the
+/// catalog only reads).
+pub trait InsertHandler: Send + Sync + std::fmt::Debug {
+    /// The plan that writes `input` into `table`.
+    fn insert_into(
+        &self,
+        table: &TableInfo,
+        state: &dyn Session,
+        input: Arc<dyn ExecutionPlan>,
+        op: InsertOp,
+    ) -> DfResult<Arc<dyn ExecutionPlan>>;
+}
+
+/// Where writes go, shared by every table of a lake; empty until ingest starts.
+pub type WriteSlot = Arc<std::sync::OnceLock<Arc<dyn InsertHandler>>>;
+
 /// A declared lake table, as registered in the session.
 #[derive(Debug)]
 pub struct LakeTable {
@@ -99,6 +116,7 @@ pub struct LakeTable {
     /// Listing tables: the folder, file extension and format, to count files
     /// at refresh and to find an unreadable file when a scan fails.
     listing: Option<ListingSource>,
+    writes: WriteSlot,
 }
 
 #[derive(Debug)]
@@ -179,7 +197,23 @@ impl LakeTable {
             status: Mutex::new(status),
             delta,
             listing,
+            writes: WriteSlot::default(),
         })
+    }
+
+    /// Sends `INSERT INTO` this table to `writes`.
+    pub fn with_writes(mut self, writes: WriteSlot) -> Self {
+        self.writes = writes;
+        self
+    }
+
+    /// A copy of the Delta table's handle, at the version read last (for
+    /// writers, which keep their own).
+    pub async fn delta_table(&self) -> Option<deltalake::DeltaTable> {
+        match &self.delta {
+            Some(d) => Some(d.table().await),
+            None => None,
+        }
     }
 
     /// The declaration, resolved.
@@ -297,6 +331,7 @@ impl LakeTable {
                     }),
                     delta: Some(delta.clone()),
                     listing: None,
+                    writes: self.writes.clone(),
                 };
                 Refreshed::Replaced(Arc::new(replacement))
             }
@@ -411,5 +446,20 @@ impl TableProvider for LakeTable {
         filters: &[&Expr],
     ) -> DfResult<Vec<TableProviderFilterPushDown>> {
         self.current().supports_filters_pushdown(filters)
+    }
+
+    async fn insert_into(
+        &self,
+        state: &dyn Session,
+        input: Arc<dyn ExecutionPlan>,
+        op: InsertOp,
+    ) -> DfResult<Arc<dyn ExecutionPlan>> {
+        match self.writes.get() {
+            Some(handler) => handler.insert_into(&self.info, state, input, op),
+            None => Err(DataFusionError::Plan(format!(
+                "table {}.{} is not writable: this server does not take writes",
+                self.info.schema, self.info.name
+            ))),
+        }
     }
 }

@@ -16,6 +16,22 @@ use crate::{TestServer, fixture_copy};
 
 /// One listen event for 2026-03-03 12:00:00, written by delta-rs as version 3.
 pub(crate) async fn append_listen_event(table_dir: &std::path::Path) {
+    let version = append_one(table_dir, "l21").await;
+    assert_eq!(version, 3);
+}
+
+/// One listen event with a fresh id, written by delta-rs as the next version.
+pub(crate) async fn append_listen_event_at(table_dir: &std::path::Path) {
+    let id = format!(
+        "d{}",
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos())
+    );
+    append_one(table_dir, &id).await;
+}
+
+async fn append_one(table_dir: &std::path::Path, id: &str) -> u64 {
     let url = deltalake::ensure_table_uri(table_dir.to_str().expect("utf8 path")).expect("url");
     let mut table = deltalake::open_table(url).await.expect("open delta table");
     let schema = Arc::new(Schema::new(vec![
@@ -34,7 +50,7 @@ pub(crate) async fn append_listen_event(table_dir: &std::path::Path) {
     ]));
     // 2026-03-03 12:00:00 UTC = 1772539200 s; 2026-03-03 = day 20515.
     let columns: Vec<ArrayRef> = vec![
-        Arc::new(StringArray::from(vec!["l21"])),
+        Arc::new(StringArray::from(vec![id])),
         Arc::new(TimestampMicrosecondArray::from(vec![1_772_539_200_000_000])),
         Arc::new(Date32Array::from(vec![20_515])),
         Arc::new(Int64Array::from(vec![6])),
@@ -46,8 +62,7 @@ pub(crate) async fn append_listen_event(table_dir: &std::path::Path) {
     let batch = RecordBatch::try_new(schema, columns).expect("batch");
     let mut writer = RecordBatchWriter::for_table(&table).expect("writer");
     writer.write(batch).await.expect("write");
-    let version = writer.flush_and_commit(&mut table).await.expect("commit");
-    assert_eq!(version, 3);
+    writer.flush_and_commit(&mut table).await.expect("commit")
 }
 
 async fn count(client: &tokio_postgres::Client, sql: &str) -> i64 {

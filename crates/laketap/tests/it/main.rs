@@ -7,6 +7,7 @@ mod cancel;
 mod catalog;
 mod errors;
 mod freshness;
+mod ingest;
 mod psql;
 mod s3;
 mod settings;

@@ -1,0 +1,449 @@
+//! `COPY table [(columns)] FROM STDIN` in PostgreSQL's text and CSV formats
+//! (what `psql \copy` sends), into a Delta table through laketap-ingest.
+//!
+//! The statement is answered with CopyInResponse; the data is gathered (up
+//! to the ingest request limit), parsed against the table's schema when the
+//! client sends CopyDone, appended durably as one write, and answered
+//! `COPY n`. A bad row rejects the whole COPY with its line and column.
+//! `SET laketap.idempotency_key` before the COPY keys it.
+//!
+//! COPY to or from a server-side file or program is refused (42501): the
+//! server does not open files for clients. COPY FROM STDIN is served in both
+//! the simple query protocol (psql, psycopg) and the extended one
+//! (tokio-postgres, pgjdbc's CopyManager).
+
+use std::fmt::Debug;
+use std::sync::{Arc, Mutex};
+
+use async_trait::async_trait;
+use datafusion::common::{DFSchema, ParamValues};
+use datafusion::logical_expr::{EmptyRelation, LogicalPlan};
+use datafusion::prelude::SessionContext;
+use datafusion::sql::sqlparser::ast::{
+    CopyLegacyCsvOption, CopyLegacyOption, CopyOption, CopySource, CopyTarget, Statement,
+};
+use datafusion_postgres::QueryHook;
+use datafusion_postgres::hooks::HookClient;
+use futures::{Sink, SinkExt};
+use laketap_ingest::convert::{self, CopyFormat};
+use laketap_ingest::{Error as IngestError, Ingest};
+use pgwire::api::ClientInfo;
+use pgwire::api::copy::CopyHandler;
+use pgwire::api::results::{CopyResponse, Response, Tag};
+use pgwire::error::{ErrorInfo, PgWireError, PgWireResult};
+use pgwire::messages::PgWireBackendMessage;
+use pgwire::messages::copy::{CopyData, CopyDone, CopyFail};
+
+use crate::sqlstate;
+
+/// A COPY FROM STDIN under way on a connection.
+struct PendingCopy {
+    schema: String,
+    table: String,
+    target: laketap_ingest::Target,
+    columns: Vec<usize>,
+    format: CopyFormat,
+    key: Option<String>,
+    data: Vec<u8>,
+}
+
+#[derive(Default)]
+struct CopySlot(Mutex<Option<PendingCopy>>);
+
+fn slot(client: &(impl ClientInfo + ?Sized)) -> Arc<CopySlot> {
+    client
+        .session_extensions()
+        .get_or_insert_with(CopySlot::default)
+}
+
+fn take(client: &(impl ClientInfo + ?Sized)) -> Option<PendingCopy> {
+    slot(client)
+        .0
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .take()
+}
+
+fn user_error(code: &str, message: impl Into<String>) -> PgWireError {
+    PgWireError::UserError(Box::new(ErrorInfo::new(
+        "ERROR".to_string(),
+        code.to_string(),
+        message.into(),
+    )))
+}
+
+fn ingest_error(e: &IngestError) -> PgWireError {
+    user_error(e.sqlstate(), e.to_string())
+}
+
+/// The query hook that starts `COPY … FROM STDIN` and refuses server-side files.
+pub struct CopyHook {
+    ingest: Option<Arc<Ingest>>,
+}
+
+impl CopyHook {
+    /// COPY into the tables `ingest` writes (none: COPY FROM is refused).
+    pub fn new(ingest: Option<Arc<Ingest>>) -> Self {
+        CopyHook { ingest }
+    }
+
+    async fn start(
+        &self,
+        statement: &Statement,
+        ctx: &SessionContext,
+        client: &mut dyn HookClient,
+    ) -> Option<PgWireResult<Response>> {
+        let Statement::Copy {
+            source,
+            to,
+            target,
+            options,
+            legacy_options,
+            ..
+        } = statement
+        else {
+            return None;
+        };
+        match target {
+            CopyTarget::File { filename } => {
+                return Some(Err(user_error(
+                    sqlstate::INSUFFICIENT_PRIVILEGE,
+                    format!(
+                        "COPY {} a file ('{filename}') is not allowed: the server does not open files for clients; use COPY … {} (psql \\copy)",
+                        if *to { "to" } else { "from" },
+                        if *to { "TO STDOUT" } else { "FROM STDIN" }
+                    ),
+                )));
+            }
+            CopyTarget::Program { .. } => {
+                return Some(Err(user_error(
+                    sqlstate::INSUFFICIENT_PRIVILEGE,
+                    "COPY to or from a program is not allowed",
+                )));
+            }
+            CopyTarget::Stdout => return None,
+            CopyTarget::Stdin => {}
+        }
+        Some(
+            self.start_copy_in(source, options, legacy_options, ctx, client)
+                .await,
+        )
+    }
+
+    async fn start_copy_in(
+        &self,
+        source: &CopySource,
+        options: &[CopyOption],
+        legacy: &[CopyLegacyOption],
+        ctx: &SessionContext,
+        client: &mut dyn HookClient,
+    ) -> PgWireResult<Response> {
+        let CopySource::Table {
+            table_name,
+            columns,
+        } = source
+        else {
+            return Err(user_error(
+                sqlstate::SYNTAX_ERROR,
+                "COPY (query) FROM STDIN is not valid: name a table",
+            ));
+        };
+        let parts: Vec<String> = table_name
+            .0
+            .iter()
+            .map(|p| p.to_string().trim_matches('"').to_string())
+            .collect();
+        let default_schema = ctx
+            .state_ref()
+            .read()
+            .config()
+            .options()
+            .catalog
+            .default_schema
+            .clone();
+        let (schema, table) = match parts.as_slice() {
+            [t] => (default_schema, t.clone()),
+            [s, t] => (s.clone(), t.clone()),
+            [c, s, t] if c == laketap_engine::DATABASE => (s.clone(), t.clone()),
+            _ => {
+                return Err(user_error(
+                    sqlstate::UNDEFINED_TABLE,
+                    format!("relation \"{table_name}\" does not exist"),
+                ));
+            }
+        };
+        let Some(ingest) = &self.ingest else {
+            return Err(ingest_error(&IngestError::NotWritable {
+                table: format!("{schema}.{table}"),
+                reason: "this server takes no writes".to_string(),
+            }));
+        };
+        let target = ingest
+            .target(&schema, &table)
+            .await
+            .map_err(|e| ingest_error(&e))?;
+        let format = copy_format(options, legacy)?;
+        let columns = if columns.is_empty() {
+            (0..target.schema.fields().len()).collect()
+        } else {
+            columns
+                .iter()
+                .map(|c| {
+                    target.schema.index_of(&c.value).map_err(|_| {
+                        user_error(
+                            sqlstate::UNDEFINED_COLUMN,
+                            format!(
+                                "column \"{}\" of relation \"{}\" does not exist",
+                                c.value, target.name
+                            ),
+                        )
+                    })
+                })
+                .collect::<PgWireResult<Vec<usize>>>()?
+        };
+        let key = laketap_engine::asof::idempotency_key(ctx.state_ref().read().config().options());
+        laketap_engine::asof::clear_idempotency_key(ctx);
+        let n = columns.len();
+        *slot(&*client).0.lock().unwrap_or_else(|p| p.into_inner()) = Some(PendingCopy {
+            schema,
+            table,
+            target,
+            columns,
+            format,
+            key,
+            data: Vec::new(),
+        });
+        Ok(Response::CopyIn(CopyResponse::new(
+            0,
+            n,
+            futures::stream::empty(),
+        )))
+    }
+}
+
+fn copy_format(options: &[CopyOption], legacy: &[CopyLegacyOption]) -> PgWireResult<CopyFormat> {
+    let mut csv = false;
+    for o in options {
+        if let CopyOption::Format(f) = o {
+            match f.value.to_ascii_lowercase().as_str() {
+                "csv" => csv = true,
+                "text" => csv = false,
+                "binary" => {
+                    return Err(user_error(
+                        sqlstate::NOT_SUPPORTED,
+                        "COPY FROM STDIN in binary format is not supported: use text or csv",
+                    ));
+                }
+                other => {
+                    return Err(user_error(
+                        sqlstate::INVALID_PARAMETER,
+                        format!("COPY format \"{other}\" not recognized"),
+                    ));
+                }
+            }
+        }
+    }
+    for o in legacy {
+        match o {
+            CopyLegacyOption::Csv(_) => csv = true,
+            CopyLegacyOption::Binary => {
+                return Err(user_error(
+                    sqlstate::NOT_SUPPORTED,
+                    "COPY FROM STDIN in binary format is not supported: use text or csv",
+                ));
+            }
+            _ => {}
+        }
+    }
+    let mut format = CopyFormat::new(csv);
+    for o in options {
+        match o {
+            CopyOption::Delimiter(c) => format.delimiter = *c,
+            CopyOption::Null(s) => format.null = s.clone(),
+            CopyOption::Header(h) => format.header = *h,
+            CopyOption::Quote(c) => format.quote = *c,
+            CopyOption::Escape(c) => format.escape = *c,
+            CopyOption::Format(_) => {}
+            other => {
+                return Err(user_error(
+                    sqlstate::NOT_SUPPORTED,
+                    format!("COPY FROM STDIN option {other} is not supported"),
+                ));
+            }
+        }
+    }
+    for o in legacy {
+        match o {
+            CopyLegacyOption::Delimiter(c) => format.delimiter = *c,
+            CopyLegacyOption::Null(s) => format.null = s.clone(),
+            CopyLegacyOption::Header => format.header = true,
+            CopyLegacyOption::Csv(more) => {
+                for m in more {
+                    match m {
+                        CopyLegacyCsvOption::Header => format.header = true,
+                        CopyLegacyCsvOption::Quote(c) => format.quote = *c,
+                        CopyLegacyCsvOption::Escape(c) => format.escape = *c,
+                        _ => {}
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    if format.header && !format.csv {
+        return Err(user_error(
+            sqlstate::NOT_SUPPORTED,
+            "COPY HEADER is available only in CSV mode",
+        ));
+    }
+    Ok(format)
+}
+
+#[async_trait]
+impl QueryHook for CopyHook {
+    async fn handle_simple_query(
+        &self,
+        statement: &Statement,
+        session_context: &SessionContext,
+        client: &mut dyn HookClient,
+    ) -> Option<PgWireResult<Response>> {
+        self.start(statement, session_context, client).await
+    }
+
+    async fn handle_extended_parse_query(
+        &self,
+        statement: &Statement,
+        _session_context: &SessionContext,
+        _client: &(dyn ClientInfo + Send + Sync),
+    ) -> Option<PgWireResult<LogicalPlan>> {
+        match statement {
+            Statement::Copy {
+                target: CopyTarget::File { .. } | CopyTarget::Program { .. },
+                ..
+            } => Some(Err(user_error(
+                sqlstate::INSUFFICIENT_PRIVILEGE,
+                "COPY to or from a server-side file or program is not allowed",
+            ))),
+            // Described as returning no rows; started at Execute.
+            Statement::Copy {
+                target: CopyTarget::Stdin,
+                ..
+            } => Some(Ok(LogicalPlan::EmptyRelation(EmptyRelation {
+                produce_one_row: false,
+                schema: Arc::new(DFSchema::empty()),
+            }))),
+            _ => None,
+        }
+    }
+
+    async fn handle_extended_query(
+        &self,
+        statement: &Statement,
+        _logical_plan: &LogicalPlan,
+        _params: &ParamValues,
+        session_context: &SessionContext,
+        client: &mut dyn HookClient,
+    ) -> Option<PgWireResult<Response>> {
+        self.start(statement, session_context, client).await
+    }
+}
+
+/// pgwire's COPY data callbacks: gathers the data of the connection's
+/// pending COPY and writes it on CopyDone.
+pub struct CopyIn {
+    ingest: Option<Arc<Ingest>>,
+}
+
+impl CopyIn {
+    /// Writes through `ingest`.
+    pub fn new(ingest: Option<Arc<Ingest>>) -> Self {
+        CopyIn { ingest }
+    }
+}
+
+#[async_trait]
+impl CopyHandler for CopyIn {
+    async fn on_copy_data<C>(&self, client: &mut C, copy_data: CopyData) -> PgWireResult<()>
+    where
+        C: ClientInfo + Sink<PgWireBackendMessage> + Unpin + Send + Sync,
+        C::Error: Debug,
+        PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
+    {
+        let limit = self
+            .ingest
+            .as_ref()
+            .map_or(0, |i| i.config().max_request_bytes);
+        let slot = slot(client);
+        let mut pending = slot.0.lock().unwrap_or_else(|p| p.into_inner());
+        let Some(copy) = pending.as_mut() else {
+            return Err(user_error("08P01", "CopyData without a COPY FROM STDIN"));
+        };
+        if copy.data.len() + copy_data.data.len() > limit {
+            let name = copy.target.name.clone();
+            *pending = None;
+            return Err(ingest_error(&IngestError::TooLarge(format!(
+                "COPY into {name} of more than {} MiB: split the data into several COPY statements",
+                limit / (1024 * 1024)
+            ))));
+        }
+        copy.data.extend_from_slice(&copy_data.data);
+        Ok(())
+    }
+
+    async fn on_copy_done<C>(&self, client: &mut C, _done: CopyDone) -> PgWireResult<()>
+    where
+        C: ClientInfo + Sink<PgWireBackendMessage> + Unpin + Send + Sync,
+        C::Error: Debug,
+        PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
+    {
+        let copy = take(client)
+            .ok_or_else(|| user_error("08P01", "CopyDone without a COPY FROM STDIN"))?;
+        let ingest = self
+            .ingest
+            .clone()
+            .ok_or_else(|| user_error(sqlstate::NOT_SUPPORTED, "this server takes no writes"))?;
+        let PendingCopy {
+            schema,
+            table,
+            target,
+            columns,
+            format,
+            key,
+            data,
+        } = copy;
+        let parsed = tokio::task::spawn_blocking(move || {
+            convert::copy(&target.schema, &columns, &format, &data)
+        })
+        .await
+        .map_err(|e| user_error(sqlstate::INTERNAL, e.to_string()))?;
+        let batch = parsed.map_err(|e| ingest_error(&e))?;
+        let rows = if batch.num_rows() == 0 {
+            0
+        } else {
+            let (ack, _) = ingest
+                .append(&schema, &table, batch, key)
+                .await
+                .map_err(|e| ingest_error(&e))?;
+            ack.rows
+        };
+        client
+            .send(PgWireBackendMessage::CommandComplete(
+                Tag::new("COPY").with_rows(rows as usize).into(),
+            ))
+            .await?;
+        Ok(())
+    }
+
+    async fn on_copy_fail<C>(&self, client: &mut C, fail: CopyFail) -> PgWireError
+    where
+        C: ClientInfo + Sink<PgWireBackendMessage> + Unpin + Send + Sync,
+        C::Error: Debug,
+        PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
+    {
+        take(client);
+        user_error(
+            sqlstate::QUERY_CANCELED,
+            format!("COPY from stdin failed: {}", fail.message),
+        )
+    }
+}
