@@ -7,6 +7,7 @@
 //! the previous value stays.
 
 use std::any::Any;
+use std::sync::Arc;
 
 use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
 use datafusion::arrow::datatypes::{DataType, TimeUnit};
@@ -28,6 +29,52 @@ pub struct LaketapOptions {
     /// `laketap.idempotency_key`: the key of the session's next write
     /// (INSERT or COPY FROM STDIN); cleared once that statement has run.
     pub idempotency_key: Option<String>,
+    /// The writes of the session's open transaction block, applied at
+    /// COMMIT (not a setting: set by BEGIN, taken by COMMIT or ROLLBACK).
+    pub transaction: Option<Arc<TxWrites>>,
+}
+
+/// Writes (INSERT, COPY FROM STDIN) made inside a transaction block: held
+/// until COMMIT, dropped by ROLLBACK.
+#[derive(Debug, Default)]
+pub struct TxWrites {
+    writes: std::sync::Mutex<Vec<BufferedWrite>>,
+}
+
+/// One write held by a transaction block.
+#[derive(Debug, Clone)]
+pub struct BufferedWrite {
+    /// Target schema.
+    pub schema: String,
+    /// Target table.
+    pub table: String,
+    /// The rows, checked and in the table's schema.
+    pub batch: datafusion::arrow::record_batch::RecordBatch,
+    /// The write's idempotency key.
+    pub key: Option<String>,
+}
+
+impl TxWrites {
+    /// Holds a write until COMMIT.
+    pub fn push(&self, write: BufferedWrite) {
+        self.writes
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push(write);
+    }
+
+    /// Takes the writes held so far.
+    pub fn take(&self) -> Vec<BufferedWrite> {
+        std::mem::take(&mut *self.writes.lock().unwrap_or_else(|p| p.into_inner()))
+    }
+
+    /// Whether nothing is held.
+    pub fn is_empty(&self) -> bool {
+        self.writes
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .is_empty()
+    }
 }
 
 impl LaketapOptions {
@@ -37,6 +84,7 @@ impl LaketapOptions {
             as_of: server_default,
             server_default,
             idempotency_key: None,
+            transaction: None,
         }
     }
 }
@@ -148,6 +196,30 @@ pub fn idempotency_key(options: &ConfigOptions) -> Option<String> {
         .extensions
         .get::<LaketapOptions>()
         .and_then(|o| o.idempotency_key.clone())
+}
+
+/// The write buffer of the session's open transaction block, if any.
+pub fn transaction(options: &ConfigOptions) -> Option<Arc<TxWrites>> {
+    options
+        .extensions
+        .get::<LaketapOptions>()
+        .and_then(|o| o.transaction.clone())
+}
+
+/// Opens (`Some`) or closes (`None`) the session's transaction write
+/// buffer; returns the one that was open.
+pub fn set_transaction(
+    ctx: &datafusion::prelude::SessionContext,
+    buffer: Option<Arc<TxWrites>>,
+) -> Option<Arc<TxWrites>> {
+    let state = ctx.state_ref();
+    let mut state = state.write();
+    state
+        .config_mut()
+        .options_mut()
+        .extensions
+        .get_mut::<LaketapOptions>()
+        .and_then(|o| std::mem::replace(&mut o.transaction, buffer))
 }
 
 /// Clears the session's idempotency key (after the write it was set for).

@@ -334,3 +334,40 @@ fn wal_dir(table: &LakeTable) -> Result<PathBuf> {
         }),
     }
 }
+
+impl Ingest {
+    /// Applies the writes a transaction block held, at its COMMIT: the
+    /// writes to one table become one write (one log record, so one Delta
+    /// commit), keyed by the first key among them. Every target is checked
+    /// before anything is applied; tables are then written one after the
+    /// other, so a failure can leave an earlier table written.
+    pub async fn apply_transaction(
+        &self,
+        writes: Vec<laketap_engine::asof::BufferedWrite>,
+    ) -> Result<u64> {
+        let mut by_table: Vec<((String, String), Vec<RecordBatch>, Option<String>)> = Vec::new();
+        for w in writes {
+            let name = (w.schema, w.table);
+            match by_table.iter_mut().find(|(n, _, _)| *n == name) {
+                Some((_, batches, key)) => {
+                    batches.push(w.batch);
+                    if key.is_none() {
+                        *key = w.key;
+                    }
+                }
+                None => by_table.push((name, vec![w.batch], w.key)),
+            }
+        }
+        for ((schema, table), _, _) in &by_table {
+            self.target(schema, table).await?;
+        }
+        let mut rows = 0;
+        for ((schema, table), batches, key) in by_table {
+            let batch = datafusion::arrow::compute::concat_batches(&batches[0].schema(), &batches)
+                .map_err(|e| Error::Internal(format!("combining the transaction's rows: {e}")))?;
+            let (ack, _) = self.append(&schema, &table, batch, key).await?;
+            rows += ack.rows;
+        }
+        Ok(rows)
+    }
+}

@@ -2,7 +2,8 @@
 //! SELECT, cast to the table's columns); the sink collects it, checks it
 //! like any other write and appends it through the table's log. The
 //! statement answers `INSERT 0 n` once the rows are durable. The session's
-//! `laketap.idempotency_key`, when set, keys the write.
+//! `laketap.idempotency_key`, when set, keys the write. Inside a transaction
+//! block the checked rows wait in the session until COMMIT.
 
 use std::sync::{Arc, Weak};
 
@@ -55,7 +56,9 @@ impl InsertHandler for IngestInserts {
             )));
         }
         let key = laketap_engine::asof::idempotency_key(state.config_options());
+        let transaction = laketap_engine::asof::transaction(state.config_options());
         let sink = IngestSink {
+            transaction,
             ingest: self.ingest.clone(),
             schema: table.schema.clone(),
             table: table.name.clone(),
@@ -68,6 +71,8 @@ impl InsertHandler for IngestInserts {
 
 #[derive(Debug)]
 struct IngestSink {
+    /// Set inside a transaction block: the rows wait there for COMMIT.
+    transaction: Option<Arc<laketap_engine::asof::TxWrites>>,
     ingest: Weak<Ingest>,
     schema: String,
     table: String,
@@ -125,6 +130,16 @@ impl DataSink for IngestSink {
         let label = |row: usize| format!("row {}", row + 1);
         let batch = convert::complete(batch, &label).map_err(to_datafusion)?;
         let batch = convert::enforce(batch, &target.schema, &label).map_err(to_datafusion)?;
+        if let Some(transaction) = &self.transaction {
+            let rows = batch.num_rows() as u64;
+            transaction.push(laketap_engine::asof::BufferedWrite {
+                schema: self.schema.clone(),
+                table: self.table.clone(),
+                batch,
+                key: self.key.clone(),
+            });
+            return Ok(rows);
+        }
         let (ack, _) = ingest
             .append(&self.schema, &self.table, batch, self.key.clone())
             .await

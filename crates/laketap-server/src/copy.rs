@@ -44,6 +44,8 @@ struct PendingCopy {
     columns: Vec<usize>,
     format: CopyFormat,
     key: Option<String>,
+    /// The open transaction block's write buffer, if any.
+    transaction: Option<Arc<laketap_engine::asof::TxWrites>>,
     data: Vec<u8>,
 }
 
@@ -201,7 +203,15 @@ impl CopyHook {
                 })
                 .collect::<PgWireResult<Vec<usize>>>()?
         };
-        let key = laketap_engine::asof::idempotency_key(ctx.state_ref().read().config().options());
+        let (key, transaction) = {
+            let state = ctx.state_ref();
+            let state = state.read();
+            let options = state.config().options();
+            (
+                laketap_engine::asof::idempotency_key(options),
+                laketap_engine::asof::transaction(options),
+            )
+        };
         laketap_engine::asof::clear_idempotency_key(ctx);
         let n = columns.len();
         *slot(&*client).0.lock().unwrap_or_else(|p| p.into_inner()) = Some(PendingCopy {
@@ -211,6 +221,7 @@ impl CopyHook {
             columns,
             format,
             key,
+            transaction,
             data: Vec::new(),
         });
         Ok(Response::CopyIn(CopyResponse::new(
@@ -409,6 +420,7 @@ impl CopyHandler for CopyIn {
             columns,
             format,
             key,
+            transaction,
             data,
         } = copy;
         let parsed = tokio::task::spawn_blocking(move || {
@@ -419,6 +431,15 @@ impl CopyHandler for CopyIn {
         let batch = parsed.map_err(|e| ingest_error(&e))?;
         let rows = if batch.num_rows() == 0 {
             0
+        } else if let Some(transaction) = transaction {
+            let rows = batch.num_rows() as u64;
+            transaction.push(laketap_engine::asof::BufferedWrite {
+                schema,
+                table,
+                batch,
+                key,
+            });
+            rows
         } else {
             let (ack, _) = ingest
                 .append(&schema, &table, batch, key)

@@ -13,6 +13,7 @@
 //! - [`settings`]: `SET`/`SHOW`/`RESET` of `laketap.*` per connection.
 //! - [`http`]: the HTTP router (`/health`, `/v1/ingest/{schema}/{table}`).
 //! - [`copy`]: `COPY … FROM STDIN` into Delta tables.
+//! - [`transactions`]: writes held by a transaction block until COMMIT.
 
 pub mod compat;
 pub mod copy;
@@ -22,6 +23,7 @@ pub mod http;
 pub mod savepoints;
 pub mod settings;
 pub mod sqlstate;
+pub mod transactions;
 
 use std::future::Future;
 use std::sync::Arc;
@@ -150,6 +152,7 @@ impl PgServer {
         });
         let hooks: Vec<Arc<dyn QueryHook>> = vec![
             Arc::new(copy::CopyHook::new(config.ingest.clone())),
+            Arc::new(transactions::TransactionWrites::new(config.ingest.clone())),
             Arc::new(savepoints::SavepointHook),
             Arc::new(settings::LaketapSettingsHook),
             Arc::new(CursorStatementHook),

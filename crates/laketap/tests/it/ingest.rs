@@ -796,3 +796,76 @@ async fn a_second_writer_and_compaction_keep_every_row() {
     );
     kill(served, "-TERM");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn writes_in_a_transaction_block_apply_at_commit_only() {
+    let dir = fixture_copy();
+    let config = write_config(dir.path(), "[ingest]\ncommit_interval_ms = 50\n");
+    let served = serve(&config);
+    let mut client = connect(served.pg_port).await;
+    let columns = "event_id, event_time, user_id, show_id, creator_id, kind";
+    let insert = |id: &str| {
+        format!(
+            "INSERT INTO amp.interactions ({columns}) VALUES ('{id}', '2026-03-02 12:00:00', 1, NULL, NULL, 'like')"
+        )
+    };
+    let mine = "SELECT count(*) FROM amp.interactions WHERE event_id LIKE 'tx-%'";
+
+    // ROLLBACK drops the INSERT and the COPY of the block.
+    let tx = client.transaction().await.expect("begin");
+    assert_eq!(tx.execute(&insert("tx-r1"), &[]).await.expect("insert"), 1);
+    let sink = tx
+        .copy_in(&format!("COPY amp.interactions ({columns}) FROM STDIN"))
+        .await
+        .expect("copy in");
+    futures::pin_mut!(sink);
+    sink.send(bytes::Bytes::from_static(
+        b"tx-r2\t2026-03-02 10:00:00\t5\t\\N\t7\tfollow\n",
+    ))
+    .await
+    .expect("send");
+    assert_eq!(sink.finish().await.expect("copy"), 1);
+    tx.rollback().await.expect("rollback");
+
+    // A failed block applies nothing either (COMMIT answers ROLLBACK).
+    client.batch_execute("BEGIN").await.expect("begin");
+    client
+        .batch_execute(&insert("tx-f1"))
+        .await
+        .expect("insert");
+    assert!(client.batch_execute("SELECT 1/0").await.is_err());
+    client.batch_execute("COMMIT").await.expect("commit");
+
+    // COMMIT applies both, durably, before it answers.
+    let tx = client.transaction().await.expect("begin");
+    tx.execute(&insert("tx-c1"), &[]).await.expect("insert");
+    tx.execute(&insert("tx-c2"), &[]).await.expect("insert");
+    tx.commit().await.expect("commit");
+    wait_count(&client, mine, 2).await;
+    let ids = answer(
+        &client,
+        "SELECT event_id FROM amp.interactions WHERE event_id LIKE 'tx-%' ORDER BY 1",
+    )
+    .await
+    .expect("ids");
+    assert_eq!(
+        ids,
+        vec![
+            vec![Some("tx-c1".to_string())],
+            vec![Some("tx-c2".to_string())]
+        ]
+    );
+    // The block's two INSERTs were one write: one Delta commit.
+    let commits = answer(
+        &client,
+        "SELECT count(*) FROM table_history('amp.interactions') WHERE operation = 'WRITE'",
+    )
+    .await
+    .expect("history");
+    assert_eq!(
+        commits,
+        vec![vec![Some("3".to_string())]],
+        "the fixture's two commits and one"
+    );
+    kill(served, "-TERM");
+}
