@@ -335,6 +335,9 @@ fn wal_dir(table: &LakeTable) -> Result<PathBuf> {
     }
 }
 
+/// A transaction's writes to one table: (schema, table), rows, first key.
+type TableWrites = ((String, String), Vec<RecordBatch>, Option<String>);
+
 impl Ingest {
     /// Applies the writes a transaction block held, at its COMMIT: the
     /// writes to one table become one write (one log record, so one Delta
@@ -345,7 +348,7 @@ impl Ingest {
         &self,
         writes: Vec<laketap_engine::asof::BufferedWrite>,
     ) -> Result<u64> {
-        let mut by_table: Vec<((String, String), Vec<RecordBatch>, Option<String>)> = Vec::new();
+        let mut by_table: Vec<TableWrites> = Vec::new();
         for w in writes {
             let name = (w.schema, w.table);
             match by_table.iter_mut().find(|(n, _, _)| *n == name) {
