@@ -28,17 +28,33 @@ pub struct LaketapOptions {
     pub server_default: Option<NaiveDateTime>,
     /// `laketap.idempotency_key`: the key of the session's next write
     /// (INSERT or COPY FROM STDIN); cleared once that statement has run.
-    pub idempotency_key: Option<String>,
+    pub idempotency_key: Option<Arc<KeySlot>>,
     /// The writes of the session's open transaction block, applied at
     /// COMMIT (not a setting: set by BEGIN, taken by COMMIT or ROLLBACK).
     pub transaction: Option<Arc<TxWrites>>,
+}
+
+/// The idempotency key set for a session's next write; the write takes it,
+/// so it keys exactly one write.
+#[derive(Debug, Default)]
+pub struct KeySlot(std::sync::Mutex<Option<String>>);
+
+impl KeySlot {
+    /// Takes the key (a second take finds none).
+    pub fn take(&self) -> Option<String> {
+        self.0.lock().unwrap_or_else(|p| p.into_inner()).take()
+    }
+
+    fn peek(&self) -> Option<String> {
+        self.0.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
 }
 
 /// Writes (INSERT, COPY FROM STDIN) made inside a transaction block: held
 /// until COMMIT, dropped by ROLLBACK.
 #[derive(Debug, Default)]
 pub struct TxWrites {
-    writes: std::sync::Mutex<Vec<BufferedWrite>>,
+    writes: std::sync::Mutex<(Vec<BufferedWrite>, usize)>,
 }
 
 /// One write held by a transaction block.
@@ -55,17 +71,24 @@ pub struct BufferedWrite {
 }
 
 impl TxWrites {
-    /// Holds a write until COMMIT.
-    pub fn push(&self, write: BufferedWrite) {
-        self.writes
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .push(write);
+    /// Holds a write until COMMIT, unless the block would then hold more
+    /// than `limit` bytes of rows: then the write is refused with the size.
+    pub fn push(&self, write: BufferedWrite, limit: usize) -> Result<(), usize> {
+        let mut held = self.writes.lock().unwrap_or_else(|p| p.into_inner());
+        let bytes = held.1 + write.batch.get_array_memory_size();
+        if bytes > limit {
+            return Err(bytes);
+        }
+        held.0.push(write);
+        held.1 = bytes;
+        Ok(())
     }
 
     /// Takes the writes held so far.
     pub fn take(&self) -> Vec<BufferedWrite> {
-        std::mem::take(&mut *self.writes.lock().unwrap_or_else(|p| p.into_inner()))
+        let mut held = self.writes.lock().unwrap_or_else(|p| p.into_inner());
+        held.1 = 0;
+        std::mem::take(&mut held.0)
     }
 
     /// Whether nothing is held.
@@ -73,6 +96,7 @@ impl TxWrites {
         self.writes
             .lock()
             .unwrap_or_else(|p| p.into_inner())
+            .0
             .is_empty()
     }
 }
@@ -164,8 +188,9 @@ impl ExtensionOptions for LaketapOptions {
                         "laketap.idempotency_key is longer than 200 bytes".to_string(),
                     ));
                 }
-                self.idempotency_key =
-                    (!v.is_empty() && !v.eq_ignore_ascii_case("default")).then(|| v.to_string());
+                // A fresh slot per SET: sessions never share one.
+                self.idempotency_key = (!v.is_empty() && !v.eq_ignore_ascii_case("default"))
+                    .then(|| Arc::new(KeySlot(std::sync::Mutex::new(Some(v.to_string())))));
                 Ok(())
             }
             other => Err(DataFusionError::Configuration(format!(
@@ -183,15 +208,20 @@ impl ExtensionOptions for LaketapOptions {
             },
             ConfigEntry {
                 key: "laketap.idempotency_key".to_string(),
-                value: Some(self.idempotency_key.clone().unwrap_or_default()),
+                value: Some(
+                    self.idempotency_key
+                        .as_ref()
+                        .and_then(|k| k.peek())
+                        .unwrap_or_default(),
+                ),
                 description: "The idempotency key of the session's next INSERT or COPY FROM STDIN",
             },
         ]
     }
 }
 
-/// The idempotency key set for the session's next write.
-pub fn idempotency_key(options: &ConfigOptions) -> Option<String> {
+/// The slot of the idempotency key set for the session's next write.
+pub fn idempotency_slot(options: &ConfigOptions) -> Option<Arc<KeySlot>> {
     options
         .extensions
         .get::<LaketapOptions>()
@@ -220,20 +250,6 @@ pub fn set_transaction(
         .extensions
         .get_mut::<LaketapOptions>()
         .and_then(|o| std::mem::replace(&mut o.transaction, buffer))
-}
-
-/// Clears the session's idempotency key (after the write it was set for).
-pub fn clear_idempotency_key(ctx: &datafusion::prelude::SessionContext) {
-    let state = ctx.state_ref();
-    let mut state = state.write();
-    if let Some(o) = state
-        .config_mut()
-        .options_mut()
-        .extensions
-        .get_mut::<LaketapOptions>()
-    {
-        o.idempotency_key = None;
-    }
 }
 
 fn configured(options: &ConfigOptions) -> Option<NaiveDateTime> {

@@ -108,9 +108,8 @@ pub fn ndjson(schema: &SchemaRef, body: &[u8]) -> Result<RecordBatch> {
             message: "the body holds no rows".to_string(),
         });
     }
-    let label = |row: usize| format!("line {}", lines[row]);
-    let batch = complete(build(schema, columns)?, &label)?;
-    enforce(batch, schema, &label)
+    let batch = complete(build(schema, columns)?, Some(&lines))?;
+    enforce(batch, schema, Some(&lines))
 }
 
 fn flatten<'a>(
@@ -168,9 +167,10 @@ fn json_scalar(value: Option<&Value>, t: &DataType) -> std::result::Result<Scala
             | DataType::UInt8
             | DataType::UInt16
             | DataType::UInt32
-            | DataType::UInt64 => match n.as_i64() {
-                Some(i) => ScalarValue::Int64(Some(i)),
-                None => return Err(got(v)),
+            | DataType::UInt64 => match (n.as_i64(), n.as_u64()) {
+                (Some(i), _) => ScalarValue::Int64(Some(i)),
+                (None, Some(u)) => ScalarValue::UInt64(Some(u)),
+                _ => return Err(got(v)),
             },
             DataType::Float32 | DataType::Float64 | DataType::Decimal128(_, _) => {
                 match n.as_f64() {
@@ -274,7 +274,10 @@ fn parse_timestamp_micros(s: &str) -> Option<i64> {
             return Some(t.and_utc().timestamp_micros());
         }
     }
-    None
+    NaiveDate::parse_from_str(s, "%Y-%m-%d")
+        .ok()
+        .and_then(|d| d.and_hms_opt(0, 0, 0))
+        .map(|t| t.and_utc().timestamp_micros())
 }
 
 fn build(schema: &SchemaRef, columns: Vec<Vec<ScalarValue>>) -> Result<RecordBatch> {
@@ -297,10 +300,26 @@ fn build(schema: &SchemaRef, columns: Vec<Vec<ScalarValue>>) -> Result<RecordBat
     RecordBatch::try_new(loose, arrays).map_err(|e| Error::Internal(format!("building rows: {e}")))
 }
 
-/// Derives `event_date` where it is NULL, checks it where given, and checks
-/// NOT NULL columns; returns the batch in `schema`'s nullability.
-/// `row_label` names a row for errors ("line 3", "row 12").
-pub fn complete(batch: RecordBatch, row_label: &dyn Fn(usize) -> String) -> Result<RecordBatch> {
+/// Where the rows of a batch came from, to name one in an error: the
+/// lines of a body or COPY data (`Some`), or rows counted from 1.
+pub type Lines<'a> = Option<&'a [usize]>;
+
+fn row_prefix(lines: Lines<'_>, row: usize) -> String {
+    match lines {
+        Some(_) => String::new(),
+        None => format!("row {}: ", row + 1),
+    }
+}
+
+/// The date of day `d` after 1970-01-01 (negative before it).
+pub fn date_of(d: i32) -> NaiveDate {
+    NaiveDate::default()
+        .checked_add_signed(chrono::TimeDelta::days(i64::from(d)))
+        .unwrap_or_default()
+}
+
+/// Derives `event_date` where it is NULL and checks it where given.
+pub fn complete(batch: RecordBatch, lines: Lines<'_>) -> Result<RecordBatch> {
     let schema = batch.schema();
     let mut columns: Vec<ArrayRef> = batch.columns().to_vec();
     let date_i = schema.index_of(EVENT_DATE).ok();
@@ -328,17 +347,14 @@ pub fn complete(batch: RecordBatch, row_label: &dyn Fn(usize) -> String) -> Resu
                 if let Some(d) = derived
                     && d != g
                 {
-                    let show = |d: i32| {
-                        (NaiveDate::default() + chrono::Days::new(d.max(0) as u64)).to_string()
-                    };
                     return Err(Error::BadInput {
-                        line: None,
+                        line: lines.map(|l| l[row]),
                         column: Some(EVENT_DATE.to_string()),
                         message: format!(
-                            "{}: event_date {} is not the UTC date of event_time ({}); leave it out to have it derived",
-                            row_label(row),
-                            show(g),
-                            show(d)
+                            "{}event_date {} is not the UTC date of event_time ({}); leave it out to have it derived",
+                            row_prefix(lines, row),
+                            date_of(g),
+                            date_of(d)
                         ),
                     });
                 }
@@ -354,21 +370,17 @@ pub fn complete(batch: RecordBatch, row_label: &dyn Fn(usize) -> String) -> Resu
 
 /// Checks NOT NULL columns of `target` in `batch` (same column order) and
 /// returns the batch with `target`'s schema.
-pub fn enforce(
-    batch: RecordBatch,
-    target: &SchemaRef,
-    row_label: &dyn Fn(usize) -> String,
-) -> Result<RecordBatch> {
+pub fn enforce(batch: RecordBatch, target: &SchemaRef, lines: Lines<'_>) -> Result<RecordBatch> {
     for (i, field) in target.fields().iter().enumerate() {
         let column = batch.column(i);
         if !field.is_nullable() && column.null_count() > 0 {
             let row = (0..column.len()).find(|r| column.is_null(*r)).unwrap_or(0);
-            return Err(Error::BadInput {
-                line: None,
-                column: Some(field.name().clone()),
+            return Err(Error::NotNull {
+                line: lines.map(|l| l[row]),
+                column: field.name().clone(),
                 message: format!(
-                    "{}: column {} is NOT NULL but no value was given",
-                    row_label(row),
+                    "{}column {} is NOT NULL but no value was given",
+                    row_prefix(lines, row),
                     field.name()
                 ),
             });
@@ -475,86 +487,113 @@ pub fn copy(
         return Ok(RecordBatch::new_empty(schema.clone()));
     }
     let batch = build(schema, values)?;
-    let label = |row: usize| format!("line {}", lines[row]);
-    let batch = complete(batch, &label)?;
-    enforce(batch, schema, &label)
+    let batch = complete(batch, Some(&lines))?;
+    enforce(batch, schema, Some(&lines))
 }
 
 fn text_rows(text: &str, format: &CopyFormat) -> Result<Vec<Row>> {
     let mut rows = Vec::new();
-    for (n, raw) in text.split('\n').enumerate() {
+    let raw_lines: Vec<&str> = text.split('\n').collect();
+    let count = raw_lines.len();
+    for (n, raw) in raw_lines.into_iter().enumerate() {
         let line = n + 1;
         let raw = raw.strip_suffix('\r').unwrap_or(raw);
-        if raw == "\\." {
+        if raw == "\\." || (raw.is_empty() && n + 1 == count) {
             break;
         }
-        if raw.is_empty() && n + 1 == text.split('\n').count() {
-            break;
-        }
-        let mut fields = Vec::new();
-        for field in raw.split(format.delimiter) {
-            if field == format.null {
-                fields.push(None);
-            } else {
-                fields.push(Some(unescape(field).map_err(|why| bad(line, None, why))?));
-            }
-        }
-        rows.push((line, fields));
+        rows.push((
+            line,
+            text_fields(raw, format).map_err(|why| bad(line, None, why))?,
+        ));
     }
     Ok(rows)
 }
 
-fn unescape(field: &str) -> std::result::Result<String, String> {
-    if !field.contains('\\') {
-        return Ok(field.to_string());
+/// Splits a line of PostgreSQL's text format into fields at unescaped
+/// delimiters, decoding backslash escapes (octal and hex escapes are bytes:
+/// the field must be UTF-8 once decoded). A field written exactly as the
+/// NULL string is NULL.
+fn text_fields(raw: &str, format: &CopyFormat) -> std::result::Result<Vec<Option<String>>, String> {
+    fn finish(
+        field: &mut Vec<u8>,
+        written: &mut String,
+        null: &str,
+    ) -> std::result::Result<Option<String>, String> {
+        let out = if written == null {
+            None
+        } else {
+            Some(
+                String::from_utf8(std::mem::take(field))
+                    .map_err(|_| "an escape sequence does not decode to UTF-8".to_string())?,
+            )
+        };
+        field.clear();
+        written.clear();
+        Ok(out)
     }
-    let mut out = String::with_capacity(field.len());
-    let mut chars = field.chars().peekable();
+    let mut fields = Vec::new();
+    let mut field: Vec<u8> = Vec::new();
+    let mut written = String::new();
+    let mut chars = raw.chars().peekable();
+    let mut utf8 = [0u8; 4];
     while let Some(c) = chars.next() {
-        if c != '\\' {
-            out.push(c);
+        if c == format.delimiter {
+            fields.push(finish(&mut field, &mut written, &format.null)?);
             continue;
         }
-        match chars.next() {
-            Some('t') => out.push('\t'),
-            Some('n') => out.push('\n'),
-            Some('r') => out.push('\r'),
-            Some('b') => out.push('\u{8}'),
-            Some('f') => out.push('\u{c}'),
-            Some('v') => out.push('\u{b}'),
-            Some(d @ '0'..='7') => {
-                let mut code = d.to_digit(8).unwrap_or(0);
+        written.push(c);
+        if c != '\\' {
+            field.extend_from_slice(c.encode_utf8(&mut utf8).as_bytes());
+            continue;
+        }
+        let Some(e) = chars.next() else {
+            return Err("a backslash ends the line".to_string());
+        };
+        written.push(e);
+        match e {
+            't' => field.push(b'\t'),
+            'n' => field.push(b'\n'),
+            'r' => field.push(b'\r'),
+            'b' => field.push(8),
+            'f' => field.push(12),
+            'v' => field.push(11),
+            '0'..='7' => {
+                let mut code = e.to_digit(8).unwrap_or(0);
                 for _ in 0..2 {
                     match chars.peek().and_then(|c| c.to_digit(8)) {
                         Some(v) => {
                             code = code * 8 + v;
-                            chars.next();
+                            if let Some(c) = chars.next() {
+                                written.push(c);
+                            }
                         }
                         None => break,
                     }
                 }
-                out.push(char::from_u32(code).ok_or("bad octal escape")?);
+                field.push((code & 0xff) as u8);
             }
-            Some('x') => {
+            'x' if chars.peek().is_some_and(|c| c.is_ascii_hexdigit()) => {
                 let mut code = 0;
-                let mut digits = 0;
-                while digits < 2 {
+                for _ in 0..2 {
                     match chars.peek().and_then(|c| c.to_digit(16)) {
                         Some(v) => {
                             code = code * 16 + v;
-                            chars.next();
-                            digits += 1;
+                            if let Some(c) = chars.next() {
+                                written.push(c);
+                            }
                         }
                         None => break,
                     }
                 }
-                out.push(char::from_u32(code).ok_or("bad hex escape")?);
+                field.push(code as u8);
             }
-            Some(other) => out.push(other),
-            None => return Err("a backslash ends the field".to_string()),
+            // Any other escaped character (the delimiter, a backslash, `x`
+            // without digits) stands for itself.
+            other => field.extend_from_slice(other.encode_utf8(&mut utf8).as_bytes()),
         }
     }
-    Ok(out)
+    fields.push(finish(&mut field, &mut written, &format.null)?);
+    Ok(fields)
 }
 
 fn csv_rows(text: &str, format: &CopyFormat) -> Result<Vec<Row>> {
@@ -581,12 +620,13 @@ fn csv_rows(text: &str, format: &CopyFormat) -> Result<Vec<Row>> {
                     end_of_row = true;
                 }
                 Some(c) if in_quotes => {
+                    let next = chars.peek().copied();
                     if c == format.escape
-                        && chars.peek() == Some(&format.quote)
-                        && (format.escape != format.quote || c == format.quote)
+                        && (next == Some(format.quote)
+                            || (format.escape != format.quote && next == Some(format.escape)))
                     {
                         chars.next();
-                        field.push(format.quote);
+                        field.push(next.unwrap_or(c));
                     } else if c == format.quote {
                         in_quotes = false;
                     } else {
@@ -612,10 +652,10 @@ fn csv_rows(text: &str, format: &CopyFormat) -> Result<Vec<Row>> {
                 Some(c) => field.push(c),
             }
         }
-        fields.push(csv_field(field, quoted, format));
-        if fields.len() == 1 && fields[0].as_deref() == Some("\\.") {
+        if fields.is_empty() && !quoted && field == "\\." {
             break;
         }
+        fields.push(csv_field(field, quoted, format));
         if first && format.header {
             first = false;
             continue;
@@ -669,4 +709,125 @@ pub fn align(batch: &RecordBatch, target: &SchemaRef) -> Result<RecordBatch> {
             .collect::<Vec<_>>(),
     ));
     RecordBatch::try_new(loose, columns).map_err(|e| Error::Internal(format!("aligning rows: {e}")))
+}
+
+#[cfg(test)]
+mod tests {
+    use datafusion::arrow::array::{Float64Array, Int64Array, StringArray};
+    use datafusion::arrow::datatypes::Field;
+
+    use super::*;
+
+    fn text(line: &str) -> Vec<Option<String>> {
+        text_fields(line, &CopyFormat::new(false)).expect("fields")
+    }
+
+    #[test]
+    fn text_format_escapes_are_bytes_and_escaped_delimiters_do_not_split() {
+        assert_eq!(
+            text("a\tb\\tc\t\\N\t\\303\\251\t\\x41\\xzz"),
+            vec![
+                Some("a".into()),
+                Some("b\tc".into()),
+                None,
+                Some("é".into()),
+                Some("Axzz".into())
+            ]
+        );
+        assert_eq!(text("x\\\ty"), vec![Some("x\ty".into())]);
+        assert_eq!(text("\\\\N"), vec![Some("\\N".into())]);
+        assert!(text_fields("\\377", &CopyFormat::new(false)).is_err());
+    }
+
+    fn csv(data: &str, header: bool) -> Vec<Row> {
+        let mut format = CopyFormat::new(true);
+        format.header = header;
+        csv_rows(data, &format).expect("rows")
+    }
+
+    #[test]
+    fn csv_quotes_newlines_nulls_and_the_end_marker() {
+        let rows = csv(
+            "id,name\n1,\"a,\"\"b\"\"\nc\"\n2,\n3,\"\"\n4,\"\\.\"\n\\.\n5,x\n",
+            true,
+        );
+        let s = |v: &str| Some(v.to_string());
+        assert_eq!(
+            rows,
+            vec![
+                (2, vec![s("1"), s("a,\"b\"\nc")]),
+                (4, vec![s("2"), None]),
+                (5, vec![s("3"), s("")]),
+                (6, vec![s("4"), s("\\.")]),
+            ]
+        );
+    }
+
+    fn listen_schema() -> SchemaRef {
+        Arc::new(Schema::new(vec![
+            Field::new("event_id", DataType::Utf8, false),
+            Field::new(
+                "event_time",
+                DataType::Timestamp(TimeUnit::Microsecond, None),
+                false,
+            ),
+            Field::new("event_date", DataType::Date32, false),
+            Field::new("user_id", DataType::Int64, false),
+            Field::new("listen_seconds", DataType::Float64, true),
+        ]))
+    }
+
+    #[test]
+    fn ndjson_flattens_checks_types_and_derives_event_date() {
+        let schema = listen_schema();
+        let batch = ndjson(
+            &schema,
+            b"{\"event_id\":\"a\",\"event_time\":\"1969-12-31T23:00:00Z\",\"user\":{\"id\":7}}\n\n{\"event_id\":\"b\",\"event_time\":\"2026-11-29 10:00:00.5\",\"user_id\":8,\"listen_seconds\":2}\n",
+        )
+        .expect("batch");
+        assert_eq!(batch.num_rows(), 2);
+        let dates = batch
+            .column(2)
+            .as_primitive::<datafusion::arrow::datatypes::Date32Type>();
+        assert_eq!(date_of(dates.value(0)).to_string(), "1969-12-31");
+        assert_eq!(date_of(dates.value(1)).to_string(), "2026-11-29");
+        let users = batch
+            .column(3)
+            .as_any()
+            .downcast_ref::<Int64Array>()
+            .expect("ints");
+        assert_eq!(users.values().to_vec(), vec![7, 8]);
+        let seconds = batch
+            .column(4)
+            .as_any()
+            .downcast_ref::<Float64Array>()
+            .expect("floats");
+        assert!(seconds.is_null(0));
+        assert_eq!(seconds.value(1), 2.0);
+        let ids = batch
+            .column(0)
+            .as_any()
+            .downcast_ref::<StringArray>()
+            .expect("text");
+        assert_eq!(ids.value(1), "b");
+
+        let err = ndjson(
+            &schema,
+            b"{\"event_id\":\"a\",\"event_time\":\"2026-11-29\",\"user_id\":1}\n{\"event_id\":\"b\",\"event_time\":\"2026-11-29\",\"user_id\":1.5}\n",
+        )
+        .expect_err("float into an integer column");
+        assert_eq!(
+            err.to_string(),
+            "line 2, column user_id: expected an integer, got 1.5"
+        );
+        let err = ndjson(
+            &schema,
+            b"{\"event_id\":\"a\",\"event_time\":\"2026-11-29\"}\n",
+        )
+        .expect_err("missing user_id");
+        assert!(
+            matches!(err, Error::NotNull { line: Some(1), .. }),
+            "{err:?}"
+        );
+    }
 }

@@ -72,6 +72,16 @@ pub enum Error {
         /// What is wrong.
         message: String,
     },
+    /// A NOT NULL column without a value.
+    #[error("{}", bad_input(.line, &Some(.column.clone()), .message))]
+    NotNull {
+        /// 1-based line of the request body or COPY data.
+        line: Option<usize>,
+        /// The column.
+        column: String,
+        /// What is wrong.
+        message: String,
+    },
     /// The request is larger than allowed.
     #[error("{0}")]
     TooLarge(String),
@@ -104,7 +114,7 @@ impl Error {
         match self {
             Error::NotDeclared { .. } => "42P01",
             Error::NotWritable { .. } => "42809",
-            Error::BadInput { message, .. } if message.contains("NOT NULL") => "23502",
+            Error::NotNull { .. } => "23502",
             Error::BadInput { .. } => "22P02",
             Error::TooLarge(_) => "54000",
             Error::Backlog(_) => "53000",
@@ -119,7 +129,7 @@ impl Error {
         match self {
             Error::NotDeclared { .. } => 404,
             Error::NotWritable { .. } => 409,
-            Error::BadInput { .. } => 400,
+            Error::BadInput { .. } | Error::NotNull { .. } => 400,
             Error::TooLarge(_) => 413,
             Error::Backlog(_) | Error::Stopped => 503,
             Error::Wal(_) | Error::Internal(_) => 500,
@@ -219,8 +229,10 @@ impl Ingest {
             let info = table.info();
             if let Ok(dir) = wal_dir(&table)
                 && dir.is_dir()
+                && let Err(e) = ingest.writer(&info.schema, &info.name).await
             {
-                ingest.writer(&info.schema, &info.name).await?;
+                // That table refuses writes (each one says why); the others serve.
+                tracing::error!(schema = %info.schema, table = %info.name, error = %e, "cannot recover the table's write-ahead log");
             }
         }
         Ok(ingest)

@@ -36,6 +36,15 @@ impl IngestInserts {
     }
 }
 
+/// The message for a transaction block holding too much.
+pub fn transaction_too_large(bytes: usize, limit: usize) -> String {
+    format!(
+        "the transaction block would hold {} MiB of rows to write at COMMIT; at most {} MiB (max_request_mb): COMMIT more often",
+        bytes / (1024 * 1024),
+        limit / (1024 * 1024)
+    )
+}
+
 /// An ingest error as DataFusion carries it (the server reads its SQLSTATE back).
 pub fn to_datafusion(e: Error) -> DataFusionError {
     DataFusionError::External(Box::new(e))
@@ -55,7 +64,7 @@ impl InsertHandler for IngestInserts {
                 table.schema, table.name
             )));
         }
-        let key = laketap_engine::asof::idempotency_key(state.config_options());
+        let key = laketap_engine::asof::idempotency_slot(state.config_options());
         let transaction = laketap_engine::asof::transaction(state.config_options());
         let sink = IngestSink {
             transaction,
@@ -77,7 +86,7 @@ struct IngestSink {
     schema: String,
     table: String,
     input_schema: SchemaRef,
-    key: Option<String>,
+    key: Option<Arc<laketap_engine::asof::KeySlot>>,
 }
 
 impl DisplayAs for IngestSink {
@@ -127,21 +136,29 @@ impl DataSink for IngestSink {
         }
         let schema = batches[0].schema();
         let batch = datafusion::arrow::compute::concat_batches(&schema, &batches)?;
-        let label = |row: usize| format!("row {}", row + 1);
-        let batch = convert::complete(batch, &label).map_err(to_datafusion)?;
-        let batch = convert::enforce(batch, &target.schema, &label).map_err(to_datafusion)?;
+        let batch = convert::complete(batch, None).map_err(to_datafusion)?;
+        let batch = convert::enforce(batch, &target.schema, None).map_err(to_datafusion)?;
+        // The key is the next write's: this one takes it.
+        let key = self.key.as_ref().and_then(|slot| slot.take());
         if let Some(transaction) = &self.transaction {
             let rows = batch.num_rows() as u64;
-            transaction.push(laketap_engine::asof::BufferedWrite {
-                schema: self.schema.clone(),
-                table: self.table.clone(),
-                batch,
-                key: self.key.clone(),
-            });
+            transaction
+                .push(
+                    laketap_engine::asof::BufferedWrite {
+                        schema: self.schema.clone(),
+                        table: self.table.clone(),
+                        batch,
+                        key,
+                    },
+                    limit,
+                )
+                .map_err(|bytes| {
+                    to_datafusion(Error::TooLarge(transaction_too_large(bytes, limit)))
+                })?;
             return Ok(rows);
         }
         let (ack, _) = ingest
-            .append(&self.schema, &self.table, batch, self.key.clone())
+            .append(&self.schema, &self.table, batch, key)
             .await
             .map_err(to_datafusion)?;
         Ok(ack.rows)

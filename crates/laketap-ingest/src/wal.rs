@@ -74,8 +74,14 @@ fn decode_batch(bytes: &[u8]) -> std::result::Result<RecordBatch, String> {
     datafusion::arrow::compute::concat_batches(&schema, &batches).map_err(|e| e.to_string())
 }
 
-fn frame(seq: u64, rows: u64, key: Option<&str>, ipc: &[u8]) -> Vec<u8> {
+fn frame(seq: u64, rows: u64, key: Option<&str>, ipc: &[u8]) -> Result<Vec<u8>> {
     let key = key.unwrap_or("").as_bytes();
+    if 20 + key.len() + ipc.len() > u32::MAX as usize {
+        return Err(Error::TooLarge(format!(
+            "a write of {} MiB does not fit one log record (4 GiB at most)",
+            ipc.len() / (1024 * 1024)
+        )));
+    }
     let mut payload = Vec::with_capacity(20 + key.len() + ipc.len());
     payload.extend_from_slice(&seq.to_le_bytes());
     payload.extend_from_slice(&rows.to_le_bytes());
@@ -87,7 +93,7 @@ fn frame(seq: u64, rows: u64, key: Option<&str>, ipc: &[u8]) -> Vec<u8> {
     out.extend_from_slice(&(payload.len() as u32).to_le_bytes());
     out.extend_from_slice(&crc32fast::hash(&payload).to_le_bytes());
     out.extend_from_slice(&payload);
-    out
+    Ok(out)
 }
 
 fn segment_name(first_seq: u64) -> String {
@@ -126,12 +132,23 @@ pub fn recover(dir: &Path) -> Result<Recovered> {
     if keys_path.exists() {
         let text = std::fs::read_to_string(&keys_path)
             .map_err(|e| io(&keys_path, "cannot read idempotency keys", e))?;
-        let lines: Vec<&str> = text.lines().collect();
+        // A last line cut short by a crash (its segments were not deleted, so
+        // its keys are read from them): cut it off, so the next save starts
+        // on a line of its own.
+        let whole = text.rfind('\n').map_or(0, |i| i + 1);
+        if whole < text.len() {
+            let file = OpenOptions::new()
+                .write(true)
+                .open(&keys_path)
+                .map_err(|e| io(&keys_path, "cannot open", e))?;
+            file.set_len(whole as u64)
+                .and_then(|()| file.sync_all())
+                .map_err(|e| io(&keys_path, "cannot cut off a torn line", e))?;
+        }
+        let lines: Vec<&str> = text[..whole].lines().collect();
         for (i, line) in lines.iter().enumerate() {
             match serde_json::from_str::<(String, Ack)>(line) {
                 Ok(entry) => out.keys.push(entry),
-                // A line cut short by a crash (its segment was not deleted).
-                Err(_) if i + 1 == lines.len() && !text.ends_with('\n') => {}
                 Err(e) => {
                     return Err(Error::Wal(format!(
                         "{}:{}: corrupt: {e}",
@@ -191,6 +208,12 @@ pub fn recover(dir: &Path) -> Result<Recovered> {
                 }
             }
         }
+        if at == 0 || bytes.is_empty() {
+            // No record (created just before a crash, or only a torn one).
+            std::fs::remove_file(&path)
+                .map_err(|e| io(&path, "cannot delete an empty segment", e))?;
+            continue;
+        }
         out.segments.push((path, last_seq));
     }
     out.records.sort_by_key(|r| r.seq);
@@ -249,6 +272,27 @@ fn parse_record(bytes: &[u8]) -> std::result::Result<(Record, usize), Parse> {
     ))
 }
 
+/// Takes the log folder's lock: one server writes a table at a time (two
+/// would interleave sequence numbers under one Delta app id).
+pub fn lock(dir: &Path) -> Result<File> {
+    std::fs::create_dir_all(dir).map_err(|e| io(dir, "cannot create the log folder", e))?;
+    let path = dir.join("LOCK");
+    let file = OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .map_err(|e| io(&path, "cannot open", e))?;
+    match file.try_lock() {
+        Ok(()) => Ok(file),
+        Err(std::fs::TryLockError::WouldBlock) => Err(Error::Wal(format!(
+            "{}: another laketap server is writing to this table",
+            path.display()
+        ))),
+        Err(std::fs::TryLockError::Error(e)) => Err(io(&path, "cannot lock", e)),
+    }
+}
+
 /// The appending side of a table's log (owned by the table's log thread).
 #[derive(Debug)]
 pub struct Wal {
@@ -291,7 +335,7 @@ impl Wal {
             sync_dir(&self.dir)?;
             self.current = Some((file, path, 0));
         }
-        let bytes = frame(seq, rows, key, ipc);
+        let bytes = frame(seq, rows, key, ipc)?;
         if let Some((file, path, size)) = self.current.as_mut() {
             file.write_all(&bytes)
                 .map_err(|e| io(path, "cannot append to the log", e))?;
@@ -330,16 +374,20 @@ impl Wal {
         }
         keys.save(&self.dir.join(KEYS_FILE), seq)?;
         let mut kept = Vec::new();
+        let mut failed = None;
         for (path, last) in std::mem::take(&mut self.closed) {
             if last <= seq {
-                std::fs::remove_file(&path)
-                    .map_err(|e| io(&path, "cannot delete a committed log segment", e))?;
+                if let Err(e) = std::fs::remove_file(&path) {
+                    failed = Some(io(&path, "cannot delete a committed log segment", e));
+                    kept.push((path, last));
+                }
             } else {
                 kept.push((path, last));
             }
         }
         self.closed = kept;
-        sync_dir(&self.dir)
+        sync_dir(&self.dir)?;
+        failed.map_or(Ok(()), Err)
     }
 }
 
@@ -497,7 +545,8 @@ mod tests {
         wal.sync().expect("sync");
         let segment = dir.path().join(segment_name(1));
         // A crash in the middle of a fourth record.
-        let partial = frame(4, 4, None, &encode_batch(&batch(40, 4)).expect("encode"));
+        let partial =
+            frame(4, 4, None, &encode_batch(&batch(40, 4)).expect("encode")).expect("frame");
         let mut file = OpenOptions::new()
             .append(true)
             .open(&segment)

@@ -123,9 +123,12 @@ impl TableWriter {
             .await
             .map_err(|e| Error::Internal(format!("{name}: reading the txn version: {e}")))?;
         let recover_dir = dir.clone();
-        let recovered = tokio::task::spawn_blocking(move || wal::recover(&recover_dir))
-            .await
-            .map_err(|e| Error::Internal(e.to_string()))??;
+        let (lock, recovered) = tokio::task::spawn_blocking(move || {
+            let lock = wal::lock(&recover_dir)?;
+            wal::recover(&recover_dir).map(|r| (lock, r))
+        })
+        .await
+        .map_err(|e| Error::Internal(e.to_string()))??;
         let mut keys = Keys::new(config.idempotency_keys);
         for (key, ack) in recovered.keys {
             keys.insert_saved(key, ack);
@@ -166,6 +169,10 @@ impl TableWriter {
             wake: Notify::new(),
         });
         let (tx, rx) = mpsc::channel(4096);
+        let table_dir = dir
+            .parent()
+            .map(PathBuf::from)
+            .unwrap_or_else(|| dir.clone());
         let wal = Wal::new(dir, recovered.segments);
         let thread_shared = shared.clone();
         let commit_rows = config.commit_rows;
@@ -173,6 +180,8 @@ impl TableWriter {
         std::thread::Builder::new()
             .name(format!("wal-{table_name}"))
             .spawn(move || {
+                // The folder stays locked while this thread runs.
+                let _lock = lock;
                 log_thread(
                     rx,
                     wal,
@@ -197,6 +206,7 @@ impl TableWriter {
         // Committed segments left by the last run go now.
         let _ = tx.send(Cmd::Truncate { through: committed }).await;
         let committer = Committer {
+            table_dir,
             name,
             schema_name: schema_name.to_string(),
             table_name: table_name.to_string(),
@@ -304,6 +314,7 @@ fn log_thread(
         let mut written: Vec<(u64, RecordBatch)> = Vec::new();
         let mut new_keys: Vec<String> = Vec::new();
         let mut truncate: Option<u64> = None;
+        let group_first = next_seq;
         for cmd in group {
             match cmd {
                 Cmd::Truncate { through } => {
@@ -363,7 +374,9 @@ fn log_thread(
                 // is then answered from it).
                 for (reply, answer) in replies {
                     let answer = match answer {
-                        Ok((_, false)) => Err(Error::Wal(e.to_string())),
+                        // Written in this group (itself, or a duplicate of
+                        // one of its writes): not durable.
+                        Ok((ack, _)) if ack.seq >= group_first => Err(Error::Wal(e.to_string())),
                         other => other,
                     };
                     let _ = reply.send(answer);
@@ -415,6 +428,8 @@ fn log_thread(
 }
 
 struct Committer {
+    /// The Delta table's folder (its commits are synced before the log goes).
+    table_dir: PathBuf,
     name: String,
     schema_name: String,
     table_name: String,
@@ -437,10 +452,13 @@ impl Committer {
         loop {
             let stopping = *stopped.borrow();
             if !stopping {
-                tokio::select! {
-                    _ = tick.tick() => {}
-                    () = self.shared.wake.notified() => {}
-                    _ = stopped.changed() => {}
+                let gone = tokio::select! {
+                    _ = tick.tick() => false,
+                    () = self.shared.wake.notified() => false,
+                    changed = stopped.changed() => changed.is_err(),
+                };
+                if gone {
+                    break;
                 }
             }
             let stopping = *stopped.borrow();
@@ -485,7 +503,26 @@ impl Committer {
                         status.last_commit_ms = Some(started.elapsed().as_millis() as u64);
                         status.last_error = None;
                     }
-                    let _ = self.tx.send(Cmd::Truncate { through }).await;
+                    // delta-rs does not fsync what it writes: make the commit
+                    // durable before the log that could replay it goes.
+                    let synced = match self.delta.version() {
+                        Some(v) => {
+                            let dir = self.table_dir.clone();
+                            tokio::task::spawn_blocking(move || sync_commit(&dir, v))
+                                .await
+                                .map_err(|e| e.to_string())
+                                .and_then(|r| r)
+                        }
+                        None => Err("the table has no version after a commit".to_string()),
+                    };
+                    match synced {
+                        Ok(()) => {
+                            let _ = self.tx.send(Cmd::Truncate { through }).await;
+                        }
+                        Err(e) => {
+                            tracing::warn!(table = %self.name, error = %e, "cannot sync the commit; the log keeps its records (replayed idempotently)");
+                        }
+                    }
                     let state = self.ctx.state();
                     self.lake
                         .refresh_table(&state, &self.schema_name, &self.table_name)
@@ -556,6 +593,22 @@ impl Committer {
             match deltalake::checkpoints::create_checkpoint(&self.delta, None).await {
                 Ok(()) => {
                     self.commits_since_checkpoint = 0;
+                    if let Some(v) = self.delta.version() {
+                        let dir = self.table_dir.join("_delta_log");
+                        let synced = tokio::task::spawn_blocking(move || {
+                            for name in [
+                                format!("{v:020}.checkpoint.parquet"),
+                                "_last_checkpoint".to_string(),
+                            ] {
+                                sync_file(&dir.join(name))?;
+                            }
+                            sync_file(&dir)
+                        })
+                        .await;
+                        if !matches!(synced, Ok(Ok(()))) {
+                            tracing::warn!(table = %self.name, "cannot sync the checkpoint");
+                        }
+                    }
                     tracing::debug!(table = %self.name, version = ?self.delta.version(), "checkpoint written");
                 }
                 Err(e) => tracing::warn!(table = %self.name, error = %e, "checkpoint failed"),
@@ -572,6 +625,8 @@ impl Committer {
                     tracing::info!(table = %self.name, removed, added, "compacted small files");
                 }
                 Err(e) => {
+                    // Tried again after another `compact_every` commits.
+                    self.commits_since_compaction = 0;
                     tracing::warn!(table = %self.name, error = %e, "compaction failed");
                     self.shared.status().last_error = Some(format!("compaction: {e}"));
                 }
@@ -598,12 +653,7 @@ impl Committer {
         let days: Vec<Option<String>> = if partitioned {
             self.touched
                 .iter()
-                .map(|d| {
-                    Some(
-                        (chrono::NaiveDate::default() + chrono::Days::new((*d).max(0) as u64))
-                            .to_string(),
-                    )
-                })
+                .map(|d| Some(crate::convert::date_of(*d).to_string()))
                 .collect()
         } else {
             vec![None]
@@ -625,10 +675,80 @@ impl Committer {
                 .with_target_size(target)
                 .await
                 .map_err(|e| e.to_string())?;
+            let before = self.delta.version();
             self.delta = table;
+            if let Some(v) = self.delta.version()
+                && self.delta.version() != before
+            {
+                let dir = self.table_dir.clone();
+                tokio::task::spawn_blocking(move || sync_commit(&dir, v))
+                    .await
+                    .map_err(|e| e.to_string())??;
+            }
             removed += metrics.num_files_removed;
             added += metrics.num_files_added;
         }
         Ok((removed, added))
     }
+}
+
+fn sync_file(path: &std::path::Path) -> Result<(), String> {
+    std::fs::File::open(path)
+        .and_then(|f| f.sync_all())
+        .map_err(|e| format!("{}: cannot sync: {e}", path.display()))
+}
+
+/// Decodes the `%XX` escapes of a path in the Delta log.
+fn percent_decode(path: &str) -> String {
+    let bytes = path.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%'
+            && i + 2 < bytes.len()
+            && let Ok(v) = path
+                .get(i + 1..i + 3)
+                .and_then(|h| u8::from_str_radix(h, 16).ok())
+                .ok_or(())
+        {
+            out.push(v);
+            i += 3;
+        } else {
+            out.push(bytes[i]);
+            i += 1;
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// Makes commit `version` durable: its log entry, the data files it adds and
+/// their folders (delta-rs and object_store write without fsync).
+fn sync_commit(table_dir: &std::path::Path, version: u64) -> Result<(), String> {
+    let log_dir = table_dir.join("_delta_log");
+    let entry = log_dir.join(format!("{version:020}.json"));
+    let text = std::fs::read_to_string(&entry)
+        .map_err(|e| format!("{}: cannot read: {e}", entry.display()))?;
+    let mut dirs = BTreeSet::new();
+    for line in text.lines() {
+        let Ok(action) = serde_json::from_str::<serde_json::Value>(line) else {
+            continue;
+        };
+        if let Some(path) = action
+            .get("add")
+            .and_then(|a| a.get("path"))
+            .and_then(|p| p.as_str())
+        {
+            let file = table_dir.join(percent_decode(path));
+            sync_file(&file)?;
+            if let Some(parent) = file.parent() {
+                dirs.insert(parent.to_path_buf());
+            }
+        }
+    }
+    sync_file(&entry)?;
+    dirs.insert(log_dir);
+    for dir in dirs {
+        sync_file(&dir)?;
+    }
+    Ok(())
 }

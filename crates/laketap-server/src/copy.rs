@@ -1,5 +1,6 @@
 //! `COPY table [(columns)] FROM STDIN` in PostgreSQL's text and CSV formats
-//! (what `psql \copy` sends), into a Delta table through laketap-ingest.
+//! (what `psql \copy` sends), into a Delta table through laketap-ingest; and
+//! `COPY table|(query) TO STDOUT` in the same formats.
 //!
 //! The statement is answered with CopyInResponse; the data is gathered (up
 //! to the ingest request limit), parsed against the table's schema when the
@@ -123,7 +124,9 @@ impl CopyHook {
                     "COPY to or from a program is not allowed",
                 )));
             }
-            CopyTarget::Stdout => return None,
+            CopyTarget::Stdout => {
+                return Some(copy_out(source, options, legacy_options, ctx).await);
+            }
             CopyTarget::Stdin => {}
         }
         Some(
@@ -150,10 +153,17 @@ impl CopyHook {
                 "COPY (query) FROM STDIN is not valid: name a table",
             ));
         };
+        // Unquoted names fold to lower case, as in PostgreSQL.
         let parts: Vec<String> = table_name
             .0
             .iter()
-            .map(|p| p.to_string().trim_matches('"').to_string())
+            .map(|p| {
+                let written = p.to_string();
+                match written.strip_prefix('"').and_then(|w| w.strip_suffix('"')) {
+                    Some(quoted) => quoted.replace("\"\"", "\""),
+                    None => written.to_lowercase(),
+                }
+            })
             .collect();
         let default_schema = ctx
             .state_ref()
@@ -191,7 +201,11 @@ impl CopyHook {
             columns
                 .iter()
                 .map(|c| {
-                    target.schema.index_of(&c.value).map_err(|_| {
+                    let name = match c.quote_style {
+                        Some(_) => c.value.clone(),
+                        None => c.value.to_lowercase(),
+                    };
+                    target.schema.index_of(&name).map_err(|_| {
                         user_error(
                             sqlstate::UNDEFINED_COLUMN,
                             format!(
@@ -208,11 +222,10 @@ impl CopyHook {
             let state = state.read();
             let options = state.config().options();
             (
-                laketap_engine::asof::idempotency_key(options),
+                laketap_engine::asof::idempotency_slot(options).and_then(|slot| slot.take()),
                 laketap_engine::asof::transaction(options),
             )
         };
-        laketap_engine::asof::clear_idempotency_key(ctx);
         let n = columns.len();
         *slot(&*client).0.lock().unwrap_or_else(|p| p.into_inner()) = Some(PendingCopy {
             schema,
@@ -232,6 +245,134 @@ impl CopyHook {
     }
 }
 
+/// `COPY table [(columns)] TO STDOUT` and `COPY (query) TO STDOUT`, in text
+/// or CSV, one CopyData message per row, streamed batch by batch.
+async fn copy_out(
+    source: &CopySource,
+    options: &[CopyOption],
+    legacy: &[CopyLegacyOption],
+    ctx: &SessionContext,
+) -> PgWireResult<Response> {
+    use datafusion::execution::context::SQLOptions;
+    use futures::StreamExt;
+    use pgwire::api::results::{CopyCsvOptions, CopyEncoder, CopyTextOptions};
+
+    let sql = match source {
+        CopySource::Table {
+            table_name,
+            columns,
+        } => {
+            let columns = if columns.is_empty() {
+                "*".to_string()
+            } else {
+                columns
+                    .iter()
+                    .map(|c| c.to_string())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            };
+            format!("SELECT {columns} FROM {table_name}")
+        }
+        CopySource::Query(query) => query.to_string(),
+    };
+    let format = copy_format(options, legacy)?;
+    let only_reads = SQLOptions::new()
+        .with_allow_ddl(false)
+        .with_allow_dml(false)
+        .with_allow_statements(false);
+    let frame = ctx
+        .sql_with_options(&sql, only_reads)
+        .await
+        .map_err(|e| PgWireError::ApiError(Box::new(e)))?;
+    let schema = Arc::new(frame.schema().as_arrow().clone());
+    let stream = frame
+        .execute_stream()
+        .await
+        .map_err(|e| PgWireError::ApiError(Box::new(e)))?;
+    let fields = Arc::new(arrow_pg::datatypes::arrow_schema_to_pg_fields(
+        &schema,
+        &pgwire::api::portal::Format::UnifiedText,
+        None,
+    )?);
+    let columns = fields.len();
+    let mut encoder = if format.csv {
+        CopyEncoder::new_csv(
+            fields.clone(),
+            CopyCsvOptions {
+                delimiter: format.delimiter.to_string().into(),
+                quote: format.quote.to_string().into(),
+                escape: format.escape.to_string().into(),
+                null_string: format.null.clone().into(),
+                force_quote: Vec::new(),
+            },
+        )
+    } else {
+        CopyEncoder::new_text(
+            fields.clone(),
+            CopyTextOptions {
+                delimiter: format.delimiter.to_string().into(),
+                null_string: format.null.clone().into(),
+            },
+        )
+    };
+    // A CSV header travels with the first row (pgwire counts messages as rows).
+    let mut header = (format.csv && format.header).then(|| {
+        let names: Vec<String> = schema
+            .fields()
+            .iter()
+            .map(|f| csv_quote(f.name(), &format))
+            .collect();
+        format!("{}\n", names.join(&format.delimiter.to_string()))
+    });
+    let rows = stream.map(move |batch| -> Vec<PgWireResult<CopyData>> {
+        let batch = match batch {
+            Ok(b) => b,
+            Err(e) => return vec![Err(PgWireError::ApiError(Box::new(e)))],
+        };
+        let mut out = Vec::with_capacity(batch.num_rows() + 1);
+        for row in 0..batch.num_rows() {
+            for (i, field) in schema.fields().iter().enumerate() {
+                if let Err(e) = arrow_pg::encoder::encode_value(
+                    &mut encoder,
+                    batch.column(i),
+                    row,
+                    field,
+                    &fields[i],
+                ) {
+                    out.push(Err(e));
+                    return out;
+                }
+            }
+            let mut data = encoder.take_copy();
+            if let Some(h) = header.take() {
+                let mut joined = h.into_bytes();
+                joined.extend_from_slice(&data.data);
+                data = CopyData::new(joined.into());
+            }
+            out.push(Ok(data));
+        }
+        out
+    });
+    let rows = rows.flat_map(futures::stream::iter);
+    Ok(Response::CopyOut(CopyResponse::new(0, columns, rows)))
+}
+
+fn csv_quote(value: &str, format: &CopyFormat) -> String {
+    if value.contains(format.delimiter)
+        || value.contains(format.quote)
+        || value.contains('\n')
+        || value.contains('\r')
+    {
+        let q = format.quote.to_string();
+        format!(
+            "{q}{}{q}",
+            value.replace(&q, &format!("{}{q}", format.escape))
+        )
+    } else {
+        value.to_string()
+    }
+}
+
 fn copy_format(options: &[CopyOption], legacy: &[CopyLegacyOption]) -> PgWireResult<CopyFormat> {
     let mut csv = false;
     for o in options {
@@ -242,7 +383,7 @@ fn copy_format(options: &[CopyOption], legacy: &[CopyLegacyOption]) -> PgWireRes
                 "binary" => {
                     return Err(user_error(
                         sqlstate::NOT_SUPPORTED,
-                        "COPY FROM STDIN in binary format is not supported: use text or csv",
+                        "COPY in binary format is not supported: use text or csv",
                     ));
                 }
                 other => {
@@ -260,7 +401,7 @@ fn copy_format(options: &[CopyOption], legacy: &[CopyLegacyOption]) -> PgWireRes
             CopyLegacyOption::Binary => {
                 return Err(user_error(
                     sqlstate::NOT_SUPPORTED,
-                    "COPY FROM STDIN in binary format is not supported: use text or csv",
+                    "COPY in binary format is not supported: use text or csv",
                 ));
             }
             _ => {}
@@ -278,7 +419,7 @@ fn copy_format(options: &[CopyOption], legacy: &[CopyLegacyOption]) -> PgWireRes
             other => {
                 return Err(user_error(
                     sqlstate::NOT_SUPPORTED,
-                    format!("COPY FROM STDIN option {other} is not supported"),
+                    format!("COPY option {other} is not supported"),
                 ));
             }
         }
@@ -337,7 +478,7 @@ impl QueryHook for CopyHook {
             ))),
             // Described as returning no rows; started at Execute.
             Statement::Copy {
-                target: CopyTarget::Stdin,
+                target: CopyTarget::Stdin | CopyTarget::Stdout,
                 ..
             } => Some(Ok(LogicalPlan::EmptyRelation(EmptyRelation {
                 produce_one_row: false,
@@ -433,12 +574,22 @@ impl CopyHandler for CopyIn {
             0
         } else if let Some(transaction) = transaction {
             let rows = batch.num_rows() as u64;
-            transaction.push(laketap_engine::asof::BufferedWrite {
-                schema,
-                table,
-                batch,
-                key,
-            });
+            let limit = ingest.config().max_request_bytes;
+            transaction
+                .push(
+                    laketap_engine::asof::BufferedWrite {
+                        schema,
+                        table,
+                        batch,
+                        key,
+                    },
+                    limit,
+                )
+                .map_err(|bytes| {
+                    ingest_error(&IngestError::TooLarge(
+                        laketap_ingest::sink::transaction_too_large(bytes, limit),
+                    ))
+                })?;
             rows
         } else {
             let (ack, _) = ingest

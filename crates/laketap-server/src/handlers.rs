@@ -175,7 +175,6 @@ impl ErrorHandler for SqlStateErrors {
 pub struct ConnectionSession {
     service: Arc<DfSessionService>,
     parser: Arc<DfParser>,
-    ctx: SessionContext,
 }
 
 type DfStatement = <DfSessionService as ExtendedQueryHandler>::Statement;
@@ -207,13 +206,12 @@ impl Sessions {
             // (memory pool, object stores); the config is the session's own.
             let ctx = SessionContext::new_with_state(self.base.state());
             let service = Arc::new(DfSessionService::new_with_hooks(
-                Arc::new(ctx.clone()),
+                Arc::new(ctx),
                 self.hooks.clone(),
             ));
             ConnectionSession {
                 parser: service.query_parser(),
                 service,
-                ctx,
             }
         })
     }
@@ -458,25 +456,6 @@ where
     }
 }
 
-/// `laketap.idempotency_key` keys the session's next write only: it is
-/// forgotten once an INSERT has run (COPY takes it when it starts).
-fn forget_idempotency_key(ctx: &SessionContext, sql: &str) {
-    let writes = sql.split(';').any(|statement| {
-        let words = statement
-            .lines()
-            .map(|l| l.split("--").next().unwrap_or(""))
-            .collect::<Vec<_>>()
-            .join(" ");
-        words
-            .split_whitespace()
-            .next()
-            .is_some_and(|w| w.eq_ignore_ascii_case("insert"))
-    });
-    if writes {
-        laketap_engine::asof::clear_idempotency_key(ctx);
-    }
-}
-
 fn error_text(e: &PgWireError) -> String {
     match e {
         PgWireError::ApiError(inner) => match inner.downcast_ref::<DataFusionError>() {
@@ -502,7 +481,6 @@ impl SimpleQueryHandler for LoggedService {
         let sql = rewritten.as_deref().unwrap_or(query);
         let session = self.sessions.of(client);
         let result = SimpleQueryHandler::do_query(session.service.as_ref(), client, sql).await;
-        forget_idempotency_key(&session.ctx, sql);
         match result {
             Ok(mut responses) => {
                 // One log entry per simple-query message; rows are counted on its last result.
@@ -546,7 +524,6 @@ impl ExtendedQueryHandler for LoggedService {
         let result =
             ExtendedQueryHandler::do_query(session.service.as_ref(), client, portal, max_rows)
                 .await;
-        forget_idempotency_key(&session.ctx, &portal.statement.statement.0);
         match result {
             Ok(mut response) => {
                 running.attach(client, &mut response).await;

@@ -14,6 +14,7 @@ use std::sync::Arc;
 use axum::Json;
 use axum::Router;
 use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
 use axum::extract::{DefaultBodyLimit, Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -56,6 +57,7 @@ fn failure(e: &IngestError) -> Response {
     let status = StatusCode::from_u16(e.http_status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     let (line, column) = match e {
         IngestError::BadInput { line, column, .. } => (*line, column.clone()),
+        IngestError::NotNull { line, column, .. } => (*line, Some(column.clone())),
         _ => (None, None),
     };
     (
@@ -74,8 +76,30 @@ async fn ingest_ndjson(
     State(state): State<AppState>,
     Path((schema, table)): Path<(String, String)>,
     headers: HeaderMap,
-    body: Bytes,
+    body: Result<Bytes, BytesRejection>,
 ) -> Response {
+    let body = match body {
+        Ok(body) => body,
+        Err(rejection) => {
+            let e = if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                IngestError::TooLarge(format!(
+                    "the body is over the limit of {} MiB (max_request_mb): send smaller requests",
+                    state
+                        .ingest
+                        .as_ref()
+                        .map_or(1, |i| i.config().max_request_bytes)
+                        / (1024 * 1024)
+                ))
+            } else {
+                IngestError::BadInput {
+                    line: None,
+                    column: None,
+                    message: format!("cannot read the body: {rejection}"),
+                }
+            };
+            return failure(&e);
+        }
+    };
     let Some(ingest) = state.ingest else {
         return failure(&IngestError::NotWritable {
             table: format!("{schema}.{table}"),

@@ -48,8 +48,10 @@ impl TransactionWrites {
                 }
                 None
             }
-            Statement::Commit { .. } => {
-                let held = asof::set_transaction(ctx, None);
+            Statement::Commit { chain, .. } => {
+                // COMMIT AND CHAIN opens the next block at once.
+                let next = chain.then(|| Arc::new(TxWrites::default()));
+                let held = asof::set_transaction(ctx, next);
                 let writes = held.map(|t| t.take()).unwrap_or_default();
                 if writes.is_empty()
                     || client.transaction_status() != TransactionStatus::Transaction
@@ -82,8 +84,8 @@ impl TransactionWrites {
                     ))
                 })
             }
-            Statement::Rollback { .. } => {
-                asof::set_transaction(ctx, None);
+            Statement::Rollback { chain, .. } => {
+                asof::set_transaction(ctx, chain.then(|| Arc::new(TxWrites::default())));
                 None
             }
             _ => None,
