@@ -178,6 +178,9 @@ def delta_rs_rate(a):
 
 
 def freshness(a, dsn, acked):
+    """Per event: POST one row, then poll the raw table (a cheap query, so a
+    few ms of resolution) until it is there, then kpi.user_profile (whose
+    query time is its resolution). Both are timed from the acknowledgement."""
     user = a.users  # the last user of amp.users
     vis_view, vis_table, query_ms = [], [], []
     with psycopg.connect(dsn, autocommit=True) as conn:
@@ -185,35 +188,36 @@ def freshness(a, dsn, acked):
         for i in range(a.samples):
             t_event = datetime.now(timezone.utc).replace(microsecond=0) + timedelta(microseconds=i + 1)
             naive = t_event.replace(tzinfo=None)
-            row = (f"f{i}-{time.time_ns()}", t_event, user, 1, "fresh", "heartbeat", 30.0)
+            eid = f"f{i}-{time.time_ns()}"
+            row = (eid, t_event, user, 1, "fresh", "heartbeat", 30.0)
             post(a.http_port, ndjson([row]))
             acked[0] += 1
             t_ack = time.perf_counter()
-            seen_table = None
+            while True:
+                cur.execute("SELECT count(*) FROM amp.listen_events WHERE event_date = %s AND event_id = %s",
+                            (naive.date(), eid))
+                if cur.fetchone()[0] == 1:
+                    vis_table.append(time.perf_counter() - t_ack)
+                    break
+                if time.perf_counter() - t_ack > 30:
+                    raise RuntimeError("an acknowledged event was not visible within 30 s")
             while True:
                 q0 = time.perf_counter()
                 cur.execute("SELECT last_active_at FROM kpi.user_profile WHERE user_id = %s", (user,))
                 got = cur.fetchone()[0]
                 query_ms.append((time.perf_counter() - q0) * 1000)
-                if seen_table is None:
-                    cur.execute("SELECT max(event_time) FROM amp.listen_events WHERE user_id = %s AND event_date = %s",
-                                (user, naive.date()))
-                    m = cur.fetchone()[0]
-                    if m is not None and m >= naive:
-                        seen_table = time.perf_counter() - t_ack
                 if got is not None and got >= naive:
                     vis_view.append(time.perf_counter() - t_ack)
-                    vis_table.append(seen_table if seen_table is not None else vis_view[-1])
                     break
                 if time.perf_counter() - t_ack > 30:
-                    raise RuntimeError("an acknowledged event was not visible within 30 s")
-            time.sleep(random.uniform(0, 0.2))
+                    raise RuntimeError("an acknowledged event was not in kpi.user_profile within 30 s")
+            time.sleep(random.uniform(0, 0.3))
     ms = lambda v, p: pct(v, p) * 1000
-    print(f"freshness     ack -> visible in kpi.user_profile: p50 {ms(vis_view, 50):.0f} ms, "
-          f"p99 {ms(vis_view, 99):.0f} ms, max {ms(vis_view, 100):.0f} ms ({len(vis_view)} events; "
-          f"one user_profile query takes {statistics.median(query_ms):.0f} ms, the resolution)")
-    print(f"              ack -> visible in amp.listen_events: p50 {ms(vis_table, 50):.0f} ms, "
-          f"p99 {ms(vis_table, 99):.0f} ms")
+    print(f"freshness     ack -> visible in amp.listen_events: p50 {ms(vis_table, 50):.0f} ms, "
+          f"p99 {ms(vis_table, 99):.0f} ms, max {ms(vis_table, 100):.0f} ms ({len(vis_table)} events, one at a time)")
+    print(f"              ack -> answered by kpi.user_profile: p50 {ms(vis_view, 50):.0f} ms, "
+          f"p99 {ms(vis_view, 99):.0f} ms, max {ms(vis_view, 100):.0f} ms (the view's query takes "
+          f"{statistics.median(query_ms):.0f} ms: that is its resolution)")
 
 
 def rss_kib(pid):
@@ -272,6 +276,7 @@ def main():
     p.add_argument("--batch", type=int, default=1000)
     p.add_argument("--copy-batch", type=int, default=10000)
     p.add_argument("--samples", type=int, default=100)
+    p.add_argument("--phases", default="rate,freshness,stream")
     a = p.parse_args()
     random.seed(42)
     laketap = f"host=127.0.0.1 port={a.pg_port} user=laketap dbname=laketap"
@@ -280,14 +285,18 @@ def main():
     ids = Ids("b-")
     with psycopg.connect(laketap, autocommit=True) as conn:
         before = conn.execute("SELECT count(*) FROM amp.listen_events").fetchone()[0]
-    h = http_rate(a, ids, acked)
-    c = copy_rate(a, laketap, "amp.listen_events", ids, "laketap", acked)
-    pg = copy_rate(a, peer, "listen_events", Ids("pg-"), "PostgreSQL 15 (fsync on)")
-    d = delta_rs_rate(a)
-    print(f"ratios        laketap COPY / PostgreSQL COPY = {c / pg:.2f}; "
-          f"laketap HTTP / delta-rs commit-per-batch = {h / d:.2f}")
-    freshness(a, laketap, acked)
-    stream(a, ids, acked)
+    phases = a.phases.split(",")
+    if "rate" in phases:
+        h = http_rate(a, ids, acked)
+        c = copy_rate(a, laketap, "amp.listen_events", ids, "laketap", acked)
+        pg = copy_rate(a, peer, "listen_events", Ids("pg-"), "PostgreSQL 15 (fsync on)")
+        d = delta_rs_rate(a)
+        print(f"ratios        laketap COPY / PostgreSQL COPY = {c / pg:.2f}; "
+              f"laketap HTTP / delta-rs commit-per-batch = {h / d:.2f}")
+    if "freshness" in phases:
+        freshness(a, laketap, acked)
+    if "stream" in phases:
+        stream(a, ids, acked)
     with psycopg.connect(laketap, autocommit=True) as conn:
         deadline = time.time() + 30
         while True:

@@ -6,6 +6,9 @@
 #
 #   bash bench/ingest.sh [SECONDS] [RATE] [USERS] [DAYS]    (defaults: 600 2000 2000 14)
 #
+# PHASES=rate,freshness,stream (the default) picks phases; INGEST_TOML adds
+# lines to the server's laketap.toml (e.g. "[ingest]\ncommit_interval_ms = 250").
+#
 # Uses a fresh copy of a demo lake (generated once, dated to the clock) so the
 # KPI windows hold data, a release build, Debian's PostgreSQL (installed by
 # tests/clients/run.sh or apt), and a virtualenv with psycopg and deltalake.
@@ -31,7 +34,7 @@ rm -rf "$work" && mkdir -p "$work/catalog"
 cp -r "$base/lake" "$work/lake"
 cp "$base/catalog/amp.toml" "$work/catalog/"
 cp -r "$base/lake/amp/listen_events" "$work/peer_listen_events"
-printf 'catalog = "catalog"\n' > "$work/laketap.toml"
+printf 'catalog = "catalog"\n%b\n' "${INGEST_TOML:-}" > "$work/laketap.toml"
 
 venv=/var/tmp/laketap-bench-venv
 "$venv/bin/python" -c 'import psycopg, deltalake' 2>/dev/null || {
@@ -70,4 +73,5 @@ shows=$(psql -X -At -h 127.0.0.1 -p "$port" -U laketap -c "SELECT max(show_id) F
 echo "machine: $(nproc) cores, $(free -g | awk '/Mem:/{print $2}') GiB; lake: $users users, $days days; $(date -u)"
 "$venv/bin/python" bench/ingest.py --http-port "$http_port" --pg-port "$port" \
   --peer-pg-port "$pg_port" --peer-delta "$work/peer_listen_events" --pid "$server" \
-  --users "$users" --shows "$shows" --seconds "$seconds" --rate "$rate"
+  --users "$users" --shows "$shows" --seconds "$seconds" --rate "$rate" \
+  --phases "${PHASES:-rate,freshness,stream}"

@@ -174,7 +174,7 @@ pub struct IngestConfig {
 impl Default for IngestConfig {
     fn default() -> Self {
         IngestConfig {
-            commit_interval: Duration::from_millis(500),
+            commit_interval: Duration::from_millis(250),
             commit_rows: 100_000,
             max_request_bytes: 64 * 1024 * 1024,
             max_pending_bytes: 512 * 1024 * 1024,

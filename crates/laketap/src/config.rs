@@ -45,7 +45,7 @@ pub struct FileConfig {
 pub struct IngestSection {
     /// Take writes at all (default true).
     pub enabled: Option<bool>,
-    /// Commit the write-ahead log to the table at least this often, in ms (default 500).
+    /// Commit the write-ahead log to the table at least this often, in ms (default 250).
     pub commit_interval_ms: Option<u64>,
     /// ... or as soon as this many rows wait (default 100000).
     pub commit_rows: Option<usize>,
