@@ -219,6 +219,7 @@ impl TableWriter {
             touched: BTreeSet::new(),
             commits_since_compaction: 0,
             commits_since_checkpoint: 0,
+            compaction: None,
         };
         *writer.committer.lock().await = Some(tokio::spawn(committer.run(stopped)));
         Ok(writer)
@@ -443,6 +444,8 @@ struct Committer {
     touched: BTreeSet<i32>,
     commits_since_compaction: u64,
     commits_since_checkpoint: u64,
+    /// The OPTIMIZE running beside the commits, if any.
+    compaction: Option<tokio::task::JoinHandle<Result<(u64, u64), String>>>,
 }
 
 impl Committer {
@@ -541,6 +544,7 @@ impl Committer {
                 }
             }
         }
+        self.collect_compaction(true).await;
     }
 
     /// One Delta commit holding every write after the table's txn version
@@ -614,32 +618,50 @@ impl Committer {
                 Err(e) => tracing::warn!(table = %self.name, error = %e, "checkpoint failed"),
             }
         }
+        self.collect_compaction(false).await;
         if self.config.compact_every > 0
             && self.commits_since_compaction >= self.config.compact_every
+            && self.compaction.is_none()
         {
-            match self.compact().await {
-                Ok((removed, added)) => {
-                    self.commits_since_compaction = 0;
-                    self.touched.clear();
-                    self.shared.status().compactions += 1;
-                    tracing::info!(table = %self.name, removed, added, "compacted small files");
-                }
-                Err(e) => {
-                    // Tried again after another `compact_every` commits.
-                    self.commits_since_compaction = 0;
-                    tracing::warn!(table = %self.name, error = %e, "compaction failed");
-                    self.shared.status().last_error = Some(format!("compaction: {e}"));
-                }
-            }
+            // OPTIMIZE runs beside the commits (its removes are not data
+            // changes, so appends commit on top of it): commits do not wait.
+            self.commits_since_compaction = 0;
+            let days = self.compaction_days();
+            self.touched.clear();
+            let delta = self.delta.clone();
+            let dir = self.table_dir.clone();
+            let target = self.config.compact_target_bytes;
+            self.compaction = Some(tokio::spawn(compact(delta, days, target, dir)));
         }
     }
 
-    /// Rewrites the small files of the partitions written since the last
-    /// compaction (the whole table when it has no `event_date` partitions).
-    /// Returns files removed and added.
-    pub async fn compact(&mut self) -> Result<(u64, u64), String> {
-        let target = NonZeroU64::new(self.config.compact_target_bytes.max(1024 * 1024))
-            .ok_or("compact_target_bytes is zero")?;
+    /// Records the outcome of a finished compaction (or, with `wait`, of
+    /// the running one).
+    async fn collect_compaction(&mut self, wait: bool) {
+        let finished = self.compaction.as_ref().is_some_and(|t| t.is_finished());
+        if !(finished || wait) {
+            return;
+        }
+        let Some(task) = self.compaction.take() else {
+            return;
+        };
+        match task.await {
+            Ok(Ok((removed, added))) => {
+                self.shared.status().compactions += 1;
+                tracing::info!(table = %self.name, removed, added, "compacted small files");
+            }
+            Ok(Err(e)) => {
+                // Tried again after another `compact_every` commits.
+                tracing::warn!(table = %self.name, error = %e, "compaction failed");
+                self.shared.status().last_error = Some(format!("compaction: {e}"));
+            }
+            Err(e) => tracing::warn!(table = %self.name, error = %e, "compaction task failed"),
+        }
+    }
+
+    /// The partitions to compact: the `event_date` days written since the
+    /// last compaction (None: the whole table, when it has no such partitions).
+    fn compaction_days(&self) -> Vec<Option<String>> {
         let partitioned = self
             .delta
             .snapshot()
@@ -650,46 +672,58 @@ impl Committer {
                     .any(|c| c == crate::convert::EVENT_DATE)
             })
             .unwrap_or(false);
-        let days: Vec<Option<String>> = if partitioned {
+        if partitioned {
             self.touched
                 .iter()
                 .map(|d| Some(crate::convert::date_of(*d).to_string()))
                 .collect()
         } else {
             vec![None]
-        };
-        let (mut removed, mut added) = (0, 0);
-        for day in days {
-            let filters: Vec<deltalake::FilterLiteral<'_>> = match &day {
-                Some(d) => vec![(
-                    crate::convert::EVENT_DATE,
-                    deltalake::FilterOp::Eq,
-                    deltalake::FilterValue::Scalar(d.as_str()),
-                )],
-                None => Vec::new(),
-            };
-            let table = self.delta.clone();
-            let (table, metrics) = table
-                .optimize()
-                .with_filters(&filters)
-                .with_target_size(target)
-                .await
-                .map_err(|e| e.to_string())?;
-            let before = self.delta.version();
-            self.delta = table;
-            if let Some(v) = self.delta.version()
-                && self.delta.version() != before
-            {
-                let dir = self.table_dir.clone();
-                tokio::task::spawn_blocking(move || sync_commit(&dir, v))
-                    .await
-                    .map_err(|e| e.to_string())??;
-            }
-            removed += metrics.num_files_removed;
-            added += metrics.num_files_added;
         }
-        Ok((removed, added))
     }
+}
+
+/// Rewrites the small files of `days` (None: the whole table) with
+/// OPTIMIZE, syncing each of its commits. Returns files removed and added.
+async fn compact(
+    mut delta: DeltaTable,
+    days: Vec<Option<String>>,
+    target_bytes: u64,
+    table_dir: PathBuf,
+) -> Result<(u64, u64), String> {
+    let target =
+        NonZeroU64::new(target_bytes.max(1024 * 1024)).ok_or("compact_target_bytes is zero")?;
+    let (mut removed, mut added) = (0, 0);
+    for day in days {
+        let filters: Vec<deltalake::FilterLiteral<'_>> = match &day {
+            Some(d) => vec![(
+                crate::convert::EVENT_DATE,
+                deltalake::FilterOp::Eq,
+                deltalake::FilterValue::Scalar(d.as_str()),
+            )],
+            None => Vec::new(),
+        };
+        let before = delta.version();
+        let (table, metrics) = delta
+            .clone()
+            .optimize()
+            .with_filters(&filters)
+            .with_target_size(target)
+            .await
+            .map_err(|e| e.to_string())?;
+        delta = table;
+        if let Some(v) = delta.version()
+            && delta.version() != before
+        {
+            let dir = table_dir.clone();
+            tokio::task::spawn_blocking(move || sync_commit(&dir, v))
+                .await
+                .map_err(|e| e.to_string())??;
+        }
+        removed += metrics.num_files_removed;
+        added += metrics.num_files_added;
+    }
+    Ok((removed, added))
 }
 
 fn sync_file(path: &std::path::Path) -> Result<(), String> {
