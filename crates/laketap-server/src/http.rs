@@ -1,4 +1,5 @@
-//! The HTTP endpoint: `GET /health` and `POST /v1/ingest/{schema}/{table}`
+//! The HTTP endpoint: `GET /health`, `GET /metrics` (Prometheus text: tables,
+//! Delta versions, ingest counters per table) and `POST /v1/ingest/{schema}/{table}`
 //! (an NDJSON body, appended durably to a Delta table; see laketap-ingest).
 //!
 //! Ingest answers 200 with `{"table", "rows", "seq", "duplicate"}` once the
@@ -37,6 +38,7 @@ pub fn router(engine: Arc<Engine>, ingest: Option<Arc<Ingest>>) -> Router {
         .map_or(1024 * 1024, |i| i.config().max_request_bytes);
     Router::new()
         .route("/health", get(health))
+        .route("/metrics", get(metrics))
         .route(
             "/v1/ingest/{schema}/{table}",
             post(ingest_ndjson).layer(DefaultBodyLimit::max(limit)),
@@ -51,6 +53,112 @@ async fn health(State(state): State<AppState>) -> Json<Value> {
         "tables": lake.tables().len(),
         "catalog_errors": lake.problems().len(),
     }))
+}
+
+/// A metric: name, type, help, and its value in a writer's status.
+type Series = (
+    &'static str,
+    &'static str,
+    &'static str,
+    fn(&laketap_ingest::WriterStatus) -> u64,
+);
+
+/// Prometheus text exposition: the lake's tables and each table's ingest.
+async fn metrics(State(state): State<AppState>) -> Response {
+    use std::fmt::Write as _;
+    let lake = state.engine.lake();
+    let mut out = String::new();
+    let tables = lake.tables();
+    let _ = writeln!(out, "# HELP laketap_tables Tables served from the catalog.");
+    let _ = writeln!(out, "# TYPE laketap_tables gauge");
+    let _ = writeln!(out, "laketap_tables {}", tables.len());
+    let _ = writeln!(
+        out,
+        "# HELP laketap_catalog_errors Catalog problems listed in laketap.catalog_errors."
+    );
+    let _ = writeln!(out, "# TYPE laketap_catalog_errors gauge");
+    let _ = writeln!(out, "laketap_catalog_errors {}", lake.problems().len());
+    let _ = writeln!(
+        out,
+        "# HELP laketap_table_version The Delta version served."
+    );
+    let _ = writeln!(out, "# TYPE laketap_table_version gauge");
+    for t in &tables {
+        if let Some(v) = t.status().version {
+            let i = t.info();
+            let _ = writeln!(
+                out,
+                "laketap_table_version{{schema=\"{}\",table=\"{}\"}} {v}",
+                i.schema, i.name
+            );
+        }
+    }
+    if let Some(ingest) = &state.ingest {
+        let status = ingest.status().await;
+        let series: [Series; 7] = [
+            (
+                "laketap_ingest_acked_writes_total",
+                "counter",
+                "Writes acknowledged (durable in the log).",
+                |s| s.acked_writes,
+            ),
+            (
+                "laketap_ingest_acked_rows_total",
+                "counter",
+                "Rows acknowledged.",
+                |s| s.acked_rows,
+            ),
+            (
+                "laketap_ingest_duplicate_writes_total",
+                "counter",
+                "Writes answered from their idempotency key.",
+                |s| s.duplicate_writes,
+            ),
+            (
+                "laketap_ingest_pending_rows",
+                "gauge",
+                "Rows acknowledged and not yet committed.",
+                |s| s.pending_rows,
+            ),
+            (
+                "laketap_ingest_commits_total",
+                "counter",
+                "Delta commits made by ingest.",
+                |s| s.commits,
+            ),
+            (
+                "laketap_ingest_compactions_total",
+                "counter",
+                "Compactions finished.",
+                |s| s.compactions,
+            ),
+            (
+                "laketap_ingest_last_commit_milliseconds",
+                "gauge",
+                "Duration of the last commit.",
+                |s| s.last_commit_ms.unwrap_or(0),
+            ),
+        ];
+        for (name, kind, help, value) in series {
+            let _ = writeln!(out, "# HELP {name} {help}");
+            let _ = writeln!(out, "# TYPE {name} {kind}");
+            for (schema, table, s) in &status {
+                let _ = writeln!(
+                    out,
+                    "{name}{{schema=\"{schema}\",table=\"{table}\"}} {}",
+                    value(s)
+                );
+            }
+        }
+    }
+    (
+        [(
+            axum::http::header::CONTENT_TYPE,
+            "text/plain; version=0.0.4",
+        )],
+        out,
+    )
+        .into_response()
 }
 
 fn failure(e: &IngestError) -> Response {

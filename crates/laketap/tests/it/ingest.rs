@@ -190,6 +190,25 @@ async fn http_ingest_is_durable_idempotent_and_reaches_the_kpi_views() {
         ]]
     );
 
+    // /metrics counts what happened.
+    let mut stream = std::net::TcpStream::connect(("127.0.0.1", served.http_port)).expect("http");
+    stream
+        .write_all(b"GET /metrics HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
+        .expect("send");
+    let mut metrics = String::new();
+    stream.read_to_string(&mut metrics).expect("metrics");
+    let labels = "{schema=\"amp\",table=\"listen_events\"}";
+    for line in [
+        format!("laketap_ingest_acked_writes_total{labels} 1"),
+        format!("laketap_ingest_acked_rows_total{labels} 2"),
+        format!("laketap_ingest_duplicate_writes_total{labels} 1"),
+        format!("laketap_ingest_pending_rows{labels} 0"),
+        format!("laketap_table_version{labels} {}", version_before + 1),
+        "laketap_tables 11".to_string(),
+    ] {
+        assert!(metrics.lines().any(|l| l == line), "{line} in:\n{metrics}");
+    }
+
     // The key survives a restart (it lives in the write-ahead log).
     let log = kill(served, "-TERM");
     assert!(log.contains("laketap stopped"), "{log}");
