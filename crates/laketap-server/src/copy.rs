@@ -17,8 +17,8 @@ use std::fmt::Debug;
 use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
-use datafusion::common::{DFSchema, ParamValues};
-use datafusion::logical_expr::{EmptyRelation, LogicalPlan};
+use datafusion::common::ParamValues;
+use datafusion::logical_expr::LogicalPlan;
 use datafusion::prelude::SessionContext;
 use datafusion::sql::sqlparser::ast::{
     CopyLegacyCsvOption, CopyLegacyOption, CopyOption, CopySource, CopyTarget, Statement,
@@ -31,11 +31,11 @@ use laketap_ingest::{Error as IngestError, Ingest};
 use pgwire::api::ClientInfo;
 use pgwire::api::copy::CopyHandler;
 use pgwire::api::results::{CopyResponse, Response, Tag};
-use pgwire::error::{ErrorInfo, PgWireError, PgWireResult};
+use pgwire::error::{PgWireError, PgWireResult};
 use pgwire::messages::PgWireBackendMessage;
 use pgwire::messages::copy::{CopyData, CopyDone, CopyFail};
 
-use crate::sqlstate;
+use crate::sqlstate::{self, error};
 
 /// A COPY FROM STDIN under way on a connection.
 struct PendingCopy {
@@ -67,16 +67,8 @@ fn take(client: &(impl ClientInfo + ?Sized)) -> Option<PendingCopy> {
         .take()
 }
 
-fn user_error(code: &str, message: impl Into<String>) -> PgWireError {
-    PgWireError::UserError(Box::new(ErrorInfo::new(
-        "ERROR".to_string(),
-        code.to_string(),
-        message.into(),
-    )))
-}
-
 fn ingest_error(e: &IngestError) -> PgWireError {
-    user_error(e.sqlstate(), e.to_string())
+    error(e.sqlstate(), e.to_string())
 }
 
 /// The query hook that starts `COPY … FROM STDIN` and refuses server-side files.
@@ -109,7 +101,7 @@ impl CopyHook {
         };
         match target {
             CopyTarget::File { filename } => {
-                return Some(Err(user_error(
+                return Some(Err(error(
                     sqlstate::INSUFFICIENT_PRIVILEGE,
                     format!(
                         "COPY {} a file ('{filename}') is not allowed: the server does not open files for clients; use COPY … {} (psql \\copy)",
@@ -119,7 +111,7 @@ impl CopyHook {
                 )));
             }
             CopyTarget::Program { .. } => {
-                return Some(Err(user_error(
+                return Some(Err(error(
                     sqlstate::INSUFFICIENT_PRIVILEGE,
                     "COPY to or from a program is not allowed",
                 )));
@@ -148,7 +140,7 @@ impl CopyHook {
             columns,
         } = source
         else {
-            return Err(user_error(
+            return Err(error(
                 sqlstate::SYNTAX_ERROR,
                 "COPY (query) FROM STDIN is not valid: name a table",
             ));
@@ -178,7 +170,7 @@ impl CopyHook {
             [s, t] => (s.clone(), t.clone()),
             [c, s, t] if c == laketap_engine::DATABASE => (s.clone(), t.clone()),
             _ => {
-                return Err(user_error(
+                return Err(error(
                     sqlstate::UNDEFINED_TABLE,
                     format!("relation \"{table_name}\" does not exist"),
                 ));
@@ -206,7 +198,7 @@ impl CopyHook {
                         None => c.value.to_lowercase(),
                     };
                     target.schema.index_of(&name).map_err(|_| {
-                        user_error(
+                        error(
                             sqlstate::UNDEFINED_COLUMN,
                             format!(
                                 "column \"{}\" of relation \"{}\" does not exist",
@@ -381,13 +373,13 @@ fn copy_format(options: &[CopyOption], legacy: &[CopyLegacyOption]) -> PgWireRes
                 "csv" => csv = true,
                 "text" => csv = false,
                 "binary" => {
-                    return Err(user_error(
+                    return Err(error(
                         sqlstate::NOT_SUPPORTED,
                         "COPY in binary format is not supported: use text or csv",
                     ));
                 }
                 other => {
-                    return Err(user_error(
+                    return Err(error(
                         sqlstate::INVALID_PARAMETER,
                         format!("COPY format \"{other}\" not recognized"),
                     ));
@@ -399,7 +391,7 @@ fn copy_format(options: &[CopyOption], legacy: &[CopyLegacyOption]) -> PgWireRes
         match o {
             CopyLegacyOption::Csv(_) => csv = true,
             CopyLegacyOption::Binary => {
-                return Err(user_error(
+                return Err(error(
                     sqlstate::NOT_SUPPORTED,
                     "COPY in binary format is not supported: use text or csv",
                 ));
@@ -417,7 +409,7 @@ fn copy_format(options: &[CopyOption], legacy: &[CopyLegacyOption]) -> PgWireRes
             CopyOption::Escape(c) => format.escape = *c,
             CopyOption::Format(_) => {}
             other => {
-                return Err(user_error(
+                return Err(error(
                     sqlstate::NOT_SUPPORTED,
                     format!("COPY option {other} is not supported"),
                 ));
@@ -443,7 +435,7 @@ fn copy_format(options: &[CopyOption], legacy: &[CopyLegacyOption]) -> PgWireRes
         }
     }
     if format.header && !format.csv {
-        return Err(user_error(
+        return Err(error(
             sqlstate::NOT_SUPPORTED,
             "COPY HEADER is available only in CSV mode",
         ));
@@ -472,7 +464,7 @@ impl QueryHook for CopyHook {
             Statement::Copy {
                 target: CopyTarget::File { .. } | CopyTarget::Program { .. },
                 ..
-            } => Some(Err(user_error(
+            } => Some(Err(error(
                 sqlstate::INSUFFICIENT_PRIVILEGE,
                 "COPY to or from a server-side file or program is not allowed",
             ))),
@@ -480,10 +472,7 @@ impl QueryHook for CopyHook {
             Statement::Copy {
                 target: CopyTarget::Stdin | CopyTarget::Stdout,
                 ..
-            } => Some(Ok(LogicalPlan::EmptyRelation(EmptyRelation {
-                produce_one_row: false,
-                schema: Arc::new(DFSchema::empty()),
-            }))),
+            } => Some(Ok(sqlstate::no_rows_plan())),
             _ => None,
         }
     }
@@ -528,7 +517,7 @@ impl CopyHandler for CopyIn {
         let slot = slot(client);
         let mut pending = slot.0.lock().unwrap_or_else(|p| p.into_inner());
         let Some(copy) = pending.as_mut() else {
-            return Err(user_error("08P01", "CopyData without a COPY FROM STDIN"));
+            return Err(error("08P01", "CopyData without a COPY FROM STDIN"));
         };
         if copy.data.len() + copy_data.data.len() > limit {
             let name = copy.target.name.clone();
@@ -548,12 +537,12 @@ impl CopyHandler for CopyIn {
         C::Error: Debug,
         PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
     {
-        let copy = take(client)
-            .ok_or_else(|| user_error("08P01", "CopyDone without a COPY FROM STDIN"))?;
+        let copy =
+            take(client).ok_or_else(|| error("08P01", "CopyDone without a COPY FROM STDIN"))?;
         let ingest = self
             .ingest
             .clone()
-            .ok_or_else(|| user_error(sqlstate::NOT_SUPPORTED, "this server takes no writes"))?;
+            .ok_or_else(|| error(sqlstate::NOT_SUPPORTED, "this server takes no writes"))?;
         let PendingCopy {
             schema,
             table,
@@ -568,7 +557,7 @@ impl CopyHandler for CopyIn {
             convert::copy(&target.schema, &columns, &format, &data)
         })
         .await
-        .map_err(|e| user_error(sqlstate::INTERNAL, e.to_string()))?;
+        .map_err(|e| error(sqlstate::INTERNAL, e.to_string()))?;
         let batch = parsed.map_err(|e| ingest_error(&e))?;
         let rows = if batch.num_rows() == 0 {
             0
@@ -613,7 +602,7 @@ impl CopyHandler for CopyIn {
         PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
     {
         take(client);
-        user_error(
+        error(
             sqlstate::QUERY_CANCELED,
             format!("COPY from stdin failed: {}", fail.message),
         )

@@ -10,21 +10,19 @@
 //! runs before datafusion-postgres's transaction hook, which took `ROLLBACK
 //! TO` for a full ROLLBACK and refused SAVEPOINT.
 
-use std::sync::Arc;
-
 use async_trait::async_trait;
-use datafusion::common::{DFSchema, ParamValues};
-use datafusion::logical_expr::{EmptyRelation, LogicalPlan};
+use datafusion::common::ParamValues;
+use datafusion::logical_expr::LogicalPlan;
 use datafusion::prelude::SessionContext;
 use datafusion::sql::sqlparser::ast::Statement;
 use datafusion_postgres::QueryHook;
 use datafusion_postgres::hooks::HookClient;
 use pgwire::api::ClientInfo;
 use pgwire::api::results::{Response, Tag};
-use pgwire::error::{ErrorInfo, PgWireError, PgWireResult};
+use pgwire::error::{PgWireError, PgWireResult};
 use pgwire::messages::response::TransactionStatus;
 
-use crate::sqlstate;
+use crate::sqlstate::{self, error};
 
 /// Where a connection keeps its savepoint names (newest last).
 const SAVEPOINTS_KEY: &str = "laketap.savepoints";
@@ -35,14 +33,6 @@ const NO_ACTIVE_TRANSACTION: &str = "25P01";
 const IN_FAILED_TRANSACTION: &str = "25P02";
 /// invalid_savepoint_specification.
 const INVALID_SAVEPOINT: &str = "3B001";
-
-fn error(code: &str, message: String) -> PgWireError {
-    PgWireError::UserError(Box::new(ErrorInfo::new(
-        "ERROR".to_string(),
-        code.to_string(),
-        message,
-    )))
-}
 
 fn failed() -> PgWireError {
     error(
@@ -188,12 +178,7 @@ impl QueryHook for SavepointHook {
         _session_context: &SessionContext,
         _client: &(dyn ClientInfo + Send + Sync),
     ) -> Option<PgWireResult<LogicalPlan>> {
-        concerns(statement).then(|| {
-            Ok(LogicalPlan::EmptyRelation(EmptyRelation {
-                produce_one_row: false,
-                schema: Arc::new(DFSchema::empty()),
-            }))
-        })
+        concerns(statement).then(|| Ok(sqlstate::no_rows_plan()))
     }
 
     async fn handle_extended_query(

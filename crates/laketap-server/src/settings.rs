@@ -23,7 +23,7 @@ use laketap_engine::pgsettings;
 use pgwire::api::ClientInfo;
 use pgwire::api::Type;
 use pgwire::api::results::{DataRowEncoder, FieldFormat, FieldInfo, QueryResponse, Response, Tag};
-use pgwire::error::{ErrorInfo, PgWireError, PgWireResult};
+use pgwire::error::{PgWireError, PgWireResult};
 use pgwire::messages::PgWireBackendMessage;
 use pgwire::messages::startup::ParameterStatus;
 
@@ -144,15 +144,7 @@ fn request(statement: &Statement) -> Option<Request> {
     }
 }
 
-fn error(code: &str, message: String) -> PgWireError {
-    PgWireError::UserError(Box::new(ErrorInfo::new(
-        "ERROR".to_string(),
-        code.to_string(),
-        message,
-    )))
-}
-
-use crate::sqlstate::{CANT_CHANGE, UNDEFINED_OBJECT};
+use crate::sqlstate::{CANT_CHANGE, UNDEFINED_OBJECT, error};
 
 /// A settings error from DataFusion, with PostgreSQL's code.
 fn setting_error(e: &datafusion::error::DataFusionError) -> PgWireError {

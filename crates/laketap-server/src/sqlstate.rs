@@ -51,6 +51,24 @@ pub const NOT_NULL_VIOLATION: &str = "23502";
 /// internal_error
 pub const INTERNAL: &str = "XX000";
 
+/// An ErrorResponse (severity ERROR) with `code`, for the hooks' own refusals.
+pub fn error(code: &str, message: impl Into<String>) -> pgwire::error::PgWireError {
+    pgwire::error::PgWireError::UserError(Box::new(ErrorInfo::new(
+        "ERROR".to_string(),
+        code.to_string(),
+        message.into(),
+    )))
+}
+
+/// The plan a hook gives at Parse for a statement it answers itself at
+/// Execute: described as returning no rows.
+pub fn no_rows_plan() -> datafusion::logical_expr::LogicalPlan {
+    datafusion::logical_expr::LogicalPlan::EmptyRelation(datafusion::logical_expr::EmptyRelation {
+        produce_one_row: false,
+        schema: std::sync::Arc::new(datafusion::common::DFSchema::empty()),
+    })
+}
+
 /// Message fragments of DataFusion's plan and execution errors that identify
 /// the condition, in the order they are tried.
 const MESSAGE_RULES: &[(&str, &str)] = &[

@@ -19,10 +19,10 @@ use laketap_engine::asof::{self, TxWrites};
 use laketap_ingest::Ingest;
 use pgwire::api::ClientInfo;
 use pgwire::api::results::Response;
-use pgwire::error::{ErrorInfo, PgWireError, PgWireResult};
+use pgwire::error::PgWireResult;
 use pgwire::messages::response::TransactionStatus;
 
-use crate::sqlstate;
+use crate::sqlstate::{self, error};
 
 /// The hook that opens, applies and drops a transaction's writes.
 pub struct TransactionWrites {
@@ -59,14 +59,14 @@ impl TransactionWrites {
                     return None;
                 }
                 let Some(ingest) = &self.ingest else {
-                    return Some(Err(user_error(
+                    return Some(Err(error(
                         sqlstate::NOT_SUPPORTED,
                         "this server takes no writes".to_string(),
                     )));
                 };
                 match ingest.apply_transaction(writes).await {
                     Ok(_) => None,
-                    Err(e) => Some(Err(user_error(e.sqlstate(), e.to_string()))),
+                    Err(e) => Some(Err(error(e.sqlstate(), e.to_string()))),
                 }
             }
             Statement::Rollback {
@@ -76,7 +76,7 @@ impl TransactionWrites {
                 let pending = asof::transaction(ctx.state_ref().read().config().options())
                     .is_some_and(|t| !t.is_empty());
                 pending.then(|| {
-                    Err(user_error(
+                    Err(error(
                         sqlstate::NOT_SUPPORTED,
                         format!(
                             "ROLLBACK TO SAVEPOINT {name} after INSERT or COPY is not supported: ROLLBACK the whole transaction"
@@ -91,14 +91,6 @@ impl TransactionWrites {
             _ => None,
         }
     }
-}
-
-fn user_error(code: &str, message: String) -> PgWireError {
-    PgWireError::UserError(Box::new(ErrorInfo::new(
-        "ERROR".to_string(),
-        code.to_string(),
-        message,
-    )))
 }
 
 #[async_trait]
