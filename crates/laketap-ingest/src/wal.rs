@@ -104,11 +104,11 @@ fn io(path: &Path, what: &str, e: std::io::Error) -> Error {
     Error::Wal(format!("{}: {what}: {e}", path.display()))
 }
 
-/// Makes a folder entry (a new or renamed file) durable.
-fn sync_dir(dir: &Path) -> Result<()> {
-    File::open(dir)
-        .and_then(|d| d.sync_all())
-        .map_err(|e| io(dir, "cannot sync the folder", e))
+/// Makes a file, or a folder's entries (new or renamed files), durable.
+pub fn sync_path(path: &Path) -> Result<()> {
+    File::open(path)
+        .and_then(|f| f.sync_all())
+        .map_err(|e| io(path, "cannot sync", e))
 }
 
 /// What recovery found in a log folder.
@@ -332,7 +332,7 @@ impl Wal {
                 .append(true)
                 .open(&path)
                 .map_err(|e| io(&path, "cannot create a log segment", e))?;
-            sync_dir(&self.dir)?;
+            sync_path(&self.dir)?;
             self.current = Some((file, path, 0));
         }
         let bytes = frame(seq, rows, key, ipc)?;
@@ -386,7 +386,7 @@ impl Wal {
             }
         }
         self.closed = kept;
-        sync_dir(&self.dir)?;
+        sync_path(&self.dir)?;
         failed.map_or(Ok(()), Err)
     }
 }
@@ -480,7 +480,7 @@ impl Keys {
                 .map_err(|e| io(&tmp, "cannot write", e))?;
             std::fs::rename(&tmp, path).map_err(|e| io(path, "cannot replace", e))?;
             if let Some(dir) = path.parent() {
-                sync_dir(dir)?;
+                sync_path(dir)?;
             }
             self.saved_lines = self.order.len();
             return Ok(());
@@ -495,7 +495,7 @@ impl Keys {
             .and_then(|()| file.sync_data())
             .map_err(|e| io(path, "cannot append idempotency keys", e))?;
         if !existed && let Some(dir) = path.parent() {
-            sync_dir(dir)?;
+            sync_path(dir)?;
         }
         self.saved_lines += n;
         Ok(())

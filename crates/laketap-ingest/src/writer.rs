@@ -220,6 +220,7 @@ impl TableWriter {
             commits_since_compaction: 0,
             commits_since_checkpoint: 0,
             compaction: None,
+            committed: Some(committed),
         };
         *writer.committer.lock().await = Some(tokio::spawn(committer.run(stopped)));
         Ok(writer)
@@ -443,6 +444,8 @@ struct Committer {
     /// Partitions (event_date days) written since the last compaction.
     touched: BTreeSet<i32>,
     commits_since_compaction: u64,
+    /// The table's txn version when known (None: read it from the log).
+    committed: Option<u64>,
     commits_since_checkpoint: u64,
     /// The OPTIMIZE running beside the commits, if any.
     compaction: Option<tokio::task::JoinHandle<Result<(u64, u64), String>>>,
@@ -554,15 +557,21 @@ impl Committer {
             .update_incremental(None)
             .await
             .map_err(|e| format!("reading the Delta log: {e}"))?;
-        let done = committed_seq(&self.delta)
-            .await
-            .map_err(|e| format!("reading the txn version: {e}"))?;
+        // The table's txn version: known after our own commit; read from
+        // the log at start and after a failure (whose commit may have landed).
+        let done = match self.committed.take() {
+            Some(done) => done,
+            None => committed_seq(&self.delta)
+                .await
+                .map_err(|e| format!("reading the txn version: {e}"))?,
+        };
         let fresh: Vec<RecordBatch> = taken
             .iter()
             .filter(|(seq, _)| *seq > done)
             .map(|(_, b)| b.clone())
             .collect();
         if fresh.is_empty() {
+            self.committed = Some(done);
             return Ok(());
         }
         let schema = fresh[0].schema();
@@ -585,6 +594,7 @@ impl Committer {
             .with_commit_properties(properties)
             .await
             .map_err(|e| format!("writing to the Delta table: {e}"))?;
+        self.committed = Some(through);
         self.commits_since_checkpoint += 1;
         self.commits_since_compaction += 1;
         Ok(())
@@ -727,32 +737,7 @@ async fn compact(
 }
 
 fn sync_file(path: &std::path::Path) -> Result<(), String> {
-    std::fs::File::open(path)
-        .and_then(|f| f.sync_all())
-        .map_err(|e| format!("{}: cannot sync: {e}", path.display()))
-}
-
-/// Decodes the `%XX` escapes of a path in the Delta log.
-fn percent_decode(path: &str) -> String {
-    let bytes = path.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'%'
-            && i + 2 < bytes.len()
-            && let Ok(v) = path
-                .get(i + 1..i + 3)
-                .and_then(|h| u8::from_str_radix(h, 16).ok())
-                .ok_or(())
-        {
-            out.push(v);
-            i += 3;
-        } else {
-            out.push(bytes[i]);
-            i += 1;
-        }
-    }
-    String::from_utf8_lossy(&out).into_owned()
+    wal::sync_path(path).map_err(|e| e.to_string())
 }
 
 /// Makes commit `version` durable: its log entry, the data files it adds and
@@ -772,7 +757,10 @@ fn sync_commit(table_dir: &std::path::Path, version: u64) -> Result<(), String> 
             .and_then(|a| a.get("path"))
             .and_then(|p| p.as_str())
         {
-            let file = table_dir.join(percent_decode(path));
+            // Log paths are URL-encoded, as object_store's paths.
+            let decoded = deltalake::Path::from_url_path(path)
+                .map_err(|e| format!("{}: add path {path}: {e}", entry.display()))?;
+            let file = table_dir.join(decoded.as_ref());
             sync_file(&file)?;
             if let Some(parent) = file.parent() {
                 dirs.insert(parent.to_path_buf());

@@ -569,6 +569,17 @@ struct Ledger {
     acked: BTreeSet<String>,
 }
 
+impl Ledger {
+    /// The requests sent and never acknowledged, with their event ids.
+    fn unacked(&self) -> Vec<(String, Vec<String>)> {
+        self.sent
+            .iter()
+            .filter(|(k, _)| !self.acked.contains(*k))
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect()
+    }
+}
+
 fn batch_body(ids: &[String], round: usize) -> String {
     let mut body = String::new();
     for (i, id) in ids.iter().enumerate() {
@@ -605,14 +616,7 @@ async fn sigkill_at_random_moments_loses_and_duplicates_nothing() {
         let served = serve(&config);
         let port = served.http_port;
         // Retry what was never acknowledged, with its key.
-        let unacked: Vec<(String, Vec<String>)> = {
-            let l = ledger.lock().expect("ledger");
-            l.sent
-                .iter()
-                .filter(|(k, _)| !l.acked.contains(*k))
-                .map(|(k, v)| (k.clone(), v.clone()))
-                .collect()
-        };
+        let unacked = ledger.lock().expect("ledger").unacked();
         for (key, ids) in unacked {
             if let Ok((200, _)) = post(
                 port,
@@ -671,14 +675,7 @@ async fn sigkill_at_random_moments_loses_and_duplicates_nothing() {
     }
     // A last start: retry the rest, then check every event is there once.
     let served = serve(&config);
-    let unacked: Vec<(String, Vec<String>)> = {
-        let l = ledger.lock().expect("ledger");
-        l.sent
-            .iter()
-            .filter(|(k, _)| !l.acked.contains(*k))
-            .map(|(k, v)| (k.clone(), v.clone()))
-            .collect()
-    };
+    let unacked = ledger.lock().expect("ledger").unacked();
     for (key, ids) in unacked {
         let (status, reply) = post(
             served.http_port,
