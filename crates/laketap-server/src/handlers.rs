@@ -16,119 +16,24 @@ use datafusion_postgres::{DfSessionService, QueryHook};
 use futures::{Sink, Stream};
 use laketap_engine::{QueryLog, QueryRecord};
 use pgwire::api::Type;
-use pgwire::api::auth::{
-    DefaultServerParameterProvider, StartupHandler, finish_authentication, protocol_negotiation,
-    save_startup_parameters_to_metadata,
-};
 use pgwire::api::cancel::DefaultCancelHandler;
 use pgwire::api::portal::{Format, Portal};
 use pgwire::api::query::{ExtendedQueryHandler, SimpleQueryHandler};
 use pgwire::api::results::{FieldInfo, Response};
 use pgwire::api::stmt::QueryParser;
 use pgwire::api::store::PortalStore;
-use pgwire::api::{
-    ClientInfo, ClientPortalStore, ConnectionHandle, ConnectionManager, ErrorHandler,
-    METADATA_DATABASE, METADATA_USER, PgWireConnectionState, PgWireServerHandlers,
-    PidSecretKeyGenerator, RandomPidSecretKeyGenerator,
-};
+use pgwire::api::{ClientInfo, ClientPortalStore, ConnectionHandle, ErrorHandler, METADATA_USER};
 use pgwire::error::{ErrorInfo, PgWireError, PgWireResult};
-use pgwire::messages::{PgWireBackendMessage, PgWireFrontendMessage};
+use pgwire::messages::PgWireBackendMessage;
 
+use crate::access::{FilteredCatalogList, GatedTableFunction, Who, WriteGate};
+use crate::auth::{Auth, SessionUser};
+use crate::limits::SessionPool;
 use crate::{compat, sqlstate};
 
 /// The PostgreSQL version laketap announces (`server_version`): clients such
 /// as SQLAlchemy parse it, so it must look like PostgreSQL's own.
 pub const SERVER_VERSION: &str = laketap_engine::pgsettings::SERVER_VERSION;
-
-/// Who may connect while no users are configured.
-#[derive(Debug, Clone)]
-pub struct TrustPolicy {
-    /// The only user let in (without a password).
-    pub user: String,
-    /// The database name clients must ask for (or omit).
-    pub database: String,
-}
-
-/// The startup handler of the no-users default: user `laketap`, no password.
-pub struct TrustStartup {
-    policy: TrustPolicy,
-    connections: Arc<ConnectionManager>,
-    keys: RandomPidSecretKeyGenerator,
-}
-
-fn fatal(code: &str, message: String) -> PgWireError {
-    PgWireError::UserError(Box::new(ErrorInfo::new(
-        "FATAL".to_string(),
-        code.to_string(),
-        message,
-    )))
-}
-
-#[async_trait]
-impl StartupHandler for TrustStartup {
-    async fn on_startup<C>(
-        &self,
-        client: &mut C,
-        message: PgWireFrontendMessage,
-    ) -> PgWireResult<()>
-    where
-        C: ClientInfo + Sink<PgWireBackendMessage> + Unpin + Send + Sync,
-        C::Error: Debug,
-        PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
-    {
-        let PgWireFrontendMessage::Startup(ref startup) = message else {
-            return Ok(());
-        };
-        protocol_negotiation(client, startup).await?;
-        save_startup_parameters_to_metadata(client, startup);
-        let user = client
-            .metadata()
-            .get(METADATA_USER)
-            .cloned()
-            .unwrap_or_default();
-        if user != self.policy.user {
-            tracing::warn!(user = %user, addr = %client.socket_addr(), "refused: unknown user");
-            return Err(fatal(
-                "28000",
-                format!(
-                    "role \"{user}\" does not exist: no users are configured, so only \"{}\" may connect (psql -U {})",
-                    self.policy.user, self.policy.user
-                ),
-            ));
-        }
-        if let Some(database) = client.metadata().get(METADATA_DATABASE)
-            && database != &self.policy.database
-        {
-            return Err(fatal(
-                "3D000",
-                format!(
-                    "database \"{database}\" does not exist: connect to \"{}\"",
-                    self.policy.database
-                ),
-            ));
-        }
-        let (pid, secret_key) = self.keys.generate(client);
-        client.set_pid_and_secret_key(pid, secret_key.clone());
-        let (handle, guard) = self.connections.register(pid, secret_key);
-        client.session_extensions().insert(handle);
-        client.session_extensions().insert(guard);
-
-        let mut parameters = DefaultServerParameterProvider::default();
-        parameters.server_version = SERVER_VERSION.to_string();
-        // PostgreSQL's defaults, as SHOW answers them (pgwire's differ).
-        let default = |name: &str| {
-            laketap_engine::pgsettings::lookup(name)
-                .map_or_else(String::new, |g| g.default.to_string())
-        };
-        parameters.date_style = default("DateStyle");
-        parameters.time_zone = default("TimeZone");
-        parameters.interval_style = default("IntervalStyle");
-        finish_authentication(client, &parameters).await?;
-        client.set_state(PgWireConnectionState::ReadyForQuery);
-        tracing::debug!(user = %user, addr = %client.socket_addr(), "connection authenticated");
-        Ok(())
-    }
-}
 
 /// Rewrites engine errors into ErrorResponses with their SQLSTATE; an error
 /// about a lake object (a missing or corrupt data file) also names the table
@@ -180,31 +85,60 @@ pub struct ConnectionSession {
 type DfStatement = <DfSessionService as ExtendedQueryHandler>::Statement;
 type DfParser = <DfSessionService as ExtendedQueryHandler>::QueryParser;
 
+/// Per-connection limits applied to each session.
+#[derive(Debug, Clone, Default)]
+pub struct SessionLimits {
+    /// Memory of one connection's statements, in bytes (None: only the server's pool).
+    pub query_memory: Option<usize>,
+    /// The default statement_timeout, in milliseconds (0: none).
+    pub statement_timeout_ms: u64,
+}
+
 /// Creates each connection's session from the base session on first use.
 pub struct Sessions {
     base: SessionContext,
     hooks: Vec<Arc<dyn QueryHook>>,
     /// A parser for what does not depend on the session (statement descriptions).
     any_parser: Arc<DfParser>,
+    auth: Arc<Auth>,
+    limits: SessionLimits,
 }
 
+/// Table functions that name a lake table in their first argument.
+const TABLE_NAMING_FUNCTIONS: &[&str] = &["table_at", "table_history"];
+
 impl Sessions {
-    /// Sessions cloned from `base`, with `hooks` in front of the SQL engine.
-    pub fn new(base: SessionContext, hooks: Vec<Arc<dyn QueryHook>>) -> Self {
+    /// Sessions cloned from `base`, with `hooks` in front of the SQL engine,
+    /// each seeing what its user may read.
+    pub fn new(
+        base: SessionContext,
+        hooks: Vec<Arc<dyn QueryHook>>,
+        auth: Arc<Auth>,
+        limits: SessionLimits,
+    ) -> Self {
         let any = DfSessionService::new_with_hooks(Arc::new(base.clone()), hooks.clone());
         Sessions {
             any_parser: any.query_parser(),
             base,
             hooks,
+            auth,
+            limits,
         }
     }
 
     /// The session of the connection `client` is on.
     fn of<C: ClientInfo + ?Sized>(&self, client: &C) -> Arc<ConnectionSession> {
+        if let Some(session) = client.session_extensions().get::<ConnectionSession>() {
+            return session;
+        }
+        // Read before get_or_insert_with, which holds the extensions' lock.
+        let user = client
+            .session_extensions()
+            .get::<SessionUser>()
+            .map(|u| u.0.clone())
+            .unwrap_or_default();
         client.session_extensions().get_or_insert_with(|| {
-            // SessionState clones share the catalog list and the runtime
-            // (memory pool, object stores); the config is the session's own.
-            let ctx = SessionContext::new_with_state(self.base.state());
+            let ctx = self.session_for(Who::new(self.auth.clone(), user));
             let service = Arc::new(DfSessionService::new_with_hooks(
                 Arc::new(ctx),
                 self.hooks.clone(),
@@ -214,6 +148,53 @@ impl Sessions {
                 service,
             }
         })
+    }
+
+    /// A session for `who`: the catalogs as it may see them, the write gate
+    /// first among the analyzer rules, the time-travel functions checked, and
+    /// its memory within the per-query limit. The session shares the server's
+    /// catalogs, functions, caches and memory pool; its config is its own.
+    fn session_for(&self, who: Who) -> SessionContext {
+        let base = self.base.state();
+        let mut runtime = (**base.runtime_env()).clone();
+        if let Some(limit) = self.limits.query_memory {
+            runtime.memory_pool = Arc::new(SessionPool::new(runtime.memory_pool.clone(), limit));
+        }
+        let mut rules: Vec<Arc<dyn datafusion::optimizer::AnalyzerRule + Send + Sync>> =
+            vec![Arc::new(WriteGate::new(who.clone()))];
+        rules.extend(base.analyzer().rules.iter().cloned());
+        let mut functions = base.table_functions().clone();
+        for name in TABLE_NAMING_FUNCTIONS {
+            if let Some(f) = functions.get(*name).cloned() {
+                functions.insert(
+                    name.to_string(),
+                    Arc::new(datafusion::catalog::TableFunction::new(
+                        name.to_string(),
+                        Arc::new(GatedTableFunction::new(
+                            name,
+                            f.function().clone(),
+                            who.clone(),
+                        )),
+                    )),
+                );
+            }
+        }
+        let catalogs = Arc::new(FilteredCatalogList::new(base.catalog_list().clone(), who));
+        let mut state = datafusion::execution::SessionStateBuilder::new_from_existing(base)
+            .with_runtime_env(Arc::new(runtime))
+            .with_analyzer_rules(rules)
+            .with_table_functions(functions)
+            .with_catalog_list(catalogs)
+            .build();
+        if self.limits.statement_timeout_ms > 0
+            && let Err(e) = state.config_mut().options_mut().set(
+                "pg.statement_timeout",
+                &self.limits.statement_timeout_ms.to_string(),
+            )
+        {
+            tracing::warn!(error = %e, "the default statement_timeout is not shown by SHOW");
+        }
+        SessionContext::new_with_state(state)
     }
 }
 
@@ -537,25 +518,30 @@ impl ExtendedQueryHandler for LoggedService {
     }
 }
 
-/// Everything pgwire needs to serve one connection.
+/// Everything pgwire needs to serve connections (the startup handler is
+/// made per connection: it holds the state of an authentication exchange).
 pub struct LaketapHandlers {
-    copy: Arc<crate::copy::CopyIn>,
-    service: Arc<LoggedService>,
-    startup: Arc<TrustStartup>,
-    cancel: Arc<DefaultCancelHandler>,
-    errors: Arc<SqlStateErrors>,
+    /// COPY FROM STDIN data.
+    pub copy: Arc<crate::copy::CopyIn>,
+    /// Simple and extended queries.
+    pub service: Arc<LoggedService>,
+    /// Cancel requests.
+    pub cancel: Arc<DefaultCancelHandler>,
+    /// SQLSTATEs of engine errors.
+    pub errors: Arc<SqlStateErrors>,
+    /// Users, roles, and the connections they opened.
+    pub auth: Arc<Auth>,
 }
 
 impl LaketapHandlers {
-    /// Handlers over `sessions`, letting in whom `policy` names.
+    /// Handlers over `sessions`, letting in whom `auth` names.
     pub fn new(
         sessions: Sessions,
         log: Arc<QueryLog>,
-        policy: TrustPolicy,
+        auth: Arc<Auth>,
         lake: Option<Arc<laketap_catalog::Lake>>,
         ingest: Option<Arc<laketap_ingest::Ingest>>,
     ) -> Self {
-        let connections = Arc::new(ConnectionManager::new());
         let sessions = Arc::new(sessions);
         LaketapHandlers {
             copy: Arc::new(crate::copy::CopyIn::new(ingest)),
@@ -567,39 +553,9 @@ impl LaketapHandlers {
                 sessions,
                 log,
             }),
-            startup: Arc::new(TrustStartup {
-                policy,
-                connections: connections.clone(),
-                keys: RandomPidSecretKeyGenerator::default(),
-            }),
-            cancel: Arc::new(DefaultCancelHandler::new(connections)),
+            cancel: Arc::new(DefaultCancelHandler::new(auth.connections())),
             errors: Arc::new(SqlStateErrors { lake }),
+            auth,
         }
-    }
-}
-
-impl PgWireServerHandlers for LaketapHandlers {
-    fn simple_query_handler(&self) -> Arc<impl SimpleQueryHandler> {
-        self.service.clone()
-    }
-
-    fn extended_query_handler(&self) -> Arc<impl ExtendedQueryHandler> {
-        self.service.clone()
-    }
-
-    fn startup_handler(&self) -> Arc<impl StartupHandler> {
-        self.startup.clone()
-    }
-
-    fn error_handler(&self) -> Arc<impl ErrorHandler> {
-        self.errors.clone()
-    }
-
-    fn cancel_handler(&self) -> Arc<impl pgwire::api::cancel::CancelHandler> {
-        self.cancel.clone()
-    }
-
-    fn copy_handler(&self) -> Arc<impl pgwire::api::copy::CopyHandler> {
-        self.copy.clone()
     }
 }

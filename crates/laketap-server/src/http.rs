@@ -28,11 +28,18 @@ use serde_json::{Value, json};
 struct AppState {
     engine: Arc<Engine>,
     ingest: Option<Arc<Ingest>>,
+    auth: Arc<crate::auth::Auth>,
 }
 
 /// The router of the HTTP endpoint; without `ingest`, the ingest route
-/// answers 409 (this server takes no writes).
-pub fn router(engine: Arc<Engine>, ingest: Option<Arc<Ingest>>) -> Router {
+/// answers 409 (this server takes no writes). With users configured, ingest
+/// takes HTTP Basic credentials of a user whose roles grant writes to the
+/// schema (401 without or with wrong ones, 403 without the grant).
+pub fn router(
+    engine: Arc<Engine>,
+    ingest: Option<Arc<Ingest>>,
+    auth: Arc<crate::auth::Auth>,
+) -> Router {
     let limit = ingest
         .as_ref()
         .map_or(1024 * 1024, |i| i.config().max_request_bytes);
@@ -43,7 +50,11 @@ pub fn router(engine: Arc<Engine>, ingest: Option<Arc<Ingest>>) -> Router {
             "/v1/ingest/{schema}/{table}",
             post(ingest_ndjson).layer(DefaultBodyLimit::max(limit)),
         )
-        .with_state(AppState { engine, ingest })
+        .with_state(AppState {
+            engine,
+            ingest,
+            auth,
+        })
 }
 
 async fn health(State(state): State<AppState>) -> Json<Value> {
@@ -78,6 +89,16 @@ async fn metrics(State(state): State<AppState>) -> Response {
     );
     let _ = writeln!(out, "# TYPE laketap_catalog_errors gauge");
     let _ = writeln!(out, "laketap_catalog_errors {}", lake.problems().len());
+    let _ = writeln!(
+        out,
+        "# HELP laketap_memory_reserved_bytes Memory held by running queries in the server's pool."
+    );
+    let _ = writeln!(out, "# TYPE laketap_memory_reserved_bytes gauge");
+    let _ = writeln!(
+        out,
+        "laketap_memory_reserved_bytes {}",
+        state.engine.context().runtime_env().memory_pool.reserved()
+    );
     let _ = writeln!(
         out,
         "# HELP laketap_table_version The Delta version served."
@@ -208,6 +229,34 @@ async fn ingest_ndjson(
             return failure(&e);
         }
     };
+    let authorization = headers
+        .get(axum::http::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok());
+    match state.auth.http_user(authorization) {
+        Err(message) => {
+            return (
+                StatusCode::UNAUTHORIZED,
+                [(
+                    axum::http::header::WWW_AUTHENTICATE,
+                    "Basic realm=\"laketap\"",
+                )],
+                Json(json!({"error": message, "sqlstate": "28P01"})),
+            )
+                .into_response();
+        }
+        Ok((user, access)) if !access.can_write(&schema) => {
+            tracing::info!(user, schema, table, "HTTP ingest refused: no write grant");
+            return (
+                StatusCode::FORBIDDEN,
+                Json(json!({
+                    "error": format!("permission denied for table {schema}.{table}: role \"{user}\" is not granted writes to schema {schema}"),
+                    "sqlstate": "42501",
+                })),
+            )
+                .into_response();
+        }
+        Ok(_) => {}
+    }
     let Some(ingest) = state.ingest else {
         return failure(&IngestError::NotWritable {
             table: format!("{schema}.{table}"),

@@ -14,19 +14,33 @@
 //! - [`http`]: the HTTP router (`/health`, `/v1/ingest/{schema}/{table}`).
 //! - [`copy`]: `COPY … FROM STDIN` into Delta tables.
 //! - [`transactions`]: writes held by a transaction block until COMMIT.
+//! - [`auth`]: users and roles, and the startup handler (SCRAM, md5, password, trust).
+//! - [`access`]: what each user may read and write, enforced in its session.
+//! - [`scram`]: SCRAM-SHA-256 with PostgreSQL's verifiers.
+//! - [`tls`]: the rustls acceptor.
+//! - [`limits`]: the per-connection memory share.
+//!
+//! Every connection's bytes pass [`laketap_wire`]'s guard before pgwire
+//! decodes them: framing, structure and size limits are checked first.
 
+pub mod access;
+pub mod auth;
 pub mod compat;
 pub mod copy;
 pub mod describe;
 pub mod handlers;
 pub mod http;
+pub mod limits;
 pub mod savepoints;
+pub mod scram;
 pub mod settings;
 pub mod sqlstate;
+pub mod tls;
 pub mod transactions;
 
 use std::future::Future;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::Duration;
 
 use datafusion_pg_catalog::pg_catalog::context::EmptyContextProvider;
@@ -35,12 +49,19 @@ use datafusion_postgres::QueryHook;
 use datafusion_postgres::hooks::cursor::CursorStatementHook;
 use datafusion_postgres::hooks::set_show::SetShowHook;
 use datafusion_postgres::hooks::transactions::TransactionStatementHook;
+use futures::{SinkExt, StreamExt};
 use laketap_engine::{DATABASE, Engine};
+use pgwire::api::{ClientInfo, ErrorHandler, PgWireConnectionState};
+use pgwire::error::{ErrorInfo, PgWireError};
+use pgwire::messages::{PgWireBackendMessage, PgWireFrontendMessage};
+use pgwire::tokio::TlsAcceptor;
 use tokio::io::AsyncWriteExt;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::Semaphore;
+use tokio_util::codec::{Framed, FramedParts};
 
-pub use handlers::{LaketapHandlers, SERVER_VERSION, TrustPolicy};
+pub use auth::{Auth, AuthMethod, Directory, RoleConfig, UserConfig};
+pub use handlers::{LaketapHandlers, SERVER_VERSION, SessionLimits};
 
 /// Errors of setting up the front end.
 #[derive(Debug, thiserror::Error)]
@@ -57,12 +78,21 @@ pub enum Error {
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 /// Settings of the Postgres front end.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct PgConfig {
     /// Connections served at once; more are refused with 53300.
     pub max_connections: usize,
-    /// Who may connect (the no-users default).
-    pub trust: TrustPolicy,
+    /// Who may connect and what they may do (default: the no-users trust of `laketap`).
+    pub auth: Arc<Auth>,
+    /// TLS, when a certificate is configured.
+    pub tls: Option<TlsAcceptor>,
+    /// How long a connection may take to authenticate (PostgreSQL's
+    /// authentication_timeout; default 60 s).
+    pub auth_timeout: Duration,
+    /// Size limits checked before messages are decoded.
+    pub wire: laketap_wire::Limits,
+    /// Per-connection memory share and default statement_timeout.
+    pub session: SessionLimits,
     /// How long shutdown waits for open connections to finish.
     pub shutdown_grace: Duration,
     /// Where INSERT and COPY FROM STDIN write (None: no writes).
@@ -73,10 +103,11 @@ impl Default for PgConfig {
     fn default() -> Self {
         PgConfig {
             max_connections: 100,
-            trust: TrustPolicy {
-                user: "laketap".to_string(),
-                database: DATABASE.to_string(),
-            },
+            auth: Arc::new(Auth::new(Directory::trust("laketap"), DATABASE, false)),
+            tls: None,
+            auth_timeout: Duration::from_secs(60),
+            wire: laketap_wire::Limits::default(),
+            session: SessionLimits::default(),
             shutdown_grace: Duration::from_secs(5),
             ingest: None,
         }
@@ -87,6 +118,7 @@ impl Default for PgConfig {
 pub struct PgServer {
     handlers: Arc<LaketapHandlers>,
     config: PgConfig,
+    open: Arc<AtomicUsize>,
 }
 
 impl PgServer {
@@ -151,6 +183,7 @@ impl PgServer {
             }
         });
         let hooks: Vec<Arc<dyn QueryHook>> = vec![
+            Arc::new(access::StatementGate::new(config.auth.clone())),
             Arc::new(copy::CopyHook::new(config.ingest.clone())),
             Arc::new(transactions::TransactionWrites::new(config.ingest.clone())),
             Arc::new(savepoints::SavepointHook),
@@ -160,13 +193,32 @@ impl PgServer {
             Arc::new(TransactionStatementHook),
         ];
         let handlers = Arc::new(LaketapHandlers::new(
-            handlers::Sessions::new(ctx.clone(), hooks),
+            handlers::Sessions::new(
+                ctx.clone(),
+                hooks,
+                config.auth.clone(),
+                config.session.clone(),
+            ),
             engine.query_log().clone(),
-            config.trust.clone(),
+            config.auth.clone(),
             Some(engine.lake().clone()),
             config.ingest.clone(),
         ));
-        Ok(PgServer { handlers, config })
+        Ok(PgServer {
+            handlers,
+            config,
+            open: Arc::new(AtomicUsize::new(0)),
+        })
+    }
+
+    /// The server's users (to replace them while it runs).
+    pub fn auth(&self) -> Arc<Auth> {
+        self.config.auth.clone()
+    }
+
+    /// Connections open now.
+    pub fn open_connections(&self) -> Arc<AtomicUsize> {
+        self.open.clone()
     }
 
     /// Serves connections from `listener` until `shutdown` resolves, then
@@ -198,12 +250,16 @@ impl PgServer {
                 continue;
             };
             let handlers = self.handlers.clone();
+            let config = self.config.clone();
+            let open = self.open.clone();
             tokio::spawn(async move {
                 let _permit = permit;
+                open.fetch_add(1, Ordering::Relaxed);
                 tracing::debug!(%addr, "connection opened");
-                if let Err(e) = pgwire::tokio::process_socket(socket, None, handlers).await {
+                if let Err(e) = serve_connection(socket, handlers, &config).await {
                     tracing::debug!(%addr, error = %e, "connection ended with an error");
                 }
+                open.fetch_sub(1, Ordering::Relaxed);
                 tracing::debug!(%addr, "connection closed");
             });
         }
@@ -242,4 +298,131 @@ async fn refuse(mut socket: TcpStream) {
     message.extend_from_slice(&body);
     let _ = socket.write_all(&message).await;
     let _ = socket.shutdown().await;
+}
+
+type Statement = <handlers::LoggedService as pgwire::api::query::ExtendedQueryHandler>::Statement;
+
+/// Serves one connection: TLS negotiation, then every message through the
+/// wire guard into pgwire's dispatcher; authentication must finish within
+/// the auth timeout.
+async fn serve_connection(
+    socket: TcpStream,
+    handlers: Arc<LaketapHandlers>,
+    config: &PgConfig,
+) -> std::io::Result<()> {
+    let addr = socket.peer_addr()?;
+    let deadline = tokio::time::sleep(config.auth_timeout);
+    tokio::pin!(deadline);
+    let negotiated = tokio::select! {
+        () = &mut deadline => {
+            tracing::info!(%addr, "closed: TLS negotiation not finished within the auth timeout");
+            return Ok(());
+        }
+        negotiated = pgwire::tokio::server::negotiate_tls::<Statement>(socket, config.tls.clone()) => negotiated?,
+    };
+    let Some(framed) = negotiated else {
+        // Direct TLS without a certificate configured.
+        return Ok(());
+    };
+    let parts = framed.into_parts();
+    let mut frames = laketap_wire::Frames::awaiting_startup(config.wire.clone());
+    let early = frames.push(&parts.read_buf);
+    let mut guarded = FramedParts::new(laketap_wire::Guarded::new(parts.io, frames), parts.codec);
+    guarded.write_buf = parts.write_buf;
+    let mut socket = Framed::from_parts(guarded);
+    if let Err(violation) = early {
+        return refuse_violation(&mut socket, &violation).await;
+    }
+
+    let authenticated = Arc::new(AtomicBool::new(false));
+    let startup = Arc::new(auth::Startup::new(
+        handlers.auth.clone(),
+        authenticated,
+        config.session.statement_timeout_ms,
+    ));
+    loop {
+        let next = if matches!(
+            socket.state(),
+            PgWireConnectionState::AwaitingStartup
+                | PgWireConnectionState::AuthenticationInProgress
+        ) {
+            tokio::select! {
+                () = &mut deadline => {
+                    tracing::info!(%addr, timeout_ms = config.auth_timeout.as_millis() as u64, "closed: authentication not finished within the auth timeout");
+                    let info = ErrorInfo::new(
+                        "FATAL".to_string(),
+                        "08006".to_string(),
+                        "canceling authentication due to timeout".to_string(),
+                    );
+                    let _ = socket.send(PgWireBackendMessage::ErrorResponse(info.into())).await;
+                    break;
+                }
+                next = socket.next() => next,
+            }
+        } else {
+            socket.next().await
+        };
+        let message = match next {
+            Some(Ok(message)) => message,
+            Some(Err(PgWireError::IoError(e))) => {
+                if let Some(violation) = laketap_wire::violation(&e).cloned() {
+                    return refuse_violation(&mut socket, &violation).await;
+                }
+                return Err(e);
+            }
+            Some(Err(e)) => {
+                tracing::debug!(%addr, error = %e, "undecodable message; closing");
+                let info = ErrorInfo::new("FATAL".to_string(), "08P01".to_string(), e.to_string());
+                let _ = socket
+                    .send(PgWireBackendMessage::ErrorResponse(info.into()))
+                    .await;
+                break;
+            }
+            None => break,
+        };
+        // Terminate: the client is leaving; closing here lets it finish.
+        if matches!(message, PgWireFrontendMessage::Terminate(_)) {
+            break;
+        }
+        let is_extended_query = match socket.state() {
+            PgWireConnectionState::CopyInProgress(extended) => extended,
+            _ => message.is_extended_query(),
+        };
+        if let Err(mut e) = pgwire::tokio::server::process_message(
+            message,
+            &mut socket,
+            startup.clone(),
+            handlers.service.clone(),
+            handlers.service.clone(),
+            handlers.copy.clone(),
+            handlers.cancel.clone(),
+        )
+        .await
+        {
+            handlers.errors.on_error(&socket, &mut e);
+            pgwire::tokio::server::process_error(&mut socket, e, is_extended_query).await?;
+        }
+    }
+    Ok(())
+}
+
+/// Ends a connection whose bytes broke the protocol or its limits, saying why.
+async fn refuse_violation<T>(
+    socket: &mut Framed<T, pgwire::tokio::server::PgWireMessageServerCodec<Statement>>,
+    violation: &laketap_wire::Violation,
+) -> std::io::Result<()>
+where
+    T: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + Sync + 'static,
+{
+    tracing::info!(addr = %socket.socket_addr(), code = violation.sqlstate, message = %violation.message, "closed: protocol violation");
+    let info = ErrorInfo::new(
+        "FATAL".to_string(),
+        violation.sqlstate.to_string(),
+        violation.message.clone(),
+    );
+    let _ = socket
+        .send(PgWireBackendMessage::ErrorResponse(info.into()))
+        .await;
+    let _ = socket.close().await;
+    Ok(())
 }

@@ -150,6 +150,7 @@ pub fn sqlstate(e: &DataFusionError) -> &'static str {
                 Some(arrow) => arrow_code(arrow),
                 None => match inner.downcast_ref::<laketap_ingest::Error>() {
                     Some(ingest) => ingest.sqlstate(),
+                    None if inner.is::<crate::access::PermissionDenied>() => INSUFFICIENT_PRIVILEGE,
                     None => by_message(&inner.to_string(), IO_ERROR),
                 },
             },

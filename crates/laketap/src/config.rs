@@ -37,6 +37,51 @@ pub struct FileConfig {
     /// Writes into Delta tables (`[ingest]`).
     #[serde(default)]
     pub ingest: IngestSection,
+    /// Users (`[[users]]`); none: the no-users default (user `laketap`, loopback only).
+    #[serde(default)]
+    pub users: Vec<laketap_server::UserConfig>,
+    /// Roles (`[roles.NAME]`): read, write, admin.
+    #[serde(default)]
+    pub roles: std::collections::BTreeMap<String, laketap_server::RoleConfig>,
+    /// `[auth]`: how passwords are checked.
+    #[serde(default)]
+    pub auth: AuthSection,
+    /// `[tls]`: certificate and key.
+    pub tls: Option<TlsSection>,
+    /// The default statement_timeout of every session, in ms (default 0: none).
+    pub statement_timeout_ms: Option<u64>,
+    /// Memory of one connection's running statement, in MiB (default: a
+    /// quarter of memory_limit_mb).
+    pub query_memory_limit_mb: Option<usize>,
+    /// Largest protocol message, in MiB (default 64).
+    pub max_message_mb: Option<usize>,
+    /// Largest SQL text of one Query or Parse message, in MiB (default 16).
+    pub max_query_mb: Option<usize>,
+    /// Most parameters of one statement (default 65535).
+    pub max_parameters: Option<usize>,
+}
+
+/// `[auth]`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AuthSection {
+    /// "scram-sha-256" (default), "md5" or "password".
+    pub method: Option<laketap_server::AuthMethod>,
+    /// How long a connection may take to authenticate, in ms (default 60000).
+    pub timeout_ms: Option<u64>,
+}
+
+/// `[tls]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TlsSection {
+    /// PEM certificate chain (relative to the config file).
+    pub cert: PathBuf,
+    /// PEM private key (relative to the config file).
+    pub key: PathBuf,
+    /// Refuse connections that do not use TLS (default false).
+    #[serde(default)]
+    pub require_tls: bool,
 }
 
 /// `[ingest]`: durable writes into the lake's Delta tables.
@@ -96,6 +141,20 @@ impl IngestSection {
 }
 
 impl FileConfig {
+    /// The users and roles of this file, checked; `password_env` variables
+    /// are read now.
+    pub fn directory(&self) -> Result<laketap_server::Directory, String> {
+        if self.users.is_empty() {
+            return Ok(laketap_server::Directory::trust("laketap"));
+        }
+        laketap_server::Directory::from_config(
+            self.auth.method.unwrap_or_default(),
+            &self.users,
+            &self.roles,
+            |var| std::env::var(var).ok(),
+        )
+    }
+
     /// Reads and checks a config file; relative paths in it are taken from its folder.
     pub fn load(path: &Path) -> Result<FileConfig, String> {
         let text = std::fs::read_to_string(path)
@@ -122,10 +181,12 @@ impl FileConfig {
                 .map_err(|e| format!("{}: [[storage]]: {e}", path.display()))?;
         }
         let base = path.parent().unwrap_or_else(|| Path::new("."));
-        for dir in [&mut config.catalog, &mut config.views]
-            .into_iter()
-            .flatten()
-        {
+        let (catalog, views) = (config.catalog.as_mut(), config.views.as_mut());
+        let (cert, key) = match config.tls.as_mut() {
+            Some(t) => (Some(&mut t.cert), Some(&mut t.key)),
+            None => (None, None),
+        };
+        for dir in [catalog, views, cert, key].into_iter().flatten() {
             if dir.is_relative() {
                 *dir = base.join(&*dir);
             }
@@ -171,6 +232,32 @@ mod tests {
         .expect("write");
         let err = FileConfig::load(&path).expect_err("secrets are not written in files");
         assert!(err.contains("access_key_id"), "{err}");
+    }
+
+    #[test]
+    fn users_roles_and_tls_are_read_and_checked() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("laketap.toml");
+        let verifier = laketap_server::scram::Verifier::generate("pw").to_string();
+        std::fs::write(
+            &path,
+            format!(
+                "[[users]]\nname = \"ana\"\nscram = \"{verifier}\"\nroles = [\"analyst\"]\n\
+                 [roles.analyst]\nread = [\"kpi\"]\n[auth]\nmethod = \"scram-sha-256\"\n\
+                 [tls]\ncert = \"c.pem\"\nkey = \"k.pem\"\nrequire_tls = true\n"
+            ),
+        )
+        .expect("write");
+        let config = FileConfig::load(&path).expect("valid");
+        let tls = config.tls.as_ref().expect("tls");
+        assert_eq!(tls.cert, dir.path().join("c.pem"));
+        assert!(tls.require_tls);
+        let directory = config.directory().expect("directory");
+        assert!(!directory.is_trust());
+        assert_eq!(directory.len(), 1);
+        std::fs::write(&path, "[auth]\nmethod = \"trust\"\n").expect("write");
+        let err = FileConfig::load(&path).expect_err("no such method");
+        assert!(err.contains("laketap.toml:2:"), "{err}");
     }
 
     #[test]

@@ -47,6 +47,17 @@ enum Command {
     /// declarations, and print them, write them (--write DIR) or compare them
     /// with the catalog (--check: exit status 1 on drift, 2 on error).
     Crawl(crawl::CrawlArgs),
+    /// Make a SCRAM-SHA-256 verifier for a user's password, to paste into
+    /// laketap.toml (`scram = "…"`). The password is read from the first line
+    /// of standard input (or from the variable --password-env names).
+    Passwd {
+        /// The user the verifier is for (only printed in the TOML snippet).
+        #[arg(long, default_value = "analyst")]
+        user: String,
+        /// Read the password from this environment variable instead of stdin.
+        #[arg(long)]
+        password_env: Option<String>,
+    },
     /// Generate the demo lake (the tables of KPI_SPEC.md).
     Demo {
         /// Where to write it; tables go to OUT/amp/<table>.
@@ -112,6 +123,7 @@ fn main() -> ExitCode {
                 views,
                 as_of,
             } => query(sql, catalog, views, as_of).await,
+            Command::Passwd { user, password_env } => passwd(&user, password_env.as_deref()),
             Command::Demo {
                 out,
                 users,
@@ -128,6 +140,37 @@ fn main() -> ExitCode {
             }
         }
     })
+}
+
+/// `laketap passwd`: prints a `[[users]]` entry with the password's verifier.
+fn passwd(user: &str, password_env: Option<&str>) -> Result<(), String> {
+    use std::io::{BufRead, Write};
+    let password = match password_env {
+        Some(var) => std::env::var(var).map_err(|_| format!("{var} is not set"))?,
+        None => {
+            if std::io::stdin().is_terminal() {
+                eprint!("password for {user} (it is echoed; pipe it in to avoid that): ");
+                let _ = std::io::stderr().flush();
+            }
+            let mut line = String::new();
+            std::io::stdin()
+                .lock()
+                .read_line(&mut line)
+                .map_err(|e| format!("cannot read the password from stdin: {e}"))?;
+            line.trim_end_matches(['\n', '\r']).to_string()
+        }
+    };
+    if password.is_empty() {
+        return Err("the password is empty".to_string());
+    }
+    let verifier = laketap_server::scram::Verifier::generate(&password);
+    let mut out = std::io::stdout().lock();
+    writeln!(
+        out,
+        "[[users]]\nname = \"{user}\"\nscram = \"{verifier}\"\nroles = []"
+    )
+    .map_err(|e| format!("cannot write to stdout: {e}"))?;
+    Ok(())
 }
 
 /// The catalog given, or the default one (creating the demo lake if needed).

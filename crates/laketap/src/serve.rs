@@ -62,15 +62,33 @@ pub async fn run(args: ServeArgs) -> Result<(), String> {
         Some(addr) => addr,
         None => parse_default(DEFAULT_HTTP)?,
     };
-    for (what, addr) in [("--listen", listen), ("--http", http)] {
-        if !addr.ip().is_loopback() {
-            return Err(format!(
-                "{what} {addr} is not a loopback address: with no users configured laketap lets \
-                 `laketap` in without a password, which is only safe on 127.0.0.1/::1. Bind a \
-                 loopback address (user and password configuration is not available in this version)"
-            ));
+    let directory = file.directory()?;
+    if directory.is_trust() {
+        for (what, addr) in [("--listen", listen), ("--http", http)] {
+            if !addr.ip().is_loopback() {
+                return Err(format!(
+                    "{what} {addr} is not a loopback address: with no users configured laketap lets \
+                     `laketap` in without a password, which is only safe on 127.0.0.1/::1. Bind a \
+                     loopback address, or configure [[users]] and [roles] in laketap.toml \
+                     (`laketap passwd` makes a password verifier)"
+                ));
+            }
         }
     }
+    let (tls, require_tls) = match &file.tls {
+        Some(section) => (
+            Some(laketap_server::tls::acceptor(&section.cert, &section.key)?),
+            section.require_tls,
+        ),
+        None => (None, false),
+    };
+    let trust = directory.is_trust();
+    let users = directory.len();
+    let auth = Arc::new(laketap_server::Auth::new(
+        directory,
+        laketap_engine::DATABASE,
+        require_tls,
+    ));
     let catalog = crate::catalog_or_default(args.catalog.or(file.catalog)).await?;
     let mut engine_config = EngineConfig::new(&catalog);
     if let Some(ms) = file.refresh_interval_ms {
@@ -85,7 +103,14 @@ pub async fn run(args: ServeArgs) -> Result<(), String> {
     }
     engine_config.storage = file.storage.clone();
     engine_config.metadata_cache = file.metadata_cache.unwrap_or(true);
-    engine_config.memory_limit = file.memory_limit_mb.map(|mb| mb * 1024 * 1024);
+    let server_memory_mb = file
+        .memory_limit_mb
+        .unwrap_or_else(|| system_memory_mb().map_or(4096, |total| total / 2));
+    engine_config.memory_limit = Some(server_memory_mb.max(64) * 1024 * 1024);
+    let query_memory_mb = file
+        .query_memory_limit_mb
+        .unwrap_or(server_memory_mb / 4)
+        .clamp(16, server_memory_mb.max(16));
     engine_config.views_dir = args.views.or(file.views);
     engine_config.as_of = crate::parse_as_of(args.as_of.as_deref().or(file.as_of.as_deref()))?;
     let engine = Arc::new(
@@ -109,13 +134,32 @@ pub async fn run(args: ServeArgs) -> Result<(), String> {
     } else {
         None
     };
+    let mut wire = laketap_wire::Limits::default();
+    if let Some(mb) = file.max_message_mb {
+        wire.max_message_bytes = mb.max(1) * 1024 * 1024;
+    }
+    if let Some(mb) = file.max_query_mb {
+        wire.max_query_bytes = mb.max(1) * 1024 * 1024;
+    }
+    if let Some(n) = file.max_parameters {
+        wire.max_parameters = n;
+    }
     let mut pg_config = PgConfig {
         ingest: ingest.clone(),
+        auth: auth.clone(),
+        tls,
+        wire,
+        auth_timeout: Duration::from_millis(file.auth.timeout_ms.unwrap_or(60_000).max(100)),
+        session: laketap_server::SessionLimits {
+            query_memory: Some(query_memory_mb * 1024 * 1024),
+            statement_timeout_ms: file.statement_timeout_ms.unwrap_or(0),
+        },
         ..PgConfig::default()
     };
     if let Some(n) = args.max_connections.or(file.max_connections) {
         pg_config.max_connections = n;
     }
+    let pg_config_tls = pg_config.tls.is_some();
     let server = PgServer::new(&engine, pg_config)
         .await
         .map_err(|e| e.to_string())?;
@@ -126,15 +170,32 @@ pub async fn run(args: ServeArgs) -> Result<(), String> {
     let http_listener = TcpListener::bind(http)
         .await
         .map_err(|e| format!("cannot listen on {http}: {e}"))?;
-    tracing::info!(
-        postgres = %pg_listener.local_addr().map_err(|e| e.to_string())?,
-        http = %http_listener.local_addr().map_err(|e| e.to_string())?,
-        catalog = %catalog.display(),
-        "laketap is serving; no users are configured, so user `laketap` connects without a password \
-         (admin, loopback only): psql -h {} -p {} -U laketap",
-        listen.ip(),
-        listen.port()
-    );
+    let postgres_addr = pg_listener.local_addr().map_err(|e| e.to_string())?;
+    let http_addr = http_listener.local_addr().map_err(|e| e.to_string())?;
+    if trust {
+        tracing::info!(
+            postgres = %postgres_addr,
+            http = %http_addr,
+            catalog = %catalog.display(),
+            tls = require_tls,
+            "laketap is serving; no users are configured, so user `laketap` connects without a password \
+             (admin, loopback only): psql -h {} -p {} -U laketap",
+            listen.ip(),
+            listen.port()
+        );
+    } else {
+        tracing::info!(
+            postgres = %postgres_addr,
+            http = %http_addr,
+            catalog = %catalog.display(),
+            users,
+            tls = pg_config_tls,
+            require_tls,
+            memory_limit_mb = server_memory_mb,
+            query_memory_limit_mb = query_memory_mb,
+            "laketap is serving"
+        );
+    }
 
     let (stop_tx, stop_rx) = watch::channel(false);
     let signals = tokio::spawn(async move {
@@ -143,7 +204,7 @@ pub async fn run(args: ServeArgs) -> Result<(), String> {
     });
     let http_task = {
         let mut stop = stop_rx.clone();
-        let router = laketap_server::http::router(engine.clone(), ingest.clone());
+        let router = laketap_server::http::router(engine.clone(), ingest.clone(), auth.clone());
         tokio::spawn(async move {
             axum::serve(http_listener, router)
                 .with_graceful_shutdown(async move {
@@ -152,6 +213,10 @@ pub async fn run(args: ServeArgs) -> Result<(), String> {
                 .await
         })
     };
+    let reloader = args
+        .config
+        .clone()
+        .map(|path| tokio::spawn(reload_users(path, auth.clone(), stop_rx.clone())));
     let mut stop = stop_rx;
     server
         .serve(pg_listener, async move {
@@ -160,6 +225,9 @@ pub async fn run(args: ServeArgs) -> Result<(), String> {
         .await
         .map_err(|e| e.to_string())?;
     signals.abort();
+    if let Some(reloader) = reloader {
+        reloader.abort();
+    }
     match http_task.await {
         Ok(Ok(())) => {}
         Ok(Err(e)) => tracing::warn!(error = %e, "HTTP endpoint ended with an error"),
@@ -195,4 +263,74 @@ async fn wait_for_signal() {
         let _ = ctrl_c.await;
     }
     tracing::info!("signal received: shutting down");
+}
+
+/// Half of the machine's memory, in MiB, from /proc/meminfo (Linux).
+fn system_memory_mb() -> Option<usize> {
+    let text = std::fs::read_to_string("/proc/meminfo").ok()?;
+    let line = text.lines().find(|l| l.starts_with("MemTotal:"))?;
+    let kb: usize = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kb / 1024)
+}
+
+/// Re-reads the users and roles of `path` when it changes (checked every
+/// second, and at once on SIGHUP): new connections and the next statement of
+/// open sessions use them. A file that does not load keeps the users in force.
+async fn reload_users(
+    path: PathBuf,
+    auth: Arc<laketap_server::Auth>,
+    mut stop: watch::Receiver<bool>,
+) {
+    let stamp = |p: &PathBuf| {
+        std::fs::metadata(p)
+            .ok()
+            .map(|m| (m.modified().ok(), m.len()))
+    };
+    let mut seen = stamp(&path);
+    let mut seen_text = std::fs::read_to_string(&path).ok();
+    #[cfg(unix)]
+    let mut hangup = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()).ok();
+    loop {
+        #[cfg(unix)]
+        let hup = async {
+            match hangup.as_mut() {
+                Some(h) => {
+                    h.recv().await;
+                }
+                None => std::future::pending::<()>().await,
+            }
+        };
+        #[cfg(not(unix))]
+        let hup = std::future::pending::<()>();
+        let forced = tokio::select! {
+            _ = stop.wait_for(|s| *s) => return,
+            () = tokio::time::sleep(Duration::from_secs(1)) => false,
+            () = hup => true,
+        };
+        let now = stamp(&path);
+        if !forced && now == seen {
+            continue;
+        }
+        seen = now;
+        let text = std::fs::read_to_string(&path).ok();
+        if !forced && text == seen_text {
+            continue;
+        }
+        seen_text = text;
+        match FileConfig::load(&path).and_then(|c| c.directory()) {
+            Ok(directory) => {
+                if directory.is_trust() != auth.current().is_trust() {
+                    tracing::warn!(
+                        config = %path.display(),
+                        "switching between no users and users needs a restart (the listen addresses were checked for it); users not reloaded"
+                    );
+                    continue;
+                }
+                auth.replace(directory);
+            }
+            Err(e) => {
+                tracing::error!(config = %path.display(), error = %e, "users and roles not reloaded; the previous ones stay in force");
+            }
+        }
+    }
 }

@@ -24,11 +24,21 @@ pub(crate) fn post(
     key: Option<&str>,
     body: &[u8],
 ) -> std::io::Result<(u16, String)> {
+    let key = key.map_or_else(String::new, |k| format!("Idempotency-Key: {k}\r\n"));
+    post_with_headers(port, path, &key, body)
+}
+
+/// POSTs `body` with extra `headers` (each ending in CRLF).
+pub(crate) fn post_with_headers(
+    port: u16,
+    path: &str,
+    headers: &str,
+    body: &[u8],
+) -> std::io::Result<(u16, String)> {
     let mut stream = std::net::TcpStream::connect(("127.0.0.1", port))?;
     stream.set_read_timeout(Some(Duration::from_secs(30)))?;
-    let key = key.map_or_else(String::new, |k| format!("Idempotency-Key: {k}\r\n"));
     let head = format!(
-        "POST {path} HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/x-ndjson\r\n{key}Content-Length: {}\r\nConnection: close\r\n\r\n",
+        "POST {path} HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/x-ndjson\r\n{headers}Content-Length: {}\r\nConnection: close\r\n\r\n",
         body.len()
     );
     stream.write_all(head.as_bytes())?;
@@ -66,6 +76,11 @@ fn serve(config: &Path) -> Served {
     })
 }
 
+/// Stops a served child with SIGTERM; its log.
+pub(crate) fn kill_served(served: Served) -> String {
+    kill(served, "-TERM")
+}
+
 fn kill(served: Served, signal: &str) -> String {
     let Served { mut child, log, .. } = served;
     let _ = std::process::Command::new("kill")
@@ -80,7 +95,7 @@ async fn count(client: &tokio_postgres::Client, sql: &str) -> i64 {
 }
 
 /// Polls until `sql` counts `expected`: correctness with a loose bound (15 s).
-async fn wait_count(client: &tokio_postgres::Client, sql: &str, expected: i64) {
+pub(crate) async fn wait_count(client: &tokio_postgres::Client, sql: &str, expected: i64) {
     let deadline = Instant::now() + Duration::from_secs(15);
     loop {
         let n = count(client, sql).await;
@@ -602,7 +617,7 @@ async fn sigkill_at_random_moments_loses_and_duplicates_nothing() {
     // every phase (log append, commit, checkpoint, compaction, replay).
     let config = write_config(
         dir.path(),
-        "[ingest]\ncommit_interval_ms = 40\ncheckpoint_every = 3\ncompact_every = 5\n",
+        "[ingest]\ncommit_interval_ms = 40\ncheckpoint_every = 2\ncompact_every = 5\n",
     );
     let seed = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)

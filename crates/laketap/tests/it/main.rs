@@ -10,6 +10,7 @@ mod freshness;
 mod ingest;
 mod psql;
 mod s3;
+mod security;
 mod settings;
 mod transactions;
 mod wire;
@@ -70,14 +71,17 @@ pub struct TestServer {
 
 impl TestServer {
     pub async fn start(catalog: &Path) -> TestServer {
+        TestServer::start_with(catalog, PgConfig::default()).await
+    }
+
+    /// The server over `catalog` with front-end settings `config`.
+    pub async fn start_with(catalog: &Path, config: PgConfig) -> TestServer {
         let engine = Arc::new(
             Engine::start(&EngineConfig::new(catalog))
                 .await
                 .expect("engine starts"),
         );
-        let server = PgServer::new(&engine, PgConfig::default())
-            .await
-            .expect("front end");
+        let server = PgServer::new(&engine, config).await.expect("front end");
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let port = listener.local_addr().expect("addr").port();
         let (stop, stopped) = oneshot::channel::<()>();
