@@ -329,12 +329,9 @@ fn inputs_pgwire_mishandles_are_refused() {
     );
 }
 
-/// Writes the fuzz seed corpus: `cargo test -p laketap-wire -- --ignored write_fuzz_seeds`.
-#[test]
-#[ignore = "writes fuzz/corpus; run by hand after changing the seeds"]
-fn write_fuzz_seeds() {
-    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fuzz/corpus");
-    let seeds: [(&str, &str, Vec<u8>); 9] = [
+/// The fuzz seed corpus (fuzz/corpus/<target>/<name>): real message streams.
+fn fuzz_seeds() -> [(&'static str, &'static str, Vec<u8>); 9] {
+    [
         (
             "frontend",
             "seed-simple-query",
@@ -381,10 +378,41 @@ fn write_fuzz_seeds() {
         ),
         ("startup", "seed-cancel-3.0", cancel(100_001, &[1, 2, 3, 4])),
         ("startup", "seed-cancel-3.2", cancel(100_001, &[9; 32])),
-    ];
-    for (target, name, bytes) in seeds {
-        let dir = root.join(target);
-        std::fs::create_dir_all(&dir).unwrap();
-        std::fs::write(dir.join(name), bytes).unwrap();
+    ]
+}
+
+/// The committed seeds are these streams, and the guard passes each whole.
+/// `LAKETAP_WRITE_FUZZ_SEEDS=1 cargo test -p laketap-wire fuzz_seeds` rewrites
+/// them after a change here.
+#[test]
+fn fuzz_seeds_are_committed_and_pass_the_guard() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fuzz/corpus");
+    let write = std::env::var_os("LAKETAP_WRITE_FUZZ_SEEDS").is_some();
+    for (target, name, bytes) in fuzz_seeds() {
+        let path = root.join(target).join(name);
+        if write {
+            std::fs::create_dir_all(root.join(target)).unwrap();
+            std::fs::write(&path, &bytes).unwrap();
+        }
+        let committed = std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        assert_eq!(
+            committed,
+            bytes,
+            "{} differs from its generator",
+            path.display()
+        );
+        let mut frames = if target == "startup" {
+            Frames::new(Limits::default())
+        } else {
+            Frames::after_startup(Limits::default())
+        };
+        frames
+            .push(&bytes)
+            .unwrap_or_else(|v| panic!("{name}: {v}"));
+        assert_eq!(
+            frames.take_ready().len(),
+            bytes.len(),
+            "{name} is released whole"
+        );
     }
 }
