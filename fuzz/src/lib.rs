@@ -64,3 +64,25 @@ pub fn check(data: &[u8], start: Start) {
         }
     }
 }
+
+/// What laketap's server does before the guard sees a byte: pgwire's own TLS
+/// negotiation decodes the first messages unguarded, in its SSL state (only
+/// SSLRequest and GSSENCRequest are consumed there; anything else is left for
+/// the guard). It must not panic on any bytes.
+pub fn check_negotiation(data: &[u8]) {
+    use pgwire::messages::{DecodeContext, PgWireFrontendMessage, SslNegotiationMetaMessage};
+    let mut buf = bytes::BytesMut::from(data);
+    let mut ctx = DecodeContext::new(ProtocolVersion::PROTOCOL3_0);
+    ctx.awaiting_frontend_ssl = true;
+    ctx.awaiting_frontend_startup = true;
+    // pgwire's negotiation reads at most one SSLRequest and one GSSENCRequest.
+    for _ in 0..3 {
+        let before = buf.len();
+        match PgWireFrontendMessage::decode(&mut buf, &ctx) {
+            Ok(Some(PgWireFrontendMessage::SslNegotiation(SslNegotiationMetaMessage::None)))
+            | Ok(None)
+            | Err(_) => return,
+            Ok(Some(_)) => assert!(buf.len() < before, "a negotiation message consumed nothing"),
+        }
+    }
+}

@@ -35,12 +35,14 @@ use datafusion::logical_expr::expr_fn::in_subquery;
 use datafusion::logical_expr::{Expr, LogicalPlan, LogicalPlanBuilder, WriteOp, col, lit};
 use datafusion::optimizer::AnalyzerRule;
 use datafusion::prelude::SessionContext;
-use datafusion::sql::sqlparser::ast::{CopySource, CopyTarget, ObjectName, Reset, Set, Statement};
+use datafusion::sql::sqlparser::ast::{
+    CopySource, CopyTarget, ObjectName, Query, Reset, Set, SetExpr, Statement,
+};
 use datafusion_postgres::QueryHook;
 use datafusion_postgres::hooks::HookClient;
 use pgwire::api::ClientInfo;
 use pgwire::api::results::Response;
-use pgwire::error::PgWireResult;
+use pgwire::error::{PgWireError, PgWireResult};
 
 use crate::auth::{Auth, SessionUser};
 use crate::sqlstate;
@@ -56,6 +58,18 @@ impl fmt::Display for PermissionDenied {
 }
 
 impl std::error::Error for PermissionDenied {}
+
+/// Is `e` (or what it wraps) a [`PermissionDenied`]?
+pub fn is_denied(e: &DataFusionError) -> bool {
+    match e {
+        DataFusionError::External(inner) => inner.is::<PermissionDenied>(),
+        DataFusionError::Context(_, inner) | DataFusionError::Diagnostic(_, inner) => {
+            is_denied(inner)
+        }
+        DataFusionError::Shared(inner) => is_denied(inner),
+        _ => false,
+    }
+}
 
 fn denied(message: String) -> DataFusionError {
     DataFusionError::External(Box::new(PermissionDenied(message)))
@@ -424,39 +438,68 @@ impl TableFunctionImpl for GatedTableFunction {
     }
 }
 
-/// Checks the target of every INSERT against the user's writes; runs first
-/// among the analyzer rules, on every plan the session executes.
+/// Runs first among the analyzer rules, on every plan the session executes
+/// (including under EXPLAIN ANALYZE, cursors and prepared statements):
+/// refuses COPY to a file for everyone (the server writes no files for
+/// clients), DDL for non-admins, and checks the target of every INSERT,
+/// resolved with the session's catalog and schema, against the user's writes.
 #[derive(Debug)]
-pub struct WriteGate {
+pub struct PlanGate {
     who: Who,
 }
 
-impl WriteGate {
+impl PlanGate {
     /// The rule for `who`'s session.
     pub fn new(who: Who) -> Self {
-        WriteGate { who }
+        PlanGate { who }
     }
-}
 
-impl AnalyzerRule for WriteGate {
-    fn analyze(&self, plan: LogicalPlan, _config: &ConfigOptions) -> DfResult<LogicalPlan> {
-        let mut refused = None;
-        plan.apply(|node| {
-            if let LogicalPlan::Dml(dml) = node {
-                let schema = dml.table_name.schema().unwrap_or("public");
-                let table = dml.table_name.table();
-                let check = match dml.op {
+    fn check(&self, node: &LogicalPlan, config: &ConfigOptions) -> DfResult<()> {
+        match node {
+            LogicalPlan::Copy(copy) => Err(denied(format!(
+                "COPY to a file ('{}') is not allowed: the server does not write files for clients; use COPY … TO STDOUT",
+                copy.output_url
+            ))),
+            LogicalPlan::Ddl(ddl) if !self.who.access().admin => Err(denied(format!(
+                "permission denied for {}: role \"{}\" is not an admin",
+                ddl.name(),
+                self.who.user()
+            ))),
+            LogicalPlan::Dml(dml) => {
+                let target = dml.table_name.clone().resolve(
+                    &config.catalog.default_catalog,
+                    &config.catalog.default_schema,
+                );
+                let (schema, table) = (target.schema.as_ref(), target.table.as_ref());
+                if target.catalog.as_ref() != config.catalog.default_catalog.as_str()
+                    && !self.who.access().admin
+                {
+                    return Err(denied(format!(
+                        "permission denied for table {}.{schema}.{table}: writes go to catalog {}",
+                        target.catalog, config.catalog.default_catalog
+                    )));
+                }
+                match dml.op {
                     WriteOp::Insert(_) | WriteOp::Ctas => self.who.check_write(schema, table),
                     _ => Err(denied(format!(
                         "permission denied for table {schema}.{table}: only INSERT writes into lake tables"
                     ))),
-                };
-                if let Err(e) = check {
-                    refused = Some(e);
-                    return Ok(TreeNodeRecursion::Stop);
                 }
             }
-            Ok(TreeNodeRecursion::Continue)
+            _ => Ok(()),
+        }
+    }
+}
+
+impl AnalyzerRule for PlanGate {
+    fn analyze(&self, plan: LogicalPlan, config: &ConfigOptions) -> DfResult<LogicalPlan> {
+        let mut refused = None;
+        plan.apply(|node| match self.check(node, config) {
+            Ok(()) => Ok(TreeNodeRecursion::Continue),
+            Err(e) => {
+                refused = Some(e);
+                Ok(TreeNodeRecursion::Stop)
+            }
         })?;
         match refused {
             Some(e) => Err(e),
@@ -465,18 +508,45 @@ impl AnalyzerRule for WriteGate {
     }
 
     fn name(&self) -> &str {
-        "laketap_write_gate"
+        "laketap_plan_gate"
     }
 }
 
-/// Settings only an admin may change: they replace the session's memory
-/// pool or disk manager, or point the catalog at a location.
-const ADMIN_SETTINGS: &[&str] = &["datafusion.runtime.", "datafusion.catalog."];
+/// Does `query` create a table (`SELECT … INTO`) or modify one (a data-modifying
+/// CTE), anywhere in it?
+fn query_writes(query: &Query) -> bool {
+    fn body_writes(body: &SetExpr) -> bool {
+        match body {
+            SetExpr::Select(select) => select.into.is_some(),
+            SetExpr::Query(query) => query_writes(query),
+            SetExpr::SetOperation { left, right, .. } => body_writes(left) || body_writes(right),
+            SetExpr::Insert(_) | SetExpr::Update(_) | SetExpr::Delete(_) | SetExpr::Merge(_) => {
+                true
+            }
+            _ => false,
+        }
+    }
+    body_writes(&query.body)
+        || query
+            .with
+            .as_ref()
+            .is_some_and(|with| with.cte_tables.iter().any(|cte| query_writes(&cte.query)))
+}
 
-/// A setting only an admin may change (quotes and case do not matter).
+/// The engine settings (`datafusion.*`) a non-admin may change; the others
+/// can replace the session's memory pool or disk manager, point the catalog
+/// at a location, or raise batch sizes past the memory accounting.
+const USER_ENGINE_SETTINGS: &[&str] = &[
+    "datafusion.execution.time_zone",
+    "datafusion.format.",
+    "datafusion.explain.",
+];
+
+/// A setting only an admin may change (quotes and case do not matter):
+/// every `datafusion.*` setting but [`USER_ENGINE_SETTINGS`].
 fn admin_setting(name: &str) -> bool {
     let name = name.replace('"', "").to_lowercase();
-    ADMIN_SETTINGS.iter().any(|p| name.starts_with(p))
+    name.starts_with("datafusion.") && !USER_ENGINE_SETTINGS.iter().any(|p| name.starts_with(p))
 }
 
 fn statement_name(statement: &Statement) -> String {
@@ -513,6 +583,18 @@ pub fn refusal(statement: &Statement, who: &Who, default_schema: &str) -> Option
     }
     let user = who.user();
     match statement {
+        Statement::Query(query) if query_writes(query) => Some(format!(
+            "permission denied for SELECT … INTO and data-modifying WITH: role \"{user}\" is not an admin"
+        )),
+        Statement::Declare { stmts }
+            if stmts
+                .iter()
+                .any(|d| d.for_query.as_deref().is_some_and(query_writes)) =>
+        {
+            Some(format!(
+                "permission denied for a cursor over SELECT … INTO: role \"{user}\" is not an admin"
+            ))
+        }
         Statement::Query(_)
         | Statement::Insert(_)
         | Statement::StartTransaction { .. }
@@ -647,15 +729,33 @@ impl QueryHook for StatementGate {
         }
     }
 
+    /// A statement parsed before a grant was revoked still holds its tables:
+    /// for non-admins, its names are looked up again at each execution.
     async fn handle_extended_query(
         &self,
-        _statement: &Statement,
+        statement: &Statement,
         _logical_plan: &LogicalPlan,
         _params: &ParamValues,
-        _session_context: &SessionContext,
-        _client: &mut dyn HookClient,
+        session_context: &SessionContext,
+        client: &mut dyn HookClient,
     ) -> Option<PgWireResult<Response>> {
-        None
+        if !matches!(statement, Statement::Query(_) | Statement::Insert(_)) {
+            return None;
+        }
+        let user = client.session_extensions().get::<SessionUser>()?;
+        if self.auth.access_of(&user.0).admin {
+            return None;
+        }
+        let replanned = session_context
+            .state()
+            .statement_to_plan(datafusion::sql::parser::Statement::Statement(Box::new(
+                statement.clone(),
+            )))
+            .await;
+        match replanned {
+            Err(e) if is_denied(&e) => Some(Err(PgWireError::ApiError(Box::new(e)))),
+            _ => None,
+        }
     }
 }
 

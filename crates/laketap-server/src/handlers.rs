@@ -26,7 +26,7 @@ use pgwire::api::{ClientInfo, ClientPortalStore, ConnectionHandle, ErrorHandler,
 use pgwire::error::{ErrorInfo, PgWireError, PgWireResult};
 use pgwire::messages::PgWireBackendMessage;
 
-use crate::access::{FilteredCatalogList, GatedTableFunction, Who, WriteGate};
+use crate::access::{FilteredCatalogList, GatedTableFunction, PlanGate, Who};
 use crate::auth::{Auth, SessionUser};
 use crate::limits::SessionPool;
 use crate::{compat, sqlstate};
@@ -40,6 +40,7 @@ pub const SERVER_VERSION: &str = laketap_engine::pgsettings::SERVER_VERSION;
 /// whose location holds it.
 pub struct SqlStateErrors {
     lake: Option<Arc<laketap_catalog::Lake>>,
+    auth: Arc<Auth>,
 }
 
 impl ErrorHandler for SqlStateErrors {
@@ -56,10 +57,21 @@ impl ErrorHandler for SqlStateErrors {
                     .map(sqlstate::parser_error_info)
             };
             if let Some(mut info) = info {
+                // Named only to a user who may read the table: the name
+                // would otherwise confirm where a path lies.
+                let user = client
+                    .session_extensions()
+                    .get::<SessionUser>()
+                    .map(|u| u.0.clone())
+                    .unwrap_or_default();
                 if let Some(table) = self
                     .lake
                     .as_ref()
                     .and_then(|lake| lake.table_holding(&info.message))
+                    .filter(|table| {
+                        let schema = table.split_once('.').map_or("", |(s, _)| s);
+                        self.auth.access_of(&user).can_read(schema)
+                    })
                 {
                     info.message = format!("table {table}: {}", info.message);
                 }
@@ -161,7 +173,7 @@ impl Sessions {
             runtime.memory_pool = Arc::new(SessionPool::new(runtime.memory_pool.clone(), limit));
         }
         let mut rules: Vec<Arc<dyn datafusion::optimizer::AnalyzerRule + Send + Sync>> =
-            vec![Arc::new(WriteGate::new(who.clone()))];
+            vec![Arc::new(PlanGate::new(who.clone()))];
         rules.extend(base.analyzer().rules.iter().cloned());
         let mut functions = base.table_functions().clone();
         for name in TABLE_NAMING_FUNCTIONS {
@@ -258,6 +270,31 @@ impl QueryParser for CompatParser {
 /// in the connection's metadata.
 const STATEMENT_TIMEOUT_KEY: &str = "statement_timeout_ms";
 
+/// The connection's statement_timeout, if one is set.
+fn statement_timeout<C: ClientInfo + ?Sized>(client: &C) -> Option<std::time::Duration> {
+    client
+        .metadata()
+        .get(STATEMENT_TIMEOUT_KEY)
+        .and_then(|ms| ms.parse::<u64>().ok())
+        .filter(|ms| *ms > 0)
+        .map(std::time::Duration::from_millis)
+}
+
+/// Runs `work` (planning, and all of an INSERT or DDL, which finish inside
+/// do_query) within the statement timeout; rows streamed afterwards are
+/// watched by [`CountingRows`].
+async fn within_timeout<T>(
+    limit: Option<std::time::Duration>,
+    work: impl std::future::Future<Output = PgWireResult<T>>,
+) -> PgWireResult<T> {
+    match limit {
+        Some(limit) => tokio::time::timeout(limit, work)
+            .await
+            .unwrap_or_else(|_| Err(canceled("canceling statement due to statement timeout"))),
+        None => work.await,
+    }
+}
+
 /// The longest SQL text kept in the query log, in bytes.
 const LOGGED_SQL_BYTES: usize = 4096;
 
@@ -322,26 +359,39 @@ impl Running {
     /// ends or is dropped (a client that went away). Row streams also end
     /// with 57014 on a cancel request or when the statement timeout passes.
     async fn attach<C: ClientInfo + ?Sized>(mut self, client: &C, response: &mut Response) {
-        match response {
-            Response::Query(query) => {
-                let cancel = match client.session_extensions().get::<Arc<ConnectionHandle>>() {
+        let deadline = statement_timeout(client).map(|limit| {
+            Box::pin(tokio::time::sleep_until(
+                tokio::time::Instant::from_std(self.start) + limit,
+            ))
+        });
+        let cancel = match response {
+            Response::Query(_) | Response::CopyOut(_) => {
+                match client.session_extensions().get::<Arc<ConnectionHandle>>() {
                     Some(handle) => Some(handle.start_query().await),
                     None => None,
-                };
-                let deadline = client
-                    .metadata()
-                    .get(STATEMENT_TIMEOUT_KEY)
-                    .and_then(|ms| ms.parse::<u64>().ok())
-                    .filter(|ms| *ms > 0)
-                    .map(|ms| {
-                        let at = tokio::time::Instant::from_std(self.start)
-                            + std::time::Duration::from_millis(ms);
-                        Box::pin(tokio::time::sleep_until(at))
-                    });
+                }
+            }
+            _ => None,
+        };
+        match response {
+            Response::Query(query) => {
                 let rows =
                     std::mem::replace(&mut query.data_rows, Box::pin(futures::stream::empty()));
                 query.data_rows = Box::pin(CountingRows {
                     inner: rows,
+                    rows: 0,
+                    running: self,
+                    cancel,
+                    deadline,
+                    done: false,
+                });
+            }
+            // COPY … TO STDOUT streams too: the same cancel and timeout.
+            Response::CopyOut(copy) => {
+                let data =
+                    std::mem::replace(&mut copy.data_stream, Box::pin(futures::stream::empty()));
+                copy.data_stream = Box::pin(CountingRows {
+                    inner: data,
                     rows: 0,
                     running: self,
                     cancel,
@@ -461,7 +511,12 @@ impl SimpleQueryHandler for LoggedService {
         let rewritten = compat::rewrite_sql(query);
         let sql = rewritten.as_deref().unwrap_or(query);
         let session = self.sessions.of(client);
-        let result = SimpleQueryHandler::do_query(session.service.as_ref(), client, sql).await;
+        let limit = statement_timeout(client);
+        let result = within_timeout(
+            limit,
+            SimpleQueryHandler::do_query(session.service.as_ref(), client, sql),
+        )
+        .await;
         match result {
             Ok(mut responses) => {
                 // One log entry per simple-query message; rows are counted on its last result.
@@ -502,9 +557,12 @@ impl ExtendedQueryHandler for LoggedService {
     {
         let mut running = Running::new(&self.log, client, &portal.statement.statement.0);
         let session = self.sessions.of(client);
-        let result =
-            ExtendedQueryHandler::do_query(session.service.as_ref(), client, portal, max_rows)
-                .await;
+        let limit = statement_timeout(client);
+        let result = within_timeout(
+            limit,
+            ExtendedQueryHandler::do_query(session.service.as_ref(), client, portal, max_rows),
+        )
+        .await;
         match result {
             Ok(mut response) => {
                 running.attach(client, &mut response).await;
@@ -554,7 +612,10 @@ impl LaketapHandlers {
                 log,
             }),
             cancel: Arc::new(DefaultCancelHandler::new(auth.connections())),
-            errors: Arc::new(SqlStateErrors { lake }),
+            errors: Arc::new(SqlStateErrors {
+                lake,
+                auth: auth.clone(),
+            }),
             auth,
         }
     }

@@ -14,8 +14,7 @@ use std::sync::Arc;
 
 use axum::Json;
 use axum::Router;
-use axum::body::Bytes;
-use axum::extract::rejection::BytesRejection;
+use axum::body::{Body, Bytes};
 use axum::extract::{DefaultBodyLimit, Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -205,30 +204,10 @@ async fn ingest_ndjson(
     State(state): State<AppState>,
     Path((schema, table)): Path<(String, String)>,
     headers: HeaderMap,
-    body: Result<Bytes, BytesRejection>,
+    body: Body,
 ) -> Response {
-    let body = match body {
-        Ok(body) => body,
-        Err(rejection) => {
-            let e = if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
-                IngestError::TooLarge(format!(
-                    "the body is over the limit of {} MiB (max_request_mb): send smaller requests",
-                    state
-                        .ingest
-                        .as_ref()
-                        .map_or(1, |i| i.config().max_request_bytes)
-                        / (1024 * 1024)
-                ))
-            } else {
-                IngestError::BadInput {
-                    line: None,
-                    column: None,
-                    message: format!("cannot read the body: {rejection}"),
-                }
-            };
-            return failure(&e);
-        }
-    };
+    // Credentials and grants first: the body of a request that will be
+    // refused is never read.
     let authorization = headers
         .get(axum::http::header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok());
@@ -257,6 +236,30 @@ async fn ingest_ndjson(
         }
         Ok(_) => {}
     }
+    let limit = state
+        .ingest
+        .as_ref()
+        .map_or(1024 * 1024, |i| i.config().max_request_bytes);
+    let body: Bytes = match axum::body::to_bytes(body, limit).await {
+        Ok(body) => body,
+        Err(e) => {
+            // http-body-util's LengthLimitError, through axum's error.
+            let too_large = e.to_string().contains("length limit");
+            let e = if too_large {
+                IngestError::TooLarge(format!(
+                    "the body is over the limit of {} MiB (max_request_mb): send smaller requests",
+                    limit / (1024 * 1024)
+                ))
+            } else {
+                IngestError::BadInput {
+                    line: None,
+                    column: None,
+                    message: format!("cannot read the body: {e}"),
+                }
+            };
+            return failure(&e);
+        }
+    };
     let Some(ingest) = state.ingest else {
         return failure(&IngestError::NotWritable {
             table: format!("{schema}.{table}"),

@@ -326,6 +326,12 @@ async fn serve_connection(
     };
     let parts = framed.into_parts();
     let mut frames = laketap_wire::Frames::awaiting_startup(config.wire.clone());
+    // With users configured, nothing but password messages (small) until
+    // the client has logged in.
+    let gated = !handlers.auth.current().is_trust();
+    if gated {
+        frames = frames.require_authentication();
+    }
     let early = frames.push(&parts.read_buf);
     let mut guarded = FramedParts::new(laketap_wire::Guarded::new(parts.io, frames), parts.codec);
     guarded.write_buf = parts.write_buf;
@@ -335,9 +341,10 @@ async fn serve_connection(
     }
 
     let authenticated = Arc::new(AtomicBool::new(false));
+    let mut lifted = !gated;
     let startup = Arc::new(auth::Startup::new(
         handlers.auth.clone(),
-        authenticated,
+        authenticated.clone(),
         config.session.statement_timeout_ms,
     ));
     loop {
@@ -401,6 +408,10 @@ async fn serve_connection(
         {
             handlers.errors.on_error(&socket, &mut e);
             pgwire::tokio::server::process_error(&mut socket, e, is_extended_query).await?;
+        }
+        if !lifted && authenticated.load(Ordering::Acquire) {
+            socket.get_mut().frames_mut().authenticated();
+            lifted = true;
         }
     }
     Ok(())

@@ -50,7 +50,15 @@ pub struct Frames {
     /// been accepted.
     current: Option<(Current, usize)>,
     failed: Option<Violation>,
+    /// Until [`Frames::authenticated`]: only password messages (at most
+    /// [`PRE_AUTH_MESSAGE_BYTES`]) and Terminate, so a client that has not
+    /// logged in cannot make the server buffer large messages.
+    pre_auth: bool,
 }
+
+/// The largest password or SASL message accepted before authentication
+/// (PostgreSQL's own limit for them is 10000 bytes too).
+pub const PRE_AUTH_MESSAGE_BYTES: usize = 10_000;
 
 impl Frames {
     /// A validator for a whole connection, from its first byte: SSLRequest
@@ -89,7 +97,21 @@ impl Frames {
             ready: 0,
             current: None,
             failed: None,
+            pre_auth: false,
         }
+    }
+
+    /// Until [`Frames::authenticated`] is called, typed messages are limited
+    /// to what authentication needs: password/SASL messages of at most
+    /// [`PRE_AUTH_MESSAGE_BYTES`] and Terminate.
+    pub fn require_authentication(mut self) -> Self {
+        self.pre_auth = true;
+        self
+    }
+
+    /// Authentication succeeded: every message kind, at the full limits.
+    pub fn authenticated(&mut self) {
+        self.pre_auth = false;
     }
 
     /// The limits this validator enforces.
@@ -174,6 +196,20 @@ impl Frames {
             let tag = h[0];
             let len = i32::from_be_bytes([h[1], h[2], h[3], h[4]]);
             let total = typed_header(tag, len, &self.limits)?;
+            if self.pre_auth {
+                if tag != b'p' && tag != b'X' {
+                    return Err(Violation::protocol(format!(
+                        "message {} before authentication finished: only password messages and Terminate are accepted until then",
+                        type_name(tag)
+                    )));
+                }
+                if total - 1 > PRE_AUTH_MESSAGE_BYTES {
+                    return Err(Violation::protocol(format!(
+                        "password message of {} bytes before authentication: the limit is {PRE_AUTH_MESSAGE_BYTES}",
+                        total - 1
+                    )));
+                }
+            }
             return Ok((Current::Typed(tag), total));
         }
         let len = i32::from_be_bytes([h[0], h[1], h[2], h[3]]);

@@ -33,6 +33,10 @@ pub struct Guarded<T> {
     ready: Bytes,
     scratch: Box<[u8]>,
     eof: bool,
+    /// Frames the server's messages to drop pgwire's CopyFail.
+    backend: BackendFilter,
+    /// Server bytes taken from the writer and not yet written.
+    out: Vec<u8>,
 }
 
 impl<T> Guarded<T> {
@@ -45,6 +49,8 @@ impl<T> Guarded<T> {
             ready,
             scratch: vec![0; READ_CHUNK].into_boxed_slice(),
             eof: false,
+            backend: BackendFilter::default(),
+            out: Vec::new(),
         }
     }
 
@@ -60,6 +66,12 @@ impl<T> Guarded<T> {
     /// holds back.
     pub fn frames(&self) -> &Frames {
         &self.frames
+    }
+
+    /// The validator, to lift its pre-authentication limits once the
+    /// connection is authenticated.
+    pub fn frames_mut(&mut self) -> &mut Frames {
+        &mut self.frames
     }
 
     /// The inner stream. Bytes read from it but not yet read from the guard
@@ -119,33 +131,113 @@ impl<T: AsyncRead + Unpin> AsyncRead for Guarded<T> {
     }
 }
 
+/// The server's side of the stream, read message by message: pgwire 0.41
+/// answers an error in a COPY … TO STDOUT stream with a CopyFail (`f`), which
+/// is a frontend message that clients cannot parse (tokio-postgres reports
+/// "error parsing response"), before the ErrorResponse that PostgreSQL sends
+/// alone. The filter drops backend `f` messages and passes everything else.
+#[derive(Debug, Default)]
+pub struct BackendFilter {
+    header: Vec<u8>,
+    body_left: usize,
+    dropping: bool,
+}
+
+impl BackendFilter {
+    /// Appends to `out` the bytes of `input` that are not part of a dropped
+    /// message, keeping the framing state across calls.
+    pub fn filter(&mut self, input: &[u8], out: &mut Vec<u8>) {
+        let mut i = 0;
+        while i < input.len() {
+            if self.body_left > 0 {
+                let n = self.body_left.min(input.len() - i);
+                if !self.dropping {
+                    out.extend_from_slice(&input[i..i + n]);
+                }
+                self.body_left -= n;
+                i += n;
+                continue;
+            }
+            self.header.push(input[i]);
+            i += 1;
+            if self.header.len() == 5 {
+                let len = i32::from_be_bytes([
+                    self.header[1],
+                    self.header[2],
+                    self.header[3],
+                    self.header[4],
+                ]);
+                self.body_left = usize::try_from(len).unwrap_or(4).saturating_sub(4);
+                self.dropping = self.header[0] == b'f';
+                if !self.dropping {
+                    out.extend_from_slice(&self.header);
+                }
+                self.header.clear();
+            }
+        }
+    }
+}
+
+impl<T: AsyncWrite + Unpin> Guarded<T> {
+    /// Writes what the filter let through and has not been written yet.
+    fn poll_pending(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        while !self.out.is_empty() {
+            match Pin::new(&mut self.inner).poll_write(cx, &self.out) {
+                Poll::Ready(Ok(0)) => {
+                    return Poll::Ready(Err(io::Error::new(
+                        io::ErrorKind::WriteZero,
+                        "the connection accepts no more bytes",
+                    )));
+                }
+                Poll::Ready(Ok(n)) => {
+                    self.out.drain(..n);
+                }
+                Poll::Ready(Err(e)) => return Poll::Ready(Err(e)),
+                Poll::Pending => return Poll::Pending,
+            }
+        }
+        Poll::Ready(Ok(()))
+    }
+}
+
 impl<T: AsyncWrite + Unpin> AsyncWrite for Guarded<T> {
+    /// Takes all of `buf` once the previous write is out (so at most one
+    /// caller buffer is held), filtered by [`BackendFilter`].
     fn poll_write(
         self: Pin<&mut Self>,
         cx: &mut Context<'_>,
         buf: &[u8],
     ) -> Poll<io::Result<usize>> {
-        Pin::new(&mut self.get_mut().inner).poll_write(cx, buf)
+        let this = self.get_mut();
+        match this.poll_pending(cx) {
+            Poll::Ready(Ok(())) => {}
+            Poll::Ready(Err(e)) => return Poll::Ready(Err(e)),
+            Poll::Pending => return Poll::Pending,
+        }
+        let mut out = std::mem::take(&mut this.out);
+        this.backend.filter(buf, &mut out);
+        this.out = out;
+        // Written or not yet, the bytes are taken; poll_flush finishes them.
+        if let Poll::Ready(Err(e)) = this.poll_pending(cx) {
+            return Poll::Ready(Err(e));
+        }
+        Poll::Ready(Ok(buf.len()))
     }
 
     fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.get_mut().inner).poll_flush(cx)
+        let this = self.get_mut();
+        match this.poll_pending(cx) {
+            Poll::Ready(Ok(())) => Pin::new(&mut this.inner).poll_flush(cx),
+            other => other,
+        }
     }
 
     fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.get_mut().inner).poll_shutdown(cx)
-    }
-
-    fn poll_write_vectored(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        bufs: &[io::IoSlice<'_>],
-    ) -> Poll<io::Result<usize>> {
-        Pin::new(&mut self.get_mut().inner).poll_write_vectored(cx, bufs)
-    }
-
-    fn is_write_vectored(&self) -> bool {
-        self.inner.is_write_vectored()
+        let this = self.get_mut();
+        match this.poll_pending(cx) {
+            Poll::Ready(Ok(())) => Pin::new(&mut this.inner).poll_shutdown(cx),
+            other => other,
+        }
     }
 }
 

@@ -40,6 +40,6 @@ mod pgwire_tests;
 #[cfg(test)]
 mod testing;
 
-pub use frames::Frames;
-pub use guarded::{Guarded, violation};
+pub use frames::{Frames, PRE_AUTH_MESSAGE_BYTES};
+pub use guarded::{BackendFilter, Guarded, violation};
 pub use limits::{Limits, Violation, sqlstate};

@@ -486,3 +486,39 @@ fn enforces_configured_limits() {
         "invalid startup packet length: 35 bytes exceeds the limit of 32 (max_startup_bytes)"
     );
 }
+
+#[test]
+fn before_authentication_only_small_password_messages_and_terminate_pass() {
+    let mut frames = Frames::awaiting_startup(Limits::default()).require_authentication();
+    let login = [startup_psql(), password("secret")].concat();
+    frames.push(&login).expect("startup and a password");
+    assert_eq!(frames.take_ready().len(), login.len());
+    let v = frames
+        .push(&query("SELECT 1"))
+        .expect_err("a query before auth");
+    assert_eq!(v.sqlstate, "08P01");
+    assert!(v.message.contains("before authentication finished"), "{v}");
+
+    // A large CopyData (allowed up to 64 MiB after auth) is refused from its
+    // header alone.
+    let mut frames = Frames::after_startup(Limits::default()).require_authentication();
+    let mut header = vec![b'd'];
+    header.extend_from_slice(&be32(40 * 1024 * 1024));
+    let v = frames
+        .push(&header)
+        .expect_err("a 40 MiB message before auth");
+    assert!(v.message.contains("before authentication finished"), "{v}");
+    assert_eq!(frames.partial_len(), 0, "nothing of it is buffered");
+
+    // Once authenticated, every message at the full limits.
+    let mut frames = Frames::after_startup(Limits::default()).require_authentication();
+    frames.push(&password("secret")).expect("password");
+    frames.authenticated();
+    let big = query(&"x".repeat(20_000));
+    frames.push(&big).expect("a large query after auth");
+    assert_eq!(
+        frames.take_ready().len(),
+        password("secret").len() + big.len()
+    );
+    frames.push(&typed(b'X', &[])).expect("terminate");
+}

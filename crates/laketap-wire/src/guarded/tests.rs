@@ -149,7 +149,7 @@ async fn releases_bytes_pushed_before_wrapping_first() {
 }
 
 #[tokio::test]
-async fn over_a_duplex_stream_writes_pass_through() {
+async fn over_a_duplex_stream_server_messages_pass_through() {
     let (client, server) = tokio::io::duplex(64);
     let mut g = Guarded::new(server, Frames::awaiting_startup(Limits::default()));
     let (mut client_read, mut client_write) = tokio::io::split(client);
@@ -169,6 +169,29 @@ async fn over_a_duplex_stream_writes_pass_through() {
     let mut reply = [0u8; 6];
     client_read.read_exact(&mut reply).await.unwrap();
     assert_eq!(&reply, b"Z\0\0\0\x05I");
-    assert!(g.get_ref().is_write_vectored() == g.is_write_vectored());
     let _inner: tokio::io::DuplexStream = g.into_inner();
+}
+
+#[test]
+fn backend_copy_fail_is_dropped_whatever_the_cuts() {
+    let message = |tag: u8, body: &[u8]| {
+        let mut m = vec![tag];
+        m.extend_from_slice(&((body.len() + 4) as i32).to_be_bytes());
+        m.extend_from_slice(body);
+        m
+    };
+    let data = message(b'd', b"1\t2\n");
+    let fail = message(b'f', b"canceling statement\0");
+    let error = message(b'E', b"SERROR\0C57014\0\0");
+    let ready = message(b'Z', b"I");
+    let stream = [data.clone(), fail, error.clone(), ready.clone()].concat();
+    let expected = [data, error, ready].concat();
+    for cut in 1..=stream.len() {
+        let mut filter = BackendFilter::default();
+        let mut out = Vec::new();
+        for piece in stream.chunks(cut) {
+            filter.filter(piece, &mut out);
+        }
+        assert_eq!(out, expected, "pieces of {cut}");
+    }
 }

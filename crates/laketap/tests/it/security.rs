@@ -50,6 +50,7 @@ fn passwd(user: &str, password: &str) -> String {
 
 const ROLES: &str = "[roles.analyst]\nread = [\"kpi\"]\n\
                      [roles.engineer]\nread = [\"amp\", \"kpi\"]\nwrite = [\"amp\"]\n\
+                     [roles.public_writer]\nread = [\"amp\"]\nwrite = [\"public\"]\n\
                      [roles.admin]\nadmin = true\n";
 
 /// A config with ana (analyst, password from LT_ANA_PW), eng (engineer,
@@ -60,7 +61,8 @@ fn users_config(dir: &Path, eng_verifier: &str, ana_role: &str, extra: &str) -> 
         "catalog = \"catalog\"\n{extra}\n\
          [[users]]\nname = \"ana\"\npassword_env = \"LT_ANA_PW\"\nroles = [\"{ana_role}\"]\n\
          [[users]]\nname = \"eng\"\nscram = \"{eng_verifier}\"\nroles = [\"engineer\"]\n\
-         [[users]]\nname = \"root\"\npassword_env = \"LT_ROOT_PW\"\nroles = [\"admin\"]\n{ROLES}"
+         [[users]]\nname = \"root\"\npassword_env = \"LT_ROOT_PW\"\nroles = [\"admin\"]\n\
+         [[users]]\nname = \"pub\"\npassword_env = \"LT_PUB_PW\"\nroles = [\"public_writer\"]\n{ROLES}"
     );
     // Written whole and renamed, so a reload never reads half a file.
     let tmp = dir.join("laketap.toml.tmp");
@@ -75,7 +77,8 @@ fn serve_with(config: &Path) -> Served {
             .arg("--config")
             .arg(config)
             .env("LT_ANA_PW", "ana-pw")
-            .env("LT_ROOT_PW", "root-pw");
+            .env("LT_ROOT_PW", "root-pw")
+            .env("LT_PUB_PW", "pub-pw");
     })
 }
 
@@ -234,6 +237,22 @@ async fn scram_logins_same_error_for_unknown_users_and_reload_without_restart() 
     assert_eq!(old.0, "28P01");
     // The open session continues, under its new grants.
     assert_eq!(count(&ana, "SELECT count(*) FROM amp.users").await, users);
+    // A statement prepared under a grant that is then revoked is refused.
+    let prepared = ana
+        .prepare("SELECT count(*) FROM amp.users")
+        .await
+        .expect("prepared while an engineer");
+    users_config(dir.path(), &eng2, "analyst", "[auth]\ntimeout_ms = 1000\n");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while answer(&ana, "SELECT count(*) FROM amp.users").await.is_ok() {
+        assert!(Instant::now() < deadline, "the revoke never took effect");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let e = ana
+        .query_one(&prepared, &[])
+        .await
+        .expect_err("the prepared statement after the revoke");
+    assert_eq!(db_error(&e).0, "42501");
 
     // A broken file keeps the users in force.
     std::fs::write(&config, "[[users]]\nname = \"x\"\n").expect("break config");
@@ -395,6 +414,23 @@ async fn roles_limit_reads_writes_and_what_the_catalogs_show() {
         count(&eng, "SELECT count(*) FROM amp.listen_events").await,
         before + 2
     );
+    // An unqualified INSERT resolves with the session's search_path: a role
+    // that may write `public` cannot reach amp through it.
+    let public_writer = must_login(port, "pub", "pub-pw").await;
+    public_writer
+        .simple_query("SET search_path = amp")
+        .await
+        .expect("set search_path");
+    let (code, message) = refused(
+        &public_writer,
+        "INSERT INTO listen_events SELECT * FROM amp.listen_events LIMIT 1",
+    )
+    .await;
+    assert_eq!(code, "42501", "{message}");
+    assert!(
+        message.contains("permission denied for table amp.listen_events"),
+        "{message}"
+    );
     // An analyst's refused statement leaves its connection usable (and the
     // views see the new events).
     assert_eq!(
@@ -472,6 +508,16 @@ async fn nothing_reaches_the_file_system_from_sql() {
         "SET \"datafusion.runtime.memory_limit\" = '100G'".to_string(),
         "RESET datafusion.runtime.memory_limit".to_string(),
         "SET ROLE root".to_string(),
+        "SET datafusion.execution.batch_size = 100000000".to_string(),
+        "SELECT 1 AS a INTO public.copied".to_string(),
+        "SELECT * INTO public.copied FROM kpi.user_profile".to_string(),
+        "WITH x AS (SELECT 1 AS a) SELECT a INTO public.copied FROM x".to_string(),
+        "DECLARE c CURSOR FOR SELECT 1 AS a INTO public.copied".to_string(),
+        format!("EXPLAIN ANALYZE COPY (SELECT 999 AS id) TO '{o}/explained.csv'"),
+        format!(
+            "EXPLAIN ANALYZE COPY (SELECT 999 AS id, 9.5 AS score) TO '{}/lake/extra/csv_scores/region=eu/injected.csv'",
+            dir.path().display()
+        ),
     ];
     for sql in &statements {
         let (code, message) = refused(&eng, sql).await;
@@ -488,10 +534,20 @@ async fn nothing_reaches_the_file_system_from_sql() {
             format!("SELECT * FROM read_csv('{o}/in.csv')"),
             format!("COPY (SELECT 1) TO '{o}/root.csv'"),
             format!("COPY amp.listen_events FROM '{o}/in.csv'"),
+            format!("EXPLAIN ANALYZE COPY (SELECT 1 AS a) TO '{o}/admin.parquet'"),
         ] {
             refused(client, &sql).await;
         }
     }
+    // Nothing was created by the refused SELECT … INTO.
+    assert_eq!(
+        count(
+            &root,
+            "SELECT count(*) FROM information_schema.tables WHERE table_name = 'copied'"
+        )
+        .await,
+        0
+    );
     assert_eq!(
         snapshot(outside.path()),
         outside_before,
@@ -581,6 +637,7 @@ async fn tls_serves_psql_and_require_tls_refuses_clear_text() {
             .arg(&config)
             .env("LT_ANA_PW", "a")
             .env("LT_ROOT_PW", "r")
+            .env("LT_PUB_PW", "p")
             .output()
             .expect("run serve");
         let stderr = String::from_utf8_lossy(&output.stderr).to_string();
@@ -659,6 +716,35 @@ async fn limits_end_what_goes_over_them_and_the_server_stays_up() {
     )
     .await;
     assert_eq!(code, "57014", "{message}");
+
+    // COPY … TO STDOUT and INSERT … SELECT are under the timeout too.
+    let copy = client
+        .copy_out("COPY (SELECT sum(v) FROM generate_series(1, 20000000000) t(v)) TO STDOUT")
+        .await;
+    let e = match copy {
+        Err(e) => e,
+        Ok(stream) => {
+            use futures::TryStreamExt;
+            let stream = std::pin::pin!(stream);
+            stream
+                .try_collect::<Vec<_>>()
+                .await
+                .expect_err("COPY past the timeout")
+        }
+    };
+    assert_eq!(db_error(&e).0, "57014", "{e}");
+    let before = count(&client, "SELECT count(*) FROM amp.listen_events").await;
+    let (code, message) = refused(
+        &client,
+        "INSERT INTO amp.listen_events SELECT l.* FROM amp.listen_events l \
+         CROSS JOIN generate_series(1, 400000000) t(v) WHERE v = 0",
+    )
+    .await;
+    assert_eq!(code, "57014", "{message}");
+    assert_eq!(
+        count(&client, "SELECT count(*) FROM amp.listen_events").await,
+        before
+    );
 
     // A statement over the query memory limit: 53200, and the connection goes on.
     let (code, message) = refused(
