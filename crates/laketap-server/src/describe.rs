@@ -52,6 +52,8 @@ impl DescribeInputs {
 
 #[derive(Debug, Default)]
 struct Described {
+    /// The schema the relation is in (descriptions follow its read grant).
+    schema: String,
     description: Option<String>,
     columns: HashMap<i64, String>,
     /// A view's query (`pg_get_viewdef`).
@@ -69,6 +71,7 @@ fn describe(
     schema: &datafusion::arrow::datatypes::SchemaRef,
 ) -> Described {
     Described {
+        schema: String::new(),
         description,
         columns: schema
             .fields()
@@ -84,7 +87,8 @@ fn describe(
 #[derive(Debug, Default)]
 pub struct Descriptions {
     relations: RwLock<HashMap<i64, Described>>,
-    namespaces: RwLock<HashMap<i64, String>>,
+    /// oid → (schema name, description).
+    namespaces: RwLock<HashMap<i64, (String, String)>>,
 }
 
 impl Descriptions {
@@ -108,7 +112,10 @@ impl Descriptions {
             for row in 0..batch.num_rows() {
                 let (schema, table) = (schemas.value(row), tables.value(row));
                 let described = if schema == KPI_SCHEMA {
-                    namespaces.insert(ns_oids.value(row), KPI_DESCRIPTION.to_string());
+                    namespaces.insert(
+                        ns_oids.value(row),
+                        (schema.to_string(), KPI_DESCRIPTION.to_string()),
+                    );
                     match engine.view_docs.get(table) {
                         Some(docs) => {
                             let fields =
@@ -128,7 +135,7 @@ impl Descriptions {
                         continue;
                     };
                     if let Some(d) = lake_schema.description() {
-                        namespaces.insert(ns_oids.value(row), d.to_string());
+                        namespaces.insert(ns_oids.value(row), (schema.to_string(), d.to_string()));
                     }
                     let Some(lake_table) = lake_schema
                         .lake_tables()
@@ -141,6 +148,8 @@ impl Descriptions {
                     let fields = datafusion::catalog::TableProvider::schema(lake_table.as_ref());
                     describe(info.description.clone(), &info.column_descriptions, &fields)
                 };
+                let mut described = described;
+                described.schema = schema.to_string();
                 relations.insert(oids.value(row), described);
             }
         }
@@ -149,38 +158,58 @@ impl Descriptions {
         Ok(())
     }
 
-    fn object(&self, oid: i64, catalog: &str) -> Option<String> {
+    fn object(&self, oid: i64, catalog: &str, readable: &dyn Fn(&str) -> bool) -> Option<String> {
         match catalog {
             "pg_namespace" => self
                 .namespaces
                 .read()
                 .unwrap_or_else(|p| p.into_inner())
                 .get(&oid)
-                .cloned(),
+                .filter(|(schema, _)| readable(schema))
+                .map(|(_, d)| d.clone()),
             "pg_class" => self
                 .relations
                 .read()
                 .unwrap_or_else(|p| p.into_inner())
                 .get(&oid)
+                .filter(|d| readable(&d.schema))
                 .and_then(|d| d.description.clone()),
             _ => None,
         }
     }
 
-    fn view_definition(&self, oid: i64) -> Option<String> {
+    fn view_definition(&self, oid: i64, readable: &dyn Fn(&str) -> bool) -> Option<String> {
         self.relations
             .read()
             .unwrap_or_else(|p| p.into_inner())
             .get(&oid)
+            .filter(|d| readable(&d.schema))
             .and_then(|d| d.definition.clone())
     }
 
-    fn column(&self, oid: i64, attnum: i64) -> Option<String> {
+    fn column(&self, oid: i64, attnum: i64, readable: &dyn Fn(&str) -> bool) -> Option<String> {
         self.relations
             .read()
             .unwrap_or_else(|p| p.into_inner())
             .get(&oid)
+            .filter(|d| readable(&d.schema))
             .and_then(|d| d.columns.get(&attnum).cloned())
+    }
+
+    /// The description functions as `who` sees them: nothing about
+    /// relations or schemas it may not read.
+    pub fn functions_for(self: &Arc<Self>, who: &crate::access::Who) -> Vec<Arc<ScalarUDF>> {
+        [Kind::Object, Kind::Column, Kind::ViewDef]
+            .into_iter()
+            .map(|kind| {
+                Arc::new(ScalarUDF::from(DescriptionUdf {
+                    kind,
+                    descriptions: self.clone(),
+                    signature: Signature::variadic_any(Volatility::Stable),
+                    reader: Some(who.clone()),
+                }))
+            })
+            .collect()
     }
 
     /// Registers `obj_description` and `col_description` in `ctx`.
@@ -190,6 +219,7 @@ impl Descriptions {
                 kind,
                 descriptions: self.clone(),
                 signature: Signature::variadic_any(Volatility::Stable),
+                reader: None,
             }));
         }
     }
@@ -207,11 +237,15 @@ struct DescriptionUdf {
     kind: Kind,
     descriptions: Arc<Descriptions>,
     signature: Signature,
+    /// The session's user (None: the server's own session, which reads all).
+    reader: Option<crate::access::Who>,
 }
 
 impl PartialEq for DescriptionUdf {
     fn eq(&self, other: &Self) -> bool {
-        self.kind == other.kind && Arc::ptr_eq(&self.descriptions, &other.descriptions)
+        self.kind == other.kind
+            && Arc::ptr_eq(&self.descriptions, &other.descriptions)
+            && self.reader.as_ref().map(|w| w.user()) == other.reader.as_ref().map(|w| w.user())
     }
 }
 
@@ -267,6 +301,8 @@ impl ScalarUDFImpl for DescriptionUdf {
             (Kind::Column, Some(a)) => Some(cast(a, &DataType::Int64)?),
             (Kind::ViewDef, _) | (_, None) => None,
         };
+        let access = self.reader.as_ref().map(|who| who.access());
+        let readable = |schema: &str| access.as_ref().is_none_or(|a| a.can_read(schema));
         let mut out = StringBuilder::with_capacity(n, 0);
         for row in 0..n {
             if oids.is_null(row) || second.as_ref().is_some_and(|a| a.is_null(row)) {
@@ -275,15 +311,18 @@ impl ScalarUDFImpl for DescriptionUdf {
             }
             let oid = oids.value(row);
             let value = match (self.kind, &second) {
-                (Kind::Object, Some(catalog)) => self
-                    .descriptions
-                    .object(oid, catalog.as_string::<i32>().value(row)),
-                (Kind::Object, None) => self.descriptions.object(oid, "pg_class"),
-                (Kind::Column, Some(attnum)) => self
-                    .descriptions
-                    .column(oid, attnum.as_primitive::<Int64Type>().value(row)),
+                (Kind::Object, Some(catalog)) => {
+                    self.descriptions
+                        .object(oid, catalog.as_string::<i32>().value(row), &readable)
+                }
+                (Kind::Object, None) => self.descriptions.object(oid, "pg_class", &readable),
+                (Kind::Column, Some(attnum)) => self.descriptions.column(
+                    oid,
+                    attnum.as_primitive::<Int64Type>().value(row),
+                    &readable,
+                ),
                 (Kind::Column, None) => None,
-                (Kind::ViewDef, _) => self.descriptions.view_definition(oid),
+                (Kind::ViewDef, _) => self.descriptions.view_definition(oid, &readable),
             };
             out.append_option(value);
         }

@@ -114,6 +114,8 @@ pub struct Sessions {
     any_parser: Arc<DfParser>,
     auth: Arc<Auth>,
     limits: SessionLimits,
+    /// obj_description and friends, registered per session for its reader.
+    descriptions: Option<Arc<crate::describe::Descriptions>>,
 }
 
 /// Table functions that name a lake table in their first argument.
@@ -127,6 +129,7 @@ impl Sessions {
         hooks: Vec<Arc<dyn QueryHook>>,
         auth: Arc<Auth>,
         limits: SessionLimits,
+        descriptions: Option<Arc<crate::describe::Descriptions>>,
     ) -> Self {
         let any = DfSessionService::new_with_hooks(Arc::new(base.clone()), hooks.clone());
         Sessions {
@@ -135,6 +138,7 @@ impl Sessions {
             hooks,
             auth,
             limits,
+            descriptions,
         }
     }
 
@@ -191,6 +195,11 @@ impl Sessions {
                 );
             }
         }
+        let descriptions = self
+            .descriptions
+            .as_ref()
+            .map(|d| d.functions_for(&who))
+            .unwrap_or_default();
         let catalogs = Arc::new(FilteredCatalogList::new(base.catalog_list().clone(), who));
         let mut state = datafusion::execution::SessionStateBuilder::new_from_existing(base)
             .with_runtime_env(Arc::new(runtime))
@@ -198,6 +207,11 @@ impl Sessions {
             .with_table_functions(functions)
             .with_catalog_list(catalogs)
             .build();
+        for udf in descriptions {
+            if let Err(e) = datafusion::execution::FunctionRegistry::register_udf(&mut state, udf) {
+                tracing::warn!(error = %e, "description functions not filtered for the session");
+            }
+        }
         if self.limits.statement_timeout_ms > 0
             && let Err(e) = state.config_mut().options_mut().set(
                 "pg.statement_timeout",

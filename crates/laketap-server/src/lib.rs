@@ -198,6 +198,7 @@ impl PgServer {
                 hooks,
                 config.auth.clone(),
                 config.session.clone(),
+                Some(descriptions.clone()),
             ),
             engine.query_log().clone(),
             config.auth.clone(),

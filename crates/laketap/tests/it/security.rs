@@ -351,6 +351,16 @@ async fn roles_limit_reads_writes_and_what_the_catalogs_show() {
         .await
             > 0
     );
+    // Descriptions follow the grants: what the analyst can describe by OID is
+    // exactly what its pg_class shows, and less than the admin can.
+    let by_oid = "SELECT count(*) FROM generate_series(16384, 20000) t(o) \
+                  WHERE obj_description(o, 'pg_class') IS NOT NULL";
+    let visible = "SELECT count(*) FROM pg_catalog.pg_class c \
+                   WHERE obj_description(c.oid, 'pg_class') IS NOT NULL";
+    let ana_described = count(&ana, by_oid).await;
+    assert_eq!(ana_described, count(&ana, visible).await);
+    assert!(ana_described > 0);
+    assert!(count(&root, by_oid).await > ana_described);
     // psql's \dt and \dv, through libpq.
     let dt = psql_as(port, "ana", "ana-pw", "", "\\dt amp.*");
     assert!(
