@@ -325,6 +325,9 @@ pub fn unrecognized(name: &str) -> String {
 #[derive(Debug, Clone, Default)]
 pub struct PgSettings {
     values: BTreeMap<String, String>,
+    /// The server's defaults where they differ from PostgreSQL's (laketap.toml's
+    /// `statement_timeout_ms`): what RESET and `SET … TO DEFAULT` return to.
+    server_defaults: BTreeMap<String, String>,
 }
 
 impl ConfigExtension for PgSettings {
@@ -436,10 +439,22 @@ fn normalize_datestyle(value: &str, current: &str) -> DfResult<String> {
 impl PgSettings {
     /// The current value of a known parameter.
     pub fn get(&self, guc: &Guc) -> String {
+        let lower = guc.name.to_ascii_lowercase();
         self.values
-            .get(&guc.name.to_ascii_lowercase())
+            .get(&lower)
+            .or_else(|| self.server_defaults.get(&lower))
             .cloned()
             .unwrap_or_else(|| guc.default.to_string())
+    }
+
+    /// Makes `value` the default of `name` for this session (the server's
+    /// configured default): SHOW answers it until a SET, and RESET returns to it.
+    pub fn set_server_default(&mut self, name: &str, value: &str) -> DfResult<()> {
+        let guc = lookup(name).ok_or_else(|| DataFusionError::Configuration(unrecognized(name)))?;
+        let normalized = self.normalize(guc, value)?;
+        self.server_defaults
+            .insert(guc.name.to_ascii_lowercase(), normalized);
+        Ok(())
     }
 
     /// Checks and normalizes `value` for `guc`, as SHOW will print it.

@@ -212,13 +212,17 @@ impl Sessions {
                 tracing::warn!(error = %e, "description functions not filtered for the session");
             }
         }
-        if self.limits.statement_timeout_ms > 0
-            && let Err(e) = state.config_mut().options_mut().set(
-                "pg.statement_timeout",
-                &self.limits.statement_timeout_ms.to_string(),
-            )
-        {
-            tracing::warn!(error = %e, "the default statement_timeout is not shown by SHOW");
+        if self.limits.statement_timeout_ms > 0 {
+            let timeout = self.limits.statement_timeout_ms.to_string();
+            let set = state
+                .config_mut()
+                .options_mut()
+                .extensions
+                .get_mut::<laketap_engine::pgsettings::PgSettings>()
+                .map(|s| s.set_server_default("statement_timeout", &timeout));
+            if let Some(Err(e)) = set {
+                tracing::warn!(error = %e, "the default statement_timeout is not shown by SHOW");
+            }
         }
         SessionContext::new_with_state(state)
     }

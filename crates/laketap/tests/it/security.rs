@@ -726,6 +726,23 @@ async fn limits_end_what_goes_over_them_and_the_server_stays_up() {
     )
     .await;
     assert_eq!(code, "57014", "{message}");
+    // RESET returns to the server's default, not to PostgreSQL's 0.
+    client
+        .simple_query("SET statement_timeout = 0")
+        .await
+        .expect("set");
+    assert_eq!(
+        answer(&client, "SHOW statement_timeout").await,
+        Ok(crate::one("0"))
+    );
+    client
+        .simple_query("RESET statement_timeout")
+        .await
+        .expect("reset");
+    assert_eq!(
+        answer(&client, "SHOW statement_timeout").await,
+        Ok(crate::one("1500ms"))
+    );
 
     // COPY … TO STDOUT and INSERT … SELECT are under the timeout too.
     let copy = client
