@@ -889,3 +889,135 @@ mod tests {
         assert!(!access.can_read("kpi") && !access.can_write("amp") && !access.admin);
     }
 }
+
+/// `has_table_privilege` and `has_schema_privilege` for a non-admin session,
+/// answered from its grants (datafusion-pg-catalog's answer true for all):
+/// SELECT/REFERENCES/TRIGGER and USAGE need a read grant, INSERT a write grant;
+/// UPDATE, DELETE, TRUNCATE and CREATE are not granted to non-admins.
+#[derive(Debug)]
+pub struct PrivilegeUdf {
+    name: &'static str,
+    who: Who,
+    signature: datafusion::logical_expr::Signature,
+}
+
+impl PartialEq for PrivilegeUdf {
+    fn eq(&self, other: &Self) -> bool {
+        self.name == other.name && self.who.user() == other.who.user()
+    }
+}
+
+impl Eq for PrivilegeUdf {}
+
+impl std::hash::Hash for PrivilegeUdf {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.name.hash(state);
+        self.who.user().hash(state);
+    }
+}
+
+impl PrivilegeUdf {
+    /// Both functions for `who`'s session.
+    pub fn functions_for(who: &Who) -> Vec<Arc<datafusion::logical_expr::ScalarUDF>> {
+        use datafusion::arrow::datatypes::DataType;
+        use datafusion::logical_expr::{Signature, TypeSignature, Volatility};
+        ["has_table_privilege", "has_schema_privilege"]
+            .into_iter()
+            .map(|name| {
+                Arc::new(datafusion::logical_expr::ScalarUDF::new_from_impl(
+                    PrivilegeUdf {
+                        name,
+                        who: who.clone(),
+                        signature: Signature::one_of(
+                            vec![
+                                TypeSignature::Exact(vec![
+                                    DataType::Utf8,
+                                    DataType::Utf8,
+                                    DataType::Utf8,
+                                ]),
+                                TypeSignature::Exact(vec![DataType::Utf8, DataType::Utf8]),
+                            ],
+                            Volatility::Stable,
+                        ),
+                    },
+                ))
+            })
+            .collect()
+    }
+
+    fn granted(&self, access: &Access, object: &str, privilege: &str) -> bool {
+        let schema = if self.name == "has_schema_privilege" {
+            object.trim().trim_matches('"').to_lowercase()
+        } else {
+            match object.rsplit_once('.') {
+                Some((schema, _)) => schema
+                    .rsplit('.')
+                    .next()
+                    .unwrap_or(schema)
+                    .trim()
+                    .trim_matches('"')
+                    .to_lowercase(),
+                None => "public".to_string(),
+            }
+        };
+        // A list like 'SELECT, INSERT' asks whether any is held (PostgreSQL).
+        privilege.split(',').any(|p| {
+            let p = p.trim().to_uppercase();
+            let p = p.trim_end_matches(" WITH GRANT OPTION");
+            match p {
+                "SELECT" | "REFERENCES" | "TRIGGER" | "USAGE" => access.can_read(&schema),
+                "INSERT" => access.can_write(&schema),
+                _ => access.admin,
+            }
+        })
+    }
+}
+
+impl datafusion::logical_expr::ScalarUDFImpl for PrivilegeUdf {
+    fn name(&self) -> &str {
+        self.name
+    }
+
+    fn signature(&self) -> &datafusion::logical_expr::Signature {
+        &self.signature
+    }
+
+    fn return_type(
+        &self,
+        _args: &[datafusion::arrow::datatypes::DataType],
+    ) -> DfResult<datafusion::arrow::datatypes::DataType> {
+        Ok(datafusion::arrow::datatypes::DataType::Boolean)
+    }
+
+    fn invoke_with_args(
+        &self,
+        args: datafusion::logical_expr::ScalarFunctionArgs,
+    ) -> DfResult<datafusion::logical_expr::ColumnarValue> {
+        use datafusion::arrow::array::{Array, AsArray, BooleanBuilder};
+        let n = args.number_rows;
+        let arrays = datafusion::logical_expr::ColumnarValue::values_to_arrays(&args.args)?;
+        // (user,) object, privilege: the user argument is the session's own here.
+        let (object, privilege) = match arrays.as_slice() {
+            [_, object, privilege] | [object, privilege] => (object, privilege),
+            _ => {
+                return Err(DataFusionError::Plan(format!(
+                    "{} takes 2 or 3 arguments",
+                    self.name
+                )));
+            }
+        };
+        let (object, privilege) = (object.as_string::<i32>(), privilege.as_string::<i32>());
+        let access = self.who.access();
+        let mut out = BooleanBuilder::with_capacity(n);
+        for row in 0..n {
+            if object.is_null(row) || privilege.is_null(row) {
+                out.append_null();
+            } else {
+                out.append_value(self.granted(&access, object.value(row), privilege.value(row)));
+            }
+        }
+        Ok(datafusion::logical_expr::ColumnarValue::Array(Arc::new(
+            out.finish(),
+        )))
+    }
+}

@@ -195,11 +195,14 @@ impl Sessions {
                 );
             }
         }
-        let descriptions = self
+        let mut descriptions = self
             .descriptions
             .as_ref()
             .map(|d| d.functions_for(&who))
             .unwrap_or_default();
+        if !who.access().admin {
+            descriptions.extend(crate::access::PrivilegeUdf::functions_for(&who));
+        }
         let catalogs = Arc::new(FilteredCatalogList::new(base.catalog_list().clone(), who));
         let mut state = datafusion::execution::SessionStateBuilder::new_from_existing(base)
             .with_runtime_env(Arc::new(runtime))

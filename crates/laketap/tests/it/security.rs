@@ -361,6 +361,25 @@ async fn roles_limit_reads_writes_and_what_the_catalogs_show() {
     assert_eq!(ana_described, count(&ana, visible).await);
     assert!(ana_described > 0);
     assert!(count(&root, by_oid).await > ana_described);
+    // The privilege functions answer from the grants.
+    let privileges = "SELECT has_table_privilege('amp.users', 'SELECT'), \
+                      has_table_privilege('kpi.user_profile', 'SELECT'), \
+                      has_schema_privilege('amp', 'USAGE'), \
+                      has_table_privilege('amp.listen_events', 'INSERT'), \
+                      has_table_privilege('amp.listen_events', 'DELETE')";
+    let row = |v: [&str; 5]| vec![v.iter().map(|s| Some(s.to_string())).collect::<Vec<_>>()];
+    assert_eq!(
+        answer(&ana, privileges).await,
+        Ok(row(["f", "t", "f", "f", "f"]))
+    );
+    assert_eq!(
+        answer(&eng, privileges).await,
+        Ok(row(["t", "t", "t", "t", "f"]))
+    );
+    assert_eq!(
+        answer(&root, privileges).await,
+        Ok(row(["t", "t", "t", "t", "t"]))
+    );
     // psql's \dt and \dv, through libpq.
     let dt = psql_as(port, "ana", "ana-pw", "", "\\dt amp.*");
     assert!(
