@@ -688,8 +688,13 @@ impl StatementGate {
             .get::<SessionUser>()
             .map(|u| u.0.clone())?;
         let who = Who::new(self.auth.clone(), user);
+        if who.access().admin {
+            return None;
+        }
+        // Read in place: `state()` would clone the whole session state.
         let default_schema = ctx
-            .state()
+            .state_ref()
+            .read()
             .config()
             .options()
             .catalog

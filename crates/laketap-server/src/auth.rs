@@ -667,7 +667,7 @@ impl StartupHandler for Startup {
                             .and_then(|e| e.password.as_deref())
                             .is_some_and(|p| {
                                 let expected = scram::md5_response(p, &user, salt);
-                                constant_time_eq(expected.as_bytes(), given.as_bytes())
+                                scram::constant_time_eq(expected.as_bytes(), given.as_bytes())
                             });
                         if !ok {
                             return Err(failed(&user));
@@ -694,13 +694,6 @@ impl StartupHandler for Startup {
             _ => Ok(()),
         }
     }
-}
-
-fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
-    if a.len() != b.len() {
-        return false;
-    }
-    a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
 #[cfg(test)]

@@ -516,7 +516,7 @@ fn decode_key(text: &str, name: &str) -> Result<[u8; KEY_LEN], String> {
 }
 
 /// Compares two byte strings in time that depends on their length only.
-fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+pub(crate) fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     if a.len() != b.len() {
         return false;
     }

@@ -200,10 +200,9 @@ async fn scram_logins_same_error_for_unknown_users_and_reload_without_restart() 
     // after the auth timeout, with PostgreSQL's message.
     let mut stalled = std::net::TcpStream::connect(("127.0.0.1", port)).expect("connect");
     stalled.write_all(&startup_message("ana")).expect("startup");
-    let started = Instant::now();
-    let said =
-        String::from_utf8_lossy(&read_all(&mut stalled, Duration::from_secs(10))).to_string();
-    assert!(started.elapsed() < Duration::from_secs(8), "never closed");
+    let (said, closed) = read_until(&mut stalled, Duration::from_secs(10));
+    assert!(closed, "the server never closed the connection");
+    let said = String::from_utf8_lossy(&said).to_string();
     assert!(said.contains("SCRAM-SHA-256"), "{said:?}");
     assert!(said.contains("08006"), "{said:?}");
     assert!(
@@ -679,6 +678,12 @@ async fn tls_serves_psql_and_require_tls_refuses_clear_text() {
 
 /// Reads from a raw socket until it closes or `timeout` passes.
 fn read_all(stream: &mut std::net::TcpStream, timeout: Duration) -> Vec<u8> {
+    read_until(stream, timeout).0
+}
+
+/// Reads until the server closes the socket (true) or `timeout` passes
+/// without a byte (false): whether the server ended the connection.
+fn read_until(stream: &mut std::net::TcpStream, timeout: Duration) -> (Vec<u8>, bool) {
     stream
         .set_read_timeout(Some(timeout))
         .expect("read timeout");
@@ -686,7 +691,8 @@ fn read_all(stream: &mut std::net::TcpStream, timeout: Duration) -> Vec<u8> {
     let mut buf = [0u8; 4096];
     loop {
         match stream.read(&mut buf) {
-            Ok(0) | Err(_) => return out,
+            Ok(0) => return (out, true),
+            Err(_) => return (out, false),
             Ok(n) => out.extend_from_slice(&buf[..n]),
         }
     }
@@ -724,14 +730,9 @@ async fn limits_end_what_goes_over_them_and_the_server_stays_up() {
 
     // A connection that never sends a startup packet is closed after the auth timeout.
     let mut idle = std::net::TcpStream::connect(("127.0.0.1", port)).expect("connect");
-    let started = Instant::now();
-    let said = read_all(&mut idle, Duration::from_secs(10));
-    let waited = started.elapsed();
+    let (said, closed) = read_until(&mut idle, Duration::from_secs(10));
     assert!(said.is_empty(), "{said:?}");
-    assert!(
-        waited >= Duration::from_millis(300) && waited < Duration::from_secs(5),
-        "closed after {waited:?}"
-    );
+    assert!(closed, "the server never closed the connection");
 
     let client = crate::connect(port).await;
     // The default statement_timeout applies and SHOW says it.
