@@ -138,6 +138,12 @@ impl Engine {
             session_config = session_config.with_target_partitions(n.max(1));
         }
         session_config.options_mut().sql_parser.dialect = datafusion::config::Dialect::PostgreSQL;
+        // PostgreSQL's `timestamptz` is an instant shown in the session's
+        // TimeZone: DataFusion types it Timestamp(_, Some(zone)) only when the
+        // session has a zone, and plain timestamp (without its zone on the
+        // wire) otherwise. `SET TimeZone` changes it per connection.
+        session_config.options_mut().execution.time_zone =
+            Some(pgsettings::DEFAULT_TIME_ZONE.to_string());
         // DataFusion caches file listings with no expiry by default: new or
         // replaced Parquet/CSV/NDJSON files would never be seen. Keep listings
         // at most one refresh interval old (or never cache them).

@@ -28,6 +28,9 @@ pub const SERVER_VERSION: &str = "16.6";
 /// `server_version_num` of [`SERVER_VERSION`].
 pub const SERVER_VERSION_NUM: &str = "160006";
 
+/// The TimeZone sessions start in (PostgreSQL's default on a UTC machine).
+pub const DEFAULT_TIME_ZONE: &str = "Etc/UTC";
+
 /// One run-time parameter.
 #[derive(Debug)]
 pub struct Guc {
@@ -275,7 +278,7 @@ pub const GUCS: &[Guc] = &[
     ),
     guc(
         "TimeZone",
-        "Etc/UTC",
+        DEFAULT_TIME_ZONE,
         true,
         true,
         "Sets the time zone for displaying and interpreting time stamps.",

@@ -311,7 +311,11 @@ mod tests {
 
     #[test]
     fn every_file_of_sql_kpi_is_built_in() {
-        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../sql/kpi");
+        let dir = std::path::PathBuf::from(
+            std::env::var_os("CARGO_MANIFEST_DIR")
+                .unwrap_or_else(|| env!("CARGO_MANIFEST_DIR").into()),
+        )
+        .join("../../sql/kpi");
         let mut on_disk: Vec<String> = std::fs::read_dir(&dir)
             .expect("sql/kpi")
             .filter_map(|e| e.ok().map(|e| e.path()))

@@ -17,7 +17,10 @@ use laketap_engine::{Engine, EngineConfig};
 use sqllogictest::{AsyncDB, ColumnType, DBOutput};
 
 fn repo_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+    std::path::PathBuf::from(
+        std::env::var_os("CARGO_MANIFEST_DIR").unwrap_or_else(|| env!("CARGO_MANIFEST_DIR").into()),
+    )
+    .join("../..")
 }
 
 /// Column types of the slt files: DataFusion's letters.

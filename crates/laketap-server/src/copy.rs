@@ -117,7 +117,14 @@ impl CopyHook {
                 )));
             }
             CopyTarget::Stdout => {
-                return Some(copy_out(source, options, legacy_options, ctx).await);
+                let extra_float_digits = client
+                    .metadata()
+                    .get("extra_float_digits")
+                    .and_then(|v| v.parse().ok())
+                    .unwrap_or(1);
+                return Some(
+                    copy_out(source, options, legacy_options, ctx, extra_float_digits).await,
+                );
             }
             CopyTarget::Stdin => {}
         }
@@ -244,6 +251,7 @@ async fn copy_out(
     options: &[CopyOption],
     legacy: &[CopyLegacyOption],
     ctx: &SessionContext,
+    extra_float_digits: i32,
 ) -> PgWireResult<Response> {
     use datafusion::execution::context::SQLOptions;
     use futures::StreamExt;
@@ -287,6 +295,20 @@ async fn copy_out(
         None,
     )?);
     let columns = fields.len();
+    // Floats and date/time values in PostgreSQL's text format (crate::pgtext):
+    // each is encoded alone, fixed, and written as the text it became.
+    let fixes: Vec<
+        Option<(
+            Arc<Vec<pgwire::api::results::FieldInfo>>,
+            crate::pgtext::TextFixes,
+        )>,
+    > = fields
+        .iter()
+        .map(|field| {
+            let one = Arc::new(vec![field.clone()]);
+            crate::pgtext::TextFixes::for_fields(&one, extra_float_digits).map(|f| (one, f))
+        })
+        .collect();
     let mut encoder = if format.csv {
         CopyEncoder::new_csv(
             fields.clone(),
@@ -324,13 +346,30 @@ async fn copy_out(
         let mut out = Vec::with_capacity(batch.num_rows() + 1);
         for row in 0..batch.num_rows() {
             for (i, field) in schema.fields().iter().enumerate() {
-                if let Err(e) = arrow_pg::encoder::encode_value(
-                    &mut encoder,
-                    batch.column(i),
-                    row,
-                    field,
-                    &fields[i],
-                ) {
+                let encoded = match &fixes[i] {
+                    Some((one, fix)) => {
+                        let mut alone = pgwire::api::results::DataRowEncoder::new(one.clone());
+                        arrow_pg::encoder::encode_value(
+                            &mut alone,
+                            batch.column(i),
+                            row,
+                            field,
+                            &one[0],
+                        )
+                        .and_then(|()| {
+                            let text = crate::pgtext::only_value(&fix.apply(alone.take_row()));
+                            encoder.encode_field(&text)
+                        })
+                    }
+                    None => arrow_pg::encoder::encode_value(
+                        &mut encoder,
+                        batch.column(i),
+                        row,
+                        field,
+                        &fields[i],
+                    ),
+                };
+                if let Err(e) = encoded {
                     out.push(Err(e));
                     return out;
                 }

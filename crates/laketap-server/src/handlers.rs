@@ -90,6 +90,7 @@ impl ErrorHandler for SqlStateErrors {
 /// `SET` stays in the connection) over the shared catalogs, functions and
 /// memory pool of the server's base session.
 pub struct ConnectionSession {
+    ctx: Arc<SessionContext>,
     service: Arc<DfSessionService>,
     parser: Arc<DfParser>,
 }
@@ -154,14 +155,15 @@ impl Sessions {
             .map(|u| u.0.clone())
             .unwrap_or_default();
         client.session_extensions().get_or_insert_with(|| {
-            let ctx = self.session_for(Who::new(self.auth.clone(), user));
+            let ctx = Arc::new(self.session_for(Who::new(self.auth.clone(), user)));
             let service = Arc::new(DfSessionService::new_with_hooks(
-                Arc::new(ctx),
+                ctx.clone(),
                 self.hooks.clone(),
             ));
             ConnectionSession {
                 parser: service.query_parser(),
                 service,
+                ctx,
             }
         })
     }
@@ -263,7 +265,24 @@ impl QueryParser for CompatParser {
         let parsed = session
             .parser
             .parse_sql(client, rewritten.as_deref().unwrap_or(sql), types)
-            .await;
+            .await
+            .and_then(|statement| match statement {
+                Some((text, Some((ast, plan)))) => {
+                    let time_zone = session
+                        .ctx
+                        .state_ref()
+                        .read()
+                        .config_options()
+                        .execution
+                        .time_zone
+                        .clone();
+                    let plan =
+                        crate::params::declare_parameter_types(plan, types, time_zone.as_deref())
+                            .map_err(|e| PgWireError::ApiError(Box::new(e)))?;
+                    Ok(Some((text, Some((ast, plan)))))
+                }
+                other => Ok(other),
+            });
         if let Err(e) = &parsed {
             // Planning happens at Parse in the extended protocol: log the
             // statements that never reach Execute.
@@ -281,9 +300,11 @@ impl QueryParser for CompatParser {
         stmt: &Self::Statement,
         column_format: Option<&Format>,
     ) -> PgWireResult<Vec<FieldInfo>> {
-        self.sessions
+        let fields = self
+            .sessions
             .any_parser
-            .get_result_schema(stmt, column_format)
+            .get_result_schema(stmt, column_format)?;
+        Ok(postgres_names(stmt.1.as_ref().map(|(ast, _)| ast), fields))
     }
 }
 
@@ -508,6 +529,76 @@ where
     }
 }
 
+/// The connection's extra_float_digits (PostgreSQL's default: 1).
+pub(crate) fn extra_float_digits<C: ClientInfo + ?Sized>(client: &C) -> i32 {
+    client
+        .metadata()
+        .get("extra_float_digits")
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(1)
+}
+
+/// Rows of a result with text float or date/time columns get PostgreSQL's
+/// text output of them ([`crate::pgtext`]).
+fn postgres_text<C: ClientInfo + ?Sized>(client: &C, response: &mut Response) {
+    let Response::Query(query) = response else {
+        return;
+    };
+    let Some(fixes) =
+        crate::pgtext::TextFixes::for_fields(&query.row_schema, extra_float_digits(client))
+    else {
+        return;
+    };
+    let rows = std::mem::replace(&mut query.data_rows, Box::pin(futures::stream::empty()));
+    query.data_rows = Box::pin(futures::StreamExt::map(rows, move |row| {
+        row.map(|row| fixes.apply(row))
+    }));
+}
+
+/// `fields` named as PostgreSQL names the result columns of `statement`
+/// ([`crate::colnames`]).
+fn postgres_names(
+    statement: Option<&datafusion::sql::sqlparser::ast::Statement>,
+    fields: Vec<FieldInfo>,
+) -> Vec<FieldInfo> {
+    if !crate::colnames::has_expression_names(&fields) {
+        return fields;
+    }
+    statement
+        .and_then(crate::colnames::select_list_names)
+        .and_then(|items| crate::colnames::rename(&fields, &items))
+        .unwrap_or(fields)
+}
+
+/// PostgreSQL's column names for the results of a simple-query message,
+/// one response per statement. The text is parsed again only when some
+/// column is named after an expression.
+fn simple_query_names(sql: &str, responses: &mut [Response]) {
+    let named_after_expressions = responses.iter().any(
+        |r| matches!(r, Response::Query(q) if crate::colnames::has_expression_names(&q.row_schema)),
+    );
+    if !named_after_expressions {
+        return;
+    }
+    let Ok(statements) = datafusion::sql::sqlparser::parser::Parser::parse_sql(
+        &datafusion::sql::sqlparser::dialect::PostgreSqlDialect {},
+        sql,
+    ) else {
+        return;
+    };
+    if statements.len() != responses.len() {
+        return;
+    }
+    for (statement, response) in statements.iter().zip(responses) {
+        if let Response::Query(query) = response {
+            query.row_schema = Arc::new(postgres_names(
+                Some(statement),
+                query.row_schema.as_ref().clone(),
+            ));
+        }
+    }
+}
+
 fn error_text(e: &PgWireError) -> String {
     match e {
         PgWireError::ApiError(inner) => match inner.downcast_ref::<DataFusionError>() {
@@ -540,6 +631,10 @@ impl SimpleQueryHandler for LoggedService {
         .await;
         match result {
             Ok(mut responses) => {
+                for response in &mut responses {
+                    postgres_text(client, response);
+                }
+                simple_query_names(sql, &mut responses);
                 // One log entry per simple-query message; rows are counted on its last result.
                 match responses.last_mut() {
                     Some(last) => running.attach(client, last).await,
@@ -586,6 +681,12 @@ impl ExtendedQueryHandler for LoggedService {
         .await;
         match result {
             Ok(mut response) => {
+                postgres_text(client, &mut response);
+                if let Response::Query(query) = &mut response {
+                    let ast = portal.statement.statement.1.as_ref().map(|(ast, _)| ast);
+                    query.row_schema =
+                        Arc::new(postgres_names(ast, query.row_schema.as_ref().clone()));
+                }
                 running.attach(client, &mut response).await;
                 Ok(response)
             }

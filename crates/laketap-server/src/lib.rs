@@ -8,6 +8,7 @@
 //! - [`PgServer`] (this file): setup of the session for Postgres clients; the accept loop.
 //! - [`handlers`]: pgwire handlers — startup, errors, query log, one session per connection.
 //! - [`sqlstate`]: the error → SQLSTATE table.
+//! - [`colnames`]: result column names as PostgreSQL gives them.
 //! - [`compat`]: SQL rewrites and pg_catalog columns for client compatibility.
 //! - [`describe`]: `obj_description` / `col_description` from catalog descriptions.
 //! - [`settings`]: `SET`/`SHOW`/`RESET` of `laketap.*` per connection.
@@ -19,18 +20,23 @@
 //! - [`scram`]: SCRAM-SHA-256 with PostgreSQL's verifiers.
 //! - [`tls`]: the rustls acceptor.
 //! - [`limits`]: the per-connection memory share.
+//! - [`pgtext`]: PostgreSQL's text output of floats and date/time values.
+//! - [`params`]: extended-protocol parameter types as PostgreSQL decides them.
 //!
 //! Every connection's bytes pass [`laketap_wire`]'s guard before pgwire
 //! decodes them: framing, structure and size limits are checked first.
 
 pub mod access;
 pub mod auth;
+pub mod colnames;
 pub mod compat;
 pub mod copy;
 pub mod describe;
 pub mod handlers;
 pub mod http;
 pub mod limits;
+pub mod params;
+pub mod pgtext;
 pub mod savepoints;
 pub mod scram;
 pub mod settings;

@@ -161,6 +161,8 @@ fn setting_error(e: &datafusion::error::DataFusionError) -> PgWireError {
     error(code, message)
 }
 
+/// A SHOW answer: text columns, tagged `SHOW` (pgwire appends the row count,
+/// which laketap_wire's output filter drops, as PostgreSQL sends none).
 fn rows(columns: &[&str], rows: Vec<Vec<String>>) -> PgWireResult<Response> {
     let fields = Arc::new(
         columns
@@ -176,10 +178,9 @@ fn rows(columns: &[&str], rows: Vec<Vec<String>>) -> PgWireResult<Response> {
         }
         encoded.push(Ok(encoder.take_row()));
     }
-    Ok(Response::Query(QueryResponse::new(
-        fields,
-        futures::stream::iter(encoded),
-    )))
+    let mut response = QueryResponse::new(fields, futures::stream::iter(encoded));
+    response.set_command_tag("SHOW");
+    Ok(Response::Query(response))
 }
 
 fn show(name: &str, value: &str) -> PgWireResult<Response> {

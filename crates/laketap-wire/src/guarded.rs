@@ -131,17 +131,30 @@ impl<T: AsyncRead + Unpin> AsyncRead for Guarded<T> {
     }
 }
 
-/// The server's side of the stream, read message by message: pgwire 0.41
-/// answers an error in a COPY … TO STDOUT stream with a CopyFail (`f`), which
-/// is a frontend message that clients cannot parse (tokio-postgres reports
-/// "error parsing response"), before the ErrorResponse that PostgreSQL sends
-/// alone. The filter drops backend `f` messages and passes everything else.
+/// The server's side of the stream, read message by message, with two
+/// fixes of what pgwire 0.41 sends:
+///
+/// - It answers an error in a COPY … TO STDOUT stream with a CopyFail (`f`),
+///   which is a frontend message that clients cannot parse (tokio-postgres
+///   reports "error parsing response"), before the ErrorResponse that
+///   PostgreSQL sends alone. The filter drops backend `f` messages.
+/// - It appends a row count to every row-returning command's tag, so SHOW
+///   completes as `SHOW 1`; PostgreSQL's tag is `SHOW` (asyncpg returns it
+///   from `execute()`, psycopg from `statusmessage`). The filter holds each
+///   CommandComplete whole and drops the count after `SHOW`.
+///
+/// Everything else passes as it came.
 #[derive(Debug, Default)]
 pub struct BackendFilter {
     header: Vec<u8>,
     body_left: usize,
     dropping: bool,
+    /// A CommandComplete being collected (header included) until its end.
+    tag: Option<Vec<u8>>,
 }
+
+/// The longest CommandComplete held to rewrite its tag; longer ones pass.
+const MAX_HELD_TAG: usize = 64;
 
 impl BackendFilter {
     /// Appends to `out` the bytes of `input` that are not part of a dropped
@@ -151,11 +164,18 @@ impl BackendFilter {
         while i < input.len() {
             if self.body_left > 0 {
                 let n = self.body_left.min(input.len() - i);
-                if !self.dropping {
+                if let Some(tag) = self.tag.as_mut() {
+                    tag.extend_from_slice(&input[i..i + n]);
+                } else if !self.dropping {
                     out.extend_from_slice(&input[i..i + n]);
                 }
                 self.body_left -= n;
                 i += n;
+                if self.body_left == 0
+                    && let Some(tag) = self.tag.take()
+                {
+                    out.extend_from_slice(&postgres_tag(tag));
+                }
                 continue;
             }
             self.header.push(input[i]);
@@ -169,13 +189,31 @@ impl BackendFilter {
                 ]);
                 self.body_left = usize::try_from(len).unwrap_or(4).saturating_sub(4);
                 self.dropping = self.header[0] == b'f';
-                if !self.dropping {
+                if self.header[0] == b'C' && self.body_left > 0 && self.body_left <= MAX_HELD_TAG {
+                    self.tag = Some(std::mem::take(&mut self.header));
+                } else if !self.dropping {
                     out.extend_from_slice(&self.header);
                 }
                 self.header.clear();
             }
         }
     }
+}
+
+/// A whole CommandComplete message as PostgreSQL words it: `SHOW n` → `SHOW`.
+fn postgres_tag(message: Vec<u8>) -> Vec<u8> {
+    let body = &message[5..];
+    let counted_show = body
+        .strip_prefix(b"SHOW ")
+        .and_then(|rest| rest.strip_suffix(b"\0"))
+        .is_some_and(|count| !count.is_empty() && count.iter().all(u8::is_ascii_digit));
+    if !counted_show {
+        return message;
+    }
+    let mut fixed = vec![b'C'];
+    fixed.extend_from_slice(&(4 + 5i32).to_be_bytes());
+    fixed.extend_from_slice(b"SHOW\0");
+    fixed
 }
 
 impl<T: AsyncWrite + Unpin> Guarded<T> {

@@ -195,3 +195,37 @@ fn backend_copy_fail_is_dropped_whatever_the_cuts() {
         assert_eq!(out, expected, "pieces of {cut}");
     }
 }
+
+#[test]
+fn show_tags_lose_their_row_count_whatever_the_cuts() {
+    let message = |tag: u8, body: &[u8]| {
+        let mut m = vec![tag];
+        m.extend_from_slice(&((body.len() + 4) as i32).to_be_bytes());
+        m.extend_from_slice(body);
+        m
+    };
+    let data = message(b'D', b"\0\x01\0\0\0\x03UTC");
+    let show = message(b'C', b"SHOW 1\0");
+    let select = message(b'C', b"SELECT 1\0");
+    let showing = message(b'C', b"SHOWING 12\0");
+    let long = message(b'C', &[b"SHOW ".as_slice(), &[b'1'; 80], b"\0"].concat());
+    let ready = message(b'Z', b"I");
+    let stream = [
+        data.clone(),
+        show,
+        select.clone(),
+        showing.clone(),
+        long.clone(),
+        ready.clone(),
+    ]
+    .concat();
+    let expected = [data, message(b'C', b"SHOW\0"), select, showing, long, ready].concat();
+    for cut in 1..=stream.len() {
+        let mut filter = BackendFilter::default();
+        let mut out = Vec::new();
+        for piece in stream.chunks(cut) {
+            filter.filter(piece, &mut out);
+        }
+        assert_eq!(out, expected, "pieces of {cut}");
+    }
+}

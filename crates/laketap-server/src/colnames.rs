@@ -1,0 +1,327 @@
+//! Result column names as PostgreSQL gives them.
+//!
+//! DataFusion names an unaliased select-list expression after its own
+//! rendering of it (`Int64(-1234)`, `current_schema()`, `c.oid`); clients show
+//! those names and some look columns up by them (DBeaver reads
+//! `current_schema`, Tableau's connectivity probe expects `?column?`).
+//! PostgreSQL's rule (`FigureColname` in parser/parse_target.c): a column
+//! reference is named after its last field, a function call after the
+//! function, a cast after what it casts or else the type, `CASE` is `case`,
+//! `ARRAY[…]` is `array`, and anything else is `?column?`.
+//!
+//! [`select_list_names`] computes those names from a statement's AST;
+//! [`rename`] applies them to a RowDescription. Only the described names
+//! change: the plan and its values are untouched.
+
+use std::sync::Arc;
+
+use datafusion::sql::sqlparser::ast::{
+    DataType, Expr, ObjectName, Query, Select, SelectItem, SetExpr, Statement,
+};
+use pgwire::api::results::FieldInfo;
+
+/// What PostgreSQL calls one select-list item.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Item {
+    /// An alias or a plain column: DataFusion's name is PostgreSQL's.
+    Keep,
+    /// The name PostgreSQL gives an unaliased expression.
+    Name(String),
+    /// `*` or `t.*`: as many columns as the relation has.
+    Wildcard,
+}
+
+/// The names of the result columns of a query statement (`None` for other
+/// statements, which PostgreSQL describes otherwise, and for statements
+/// whose names need no change).
+pub fn select_list_names(statement: &Statement) -> Option<Vec<Item>> {
+    let Statement::Query(query) = statement else {
+        return None;
+    };
+    let items = query_items(query)?;
+    items
+        .iter()
+        .any(|item| matches!(item, Item::Name(_)))
+        .then_some(items)
+}
+
+fn query_items(query: &Query) -> Option<Vec<Item>> {
+    set_items(&query.body)
+}
+
+fn set_items(body: &SetExpr) -> Option<Vec<Item>> {
+    match body {
+        SetExpr::Select(select) => Some(select_items(select)),
+        // A set operation takes the names of its first branch.
+        SetExpr::SetOperation { left, .. } => set_items(left),
+        SetExpr::Query(query) => query_items(query),
+        _ => None,
+    }
+}
+
+fn select_items(select: &Select) -> Vec<Item> {
+    select
+        .projection
+        .iter()
+        .map(|item| match item {
+            SelectItem::ExprWithAlias { .. } | SelectItem::ExprWithAliases { .. } => Item::Keep,
+            SelectItem::Wildcard(_) | SelectItem::QualifiedWildcard(..) => Item::Wildcard,
+            SelectItem::UnnamedExpr(expr) => match expr {
+                Expr::Identifier(_) => Item::Keep,
+                other => Item::Name(name_of(other).0),
+            },
+        })
+        .collect()
+}
+
+/// How sure PostgreSQL is of a name: a cast keeps its argument's name only
+/// when the argument named itself (a column or a function).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Strength {
+    Unnamed,
+    Keyword,
+    Named,
+}
+
+const UNNAMED: &str = "?column?";
+
+fn name_of(expr: &Expr) -> (String, Strength) {
+    let keyword = |name: &str| (name.to_string(), Strength::Keyword);
+    match expr {
+        Expr::Identifier(ident) => (ident.value.clone(), Strength::Named),
+        Expr::CompoundIdentifier(parts) => parts
+            .last()
+            .map_or((UNNAMED.to_string(), Strength::Unnamed), |p| {
+                (p.value.clone(), Strength::Named)
+            }),
+        // Also session_user, current_date … without parentheses.
+        Expr::Function(function) => (last_part(&function.name), Strength::Named),
+        Expr::Cast {
+            expr, data_type, ..
+        } => {
+            let inner = name_of(expr);
+            if inner.1 == Strength::Named {
+                inner
+            } else {
+                (type_name(data_type), Strength::Keyword)
+            }
+        }
+        Expr::TypedString(typed) => (type_name(&typed.data_type), Strength::Keyword),
+        Expr::Nested(inner) | Expr::Collate { expr: inner, .. } => name_of(inner),
+        Expr::Case { .. } => keyword("case"),
+        Expr::Array(_) => keyword("array"),
+        Expr::Exists { .. } => keyword("exists"),
+        Expr::Extract { .. } => keyword("extract"),
+        Expr::Substring { .. } => keyword("substring"),
+        Expr::Position { .. } => keyword("position"),
+        Expr::Overlay { .. } => keyword("overlay"),
+        Expr::Trim { .. } => keyword("btrim"),
+        Expr::Ceil { .. } => keyword("ceil"),
+        Expr::Floor { .. } => keyword("floor"),
+        Expr::AtTimeZone { .. } => keyword("timezone"),
+        Expr::Subquery(query) => match query_items(query).as_deref() {
+            Some([Item::Name(name)]) => (name.clone(), Strength::Named),
+            _ => (UNNAMED.to_string(), Strength::Unnamed),
+        },
+        _ => (UNNAMED.to_string(), Strength::Unnamed),
+    }
+}
+
+fn last_part(name: &ObjectName) -> String {
+    name.0.last().and_then(|part| part.as_ident()).map_or_else(
+        || name.to_string(),
+        |ident| ident.value.to_ascii_lowercase(),
+    )
+}
+
+/// The name PostgreSQL gives a type in a cast (`pg_type.typname`).
+fn type_name(data_type: &DataType) -> String {
+    let name = match data_type {
+        DataType::SmallInt(_) | DataType::Int2(_) => "int2",
+        DataType::Int(_) | DataType::Integer(_) | DataType::Int4(_) => "int4",
+        DataType::BigInt(_) | DataType::Int8(_) => "int8",
+        DataType::Real | DataType::Float4 => "float4",
+        DataType::Double(_) | DataType::DoublePrecision | DataType::Float8 => "float8",
+        DataType::Float(_) => "float8",
+        DataType::Numeric(_) | DataType::Decimal(_) | DataType::Dec(_) => "numeric",
+        DataType::Boolean | DataType::Bool => "bool",
+        DataType::Text | DataType::String(_) => "text",
+        DataType::Varchar(_) | DataType::CharacterVarying(_) => "varchar",
+        DataType::Char(_) | DataType::Character(_) => "bpchar",
+        DataType::Bytea => "bytea",
+        DataType::Date => "date",
+        DataType::Time(_, tz) => match tz {
+            datafusion::sql::sqlparser::ast::TimezoneInfo::WithTimeZone
+            | datafusion::sql::sqlparser::ast::TimezoneInfo::Tz => "timetz",
+            _ => "time",
+        },
+        DataType::Timestamp(_, tz) => match tz {
+            datafusion::sql::sqlparser::ast::TimezoneInfo::WithTimeZone
+            | datafusion::sql::sqlparser::ast::TimezoneInfo::Tz => "timestamptz",
+            _ => "timestamp",
+        },
+        DataType::Interval { .. } => "interval",
+        DataType::JSON => "json",
+        DataType::JSONB => "jsonb",
+        DataType::Uuid => "uuid",
+        DataType::Array(_) => UNNAMED,
+        DataType::Custom(name, _) => return last_part(name),
+        other => return other.to_string().to_ascii_lowercase(),
+    };
+    name.to_string()
+}
+
+/// `fields` with the names of `items` where PostgreSQL's differ; fields and
+/// items are aligned around at most one wildcard. Anything that does not
+/// line up is left as it was.
+pub fn rename(fields: &[FieldInfo], items: &[Item]) -> Option<Vec<FieldInfo>> {
+    let wildcards = items.iter().filter(|i| **i == Item::Wildcard).count();
+    let mut names: Vec<Option<&str>> = vec![None; fields.len()];
+    match wildcards {
+        0 if items.len() == fields.len() => {
+            for (slot, item) in names.iter_mut().zip(items) {
+                if let Item::Name(name) = item {
+                    *slot = Some(name);
+                }
+            }
+        }
+        1 if items.len() <= fields.len() + 1 => {
+            let star = items.iter().position(|i| *i == Item::Wildcard)?;
+            let after = items.len() - star - 1;
+            for (i, item) in items[..star].iter().enumerate() {
+                if let Item::Name(name) = item {
+                    names[i] = Some(name);
+                }
+            }
+            for (k, item) in items[star + 1..].iter().enumerate() {
+                if let Item::Name(name) = item {
+                    names[fields.len() - after + k] = Some(name);
+                }
+            }
+        }
+        _ => return None,
+    }
+    if names.iter().all(Option::is_none) {
+        return None;
+    }
+    Some(
+        fields
+            .iter()
+            .zip(names)
+            .map(|(field, name)| match name {
+                Some(name) if name != field.name() => renamed(field, name),
+                _ => field.clone(),
+            })
+            .collect(),
+    )
+}
+
+fn renamed(field: &FieldInfo, name: &str) -> FieldInfo {
+    FieldInfo::new(
+        name.to_string(),
+        field.table_id(),
+        field.column_id(),
+        field.datatype().clone(),
+        field.format(),
+    )
+    .with_format_options(Arc::clone(field.format_options()))
+    .with_type_size(field.type_size())
+    .with_type_modifier(field.type_modifier())
+}
+
+/// Whether DataFusion named some column after an expression (so the
+/// statement is worth parsing for PostgreSQL's names).
+pub fn has_expression_names(fields: &[FieldInfo]) -> bool {
+    fields
+        .iter()
+        .any(|f| f.name().contains(['(', '.', ' ', '[']))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use datafusion::sql::sqlparser::dialect::PostgreSqlDialect;
+    use datafusion::sql::sqlparser::parser::Parser;
+    use pgwire::api::Type;
+    use pgwire::api::results::FieldFormat;
+
+    fn names(sql: &str) -> Option<Vec<Item>> {
+        let statement = Parser::parse_sql(&PostgreSqlDialect {}, sql)
+            .expect("parse")
+            .remove(0);
+        select_list_names(&statement)
+    }
+
+    fn n(name: &str) -> Item {
+        Item::Name(name.to_string())
+    }
+
+    #[test]
+    fn postgresql_names_of_expressions() {
+        // Each expected name is what PostgreSQL 15 describes for the same query.
+        assert_eq!(names("SELECT -1234"), Some(vec![n("?column?")]));
+        assert_eq!(names("SELECT 34.457::float8"), Some(vec![n("float8")]));
+        assert_eq!(
+            names("SELECT current_schema(), session_user"),
+            Some(vec![n("current_schema"), n("session_user")])
+        );
+        assert_eq!(
+            names("SELECT c.oid::pg_catalog.regclass, c.relname FROM pg_class c"),
+            Some(vec![n("oid"), n("relname")])
+        );
+        assert_eq!(
+            names("SELECT CAST('1' AS INTEGER), 'x'::text, a::text FROM t"),
+            Some(vec![n("int4"), n("text"), n("a")])
+        );
+        assert_eq!(
+            names("SELECT count(*), CASE WHEN true THEN 1 END, ARRAY[1] FROM t"),
+            Some(vec![n("count"), n("case"), n("array")])
+        );
+        assert_eq!(
+            names("SELECT a, b AS bee, 1 + 1 FROM t"),
+            Some(vec![Item::Keep, Item::Keep, n("?column?")])
+        );
+        assert_eq!(
+            names("SELECT (SELECT max(x) FROM u), 1 UNION SELECT 2, 3"),
+            Some(vec![n("max"), n("?column?")])
+        );
+        assert_eq!(names("SELECT a, b AS bee FROM t"), None);
+        assert_eq!(names("INSERT INTO t VALUES (1)"), None);
+    }
+
+    fn field(name: &str) -> FieldInfo {
+        FieldInfo::new(name.into(), None, None, Type::INT4, FieldFormat::Text)
+    }
+
+    fn renamed_names(fields: &[&str], items: &[Item]) -> Option<Vec<String>> {
+        let fields: Vec<FieldInfo> = fields.iter().map(|f| field(f)).collect();
+        rename(&fields, items).map(|f| f.iter().map(|f| f.name().to_string()).collect())
+    }
+
+    #[test]
+    fn renaming_lines_up_around_one_wildcard() {
+        assert_eq!(
+            renamed_names(&["Int64(1)", "a"], &[n("?column?"), Item::Keep]),
+            Some(vec!["?column?".to_string(), "a".to_string()])
+        );
+        assert_eq!(
+            renamed_names(
+                &["Int64(1)", "a", "b", "c", "lower(x)"],
+                &[n("?column?"), Item::Wildcard, n("lower")]
+            ),
+            Some(vec![
+                "?column?".to_string(),
+                "a".to_string(),
+                "b".to_string(),
+                "c".to_string(),
+                "lower".to_string()
+            ])
+        );
+        // Counts that do not line up change nothing.
+        assert_eq!(renamed_names(&["Int64(1)"], &[n("?column?"), n("x")]), None);
+        assert_eq!(
+            renamed_names(&["a", "b"], &[Item::Wildcard, n("x"), Item::Wildcard]),
+            None
+        );
+    }
+}
