@@ -461,6 +461,11 @@ impl Startup {
         client
             .session_extensions()
             .insert(SessionUser(user.to_string()));
+        // A startup extra_float_digits (pgjdbc sends 3) is kept where
+        // laketap's float text reads it.
+        if let Some(value) = client.metadata().get("extra_float_digits").cloned() {
+            crate::pgtext::set_extra_float_digits(client.metadata_mut(), &value);
+        }
         if self.statement_timeout_ms > 0 {
             // Where the statement timeout is read (and SET writes it).
             client.metadata_mut().insert(

@@ -66,10 +66,10 @@ fn select_items(select: &Select) -> Vec<Item> {
         .map(|item| match item {
             SelectItem::ExprWithAlias { .. } | SelectItem::ExprWithAliases { .. } => Item::Keep,
             SelectItem::Wildcard(_) | SelectItem::QualifiedWildcard(..) => Item::Wildcard,
-            SelectItem::UnnamedExpr(expr) => match expr {
-                Expr::Identifier(_) => Item::Keep,
-                other => Item::Name(name_of(other).0),
-            },
+            // A plain column gets its name too: equal to DataFusion's, it
+            // changes nothing, but `current_schema` (a function to
+            // DataFusion) is named as written.
+            SelectItem::UnnamedExpr(expr) => Item::Name(name_of(expr).0),
         })
         .collect()
 }
@@ -88,11 +88,11 @@ const UNNAMED: &str = "?column?";
 fn name_of(expr: &Expr) -> (String, Strength) {
     let keyword = |name: &str| (name.to_string(), Strength::Keyword);
     match expr {
-        Expr::Identifier(ident) => (ident.value.clone(), Strength::Named),
+        Expr::Identifier(ident) => (identifier(ident), Strength::Named),
         Expr::CompoundIdentifier(parts) => parts
             .last()
             .map_or((UNNAMED.to_string(), Strength::Unnamed), |p| {
-                (p.value.clone(), Strength::Named)
+                (identifier(p), Strength::Named)
             }),
         // Also session_user, current_date … without parentheses.
         Expr::Function(function) => (last_part(&function.name), Strength::Named),
@@ -100,30 +100,54 @@ fn name_of(expr: &Expr) -> (String, Strength) {
             expr, data_type, ..
         } => {
             let inner = name_of(expr);
-            if inner.1 == Strength::Named {
+            if inner.1 == Strength::Named || matches!(data_type, DataType::Array(_)) {
                 inner
             } else {
                 (type_name(data_type), Strength::Keyword)
             }
         }
+        // CASE is named after its ELSE result when that names itself.
+        Expr::Case { else_result, .. } => match else_result.as_deref().map(name_of) {
+            Some(named @ (_, Strength::Named)) => named,
+            _ => keyword("case"),
+        },
+        Expr::Interval(_) => keyword("interval"),
+        Expr::Trim { trim_where, .. } => keyword(match trim_where {
+            Some(datafusion::sql::sqlparser::ast::TrimWhereField::Leading) => "ltrim",
+            Some(datafusion::sql::sqlparser::ast::TrimWhereField::Trailing) => "rtrim",
+            _ => "btrim",
+        }),
         Expr::TypedString(typed) => (type_name(&typed.data_type), Strength::Keyword),
         Expr::Nested(inner) | Expr::Collate { expr: inner, .. } => name_of(inner),
-        Expr::Case { .. } => keyword("case"),
         Expr::Array(_) => keyword("array"),
         Expr::Exists { .. } => keyword("exists"),
         Expr::Extract { .. } => keyword("extract"),
         Expr::Substring { .. } => keyword("substring"),
         Expr::Position { .. } => keyword("position"),
         Expr::Overlay { .. } => keyword("overlay"),
-        Expr::Trim { .. } => keyword("btrim"),
         Expr::Ceil { .. } => keyword("ceil"),
         Expr::Floor { .. } => keyword("floor"),
         Expr::AtTimeZone { .. } => keyword("timezone"),
-        Expr::Subquery(query) => match query_items(query).as_deref() {
-            Some([Item::Name(name)]) => (name.clone(), Strength::Named),
+        // A scalar subquery is named after its one column.
+        Expr::Subquery(query) => match query.body.as_ref() {
+            SetExpr::Select(select) => match select.projection.first() {
+                Some(SelectItem::UnnamedExpr(expr)) => name_of(expr),
+                Some(SelectItem::ExprWithAlias { alias, .. }) => {
+                    (identifier(alias), Strength::Named)
+                }
+                _ => (UNNAMED.to_string(), Strength::Unnamed),
+            },
             _ => (UNNAMED.to_string(), Strength::Unnamed),
         },
         _ => (UNNAMED.to_string(), Strength::Unnamed),
+    }
+}
+
+/// An identifier as PostgreSQL folds it: unquoted ones to lower case.
+fn identifier(ident: &datafusion::sql::sqlparser::ast::Ident) -> String {
+    match ident.quote_style {
+        Some(_) => ident.value.clone(),
+        None => ident.value.to_ascii_lowercase(),
     }
 }
 
@@ -234,7 +258,7 @@ fn renamed(field: &FieldInfo, name: &str) -> FieldInfo {
 pub fn has_expression_names(fields: &[FieldInfo]) -> bool {
     fields
         .iter()
-        .any(|f| f.name().contains(['(', '.', ' ', '[']))
+        .any(|f| f.name().contains(['(', '.', ' ', '[', '$']))
 }
 
 #[cfg(test)]
@@ -279,13 +303,32 @@ mod tests {
         );
         assert_eq!(
             names("SELECT a, b AS bee, 1 + 1 FROM t"),
-            Some(vec![Item::Keep, Item::Keep, n("?column?")])
+            Some(vec![n("a"), Item::Keep, n("?column?")])
         );
         assert_eq!(
             names("SELECT (SELECT max(x) FROM u), 1 UNION SELECT 2, 3"),
             Some(vec![n("max"), n("?column?")])
         );
-        assert_eq!(names("SELECT a, b AS bee FROM t"), None);
+        assert_eq!(
+            names("SELECT P.ID, NAME::text, \"Q\".\"Mixed\" FROM t P, u \"Q\""),
+            Some(vec![n("id"), n("name"), n("Mixed")])
+        );
+        assert_eq!(
+            names("SELECT (SELECT name FROM t), CASE WHEN true THEN 1 ELSE id END, $1, $1::int"),
+            Some(vec![n("name"), n("id"), n("?column?"), n("int4")])
+        );
+        assert_eq!(
+            names(
+                "SELECT ARRAY[1]::int[], interval '1 day', trim(leading 'x' from a), current_schema"
+            ),
+            Some(vec![
+                n("array"),
+                n("interval"),
+                n("ltrim"),
+                n("current_schema")
+            ])
+        );
+        assert_eq!(names("SELECT a, b AS bee FROM t").map(|i| i.len()), Some(2));
         assert_eq!(names("INSERT INTO t VALUES (1)"), None);
     }
 

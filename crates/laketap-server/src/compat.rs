@@ -173,6 +173,65 @@ pub fn register_functions(ctx: &datafusion::prelude::SessionContext) {
     ctx.register_udf(datafusion::logical_expr::ScalarUDF::new_from_impl(
         JsonBuildObject::default(),
     ));
+    ctx.register_udf(datafusion::logical_expr::ScalarUDF::new_from_impl(
+        PgGetExpr::default(),
+    ));
+}
+
+/// `pg_get_expr(pg_node_tree, relation [, pretty])`: the expression's text,
+/// NULL for NULL as in PostgreSQL. laketap keeps no column defaults or
+/// constraints (`pg_attrdef` is empty), so clients call it on the NULL side
+/// of an outer join (Tableau's column query, pgjdbc's getColumns), where
+/// datafusion-pg-catalog's answered '' instead of NULL.
+#[derive(Debug, PartialEq, Eq, Hash)]
+struct PgGetExpr {
+    signature: datafusion::logical_expr::Signature,
+}
+
+impl Default for PgGetExpr {
+    fn default() -> Self {
+        use datafusion::logical_expr::{Signature, TypeSignature, Volatility};
+        let mut shapes = Vec::new();
+        for relation in [
+            DataType::Int32,
+            DataType::UInt32,
+            DataType::Int64,
+            DataType::UInt64,
+        ] {
+            shapes.push(TypeSignature::Exact(vec![DataType::Utf8, relation.clone()]));
+            shapes.push(TypeSignature::Exact(vec![
+                DataType::Utf8,
+                relation,
+                DataType::Boolean,
+            ]));
+        }
+        PgGetExpr {
+            signature: Signature::one_of(shapes, Volatility::Stable),
+        }
+    }
+}
+
+impl datafusion::logical_expr::ScalarUDFImpl for PgGetExpr {
+    fn name(&self) -> &str {
+        "pg_get_expr"
+    }
+
+    fn signature(&self) -> &datafusion::logical_expr::Signature {
+        &self.signature
+    }
+
+    fn return_type(&self, _arg_types: &[DataType]) -> DfResult<DataType> {
+        Ok(DataType::Utf8)
+    }
+
+    fn invoke_with_args(
+        &self,
+        args: datafusion::logical_expr::ScalarFunctionArgs,
+    ) -> DfResult<datafusion::logical_expr::ColumnarValue> {
+        let arrays = datafusion::logical_expr::ColumnarValue::values_to_arrays(&args.args)?;
+        let expression = datafusion::arrow::compute::cast(&arrays[0], &DataType::Utf8)?;
+        Ok(datafusion::logical_expr::ColumnarValue::Array(expression))
+    }
 }
 
 /// `json_build_object(key, value, ...)`: a JSON object as text (laketap has
@@ -311,6 +370,8 @@ pub struct PgCatalogOverlay {
     views: Arc<dyn TableProvider>,
     /// `pg_class` with `reloptions`, built once (its rows are computed at each scan).
     pg_class: Option<Arc<dyn TableProvider>>,
+    /// `pg_attribute` with its oid columns typed oid.
+    pg_attribute: Option<Arc<dyn TableProvider>>,
     /// `pg_settings`, computed at each scan from the scanning session's options.
     pg_settings: Arc<dyn TableProvider>,
 }
@@ -346,36 +407,71 @@ impl PgCatalogOverlay {
         )?;
         let views = Arc::new(MemTable::try_new(schema, vec![vec![batch]])?);
         let pg_class = match inner.table("pg_class").await? {
-            Some(table) if table.schema().field_with_name("reloptions").is_err() => {
+            Some(table) => {
                 let text_array = DataType::List(Arc::new(Field::new("item", DataType::Utf8, true)));
-                Some(with_null_columns(
-                    "pg_class",
-                    table,
-                    &[("reloptions", text_array)],
-                )?)
+                let extra: &[(&str, DataType)] =
+                    if table.schema().field_with_name("reloptions").is_err() {
+                        &[("reloptions", text_array)]
+                    } else {
+                        &[]
+                    };
+                Some(with_null_columns("pg_class", table, extra)?)
             }
-            _ => None,
+            None => None,
+        };
+        let pg_attribute = match inner.table("pg_attribute").await? {
+            Some(table) => Some(with_null_columns("pg_attribute", table, &[])?),
+            None => None,
         };
         Ok(PgCatalogOverlay {
             inner,
             views,
             pg_class,
+            pg_attribute,
             pg_settings: Arc::new(laketap_engine::pgsettings::PgSettingsTable::default()),
         })
     }
 }
 
-/// `table` with NULL columns appended, as a view over it.
+/// Columns that PostgreSQL types `oid` and datafusion-pg-catalog describes
+/// as regclass, regtype or regnamespace (its `pg.oid_alias` kinds). A
+/// reg* column is sent as a number where a client decoding regtype expects a
+/// name (psycopg2 returns `'25'`), so they are described as oid, as in
+/// PostgreSQL's catalogs.
+const OID_COLUMNS: &[&str] = &[
+    "attrelid",
+    "atttypid",
+    "relnamespace",
+    "reltype",
+    "reloftype",
+    "reltoastrelid",
+    "relrewrite",
+];
+
+/// `table` with NULL columns appended and [`OID_COLUMNS`] typed oid, as a
+/// view over it.
 fn with_null_columns(
     name: &str,
     table: Arc<dyn TableProvider>,
     extra: &[(&str, DataType)],
 ) -> DfResult<Arc<dyn TableProvider>> {
+    let oid =
+        datafusion::logical_expr::expr::FieldMetadata::from(std::collections::BTreeMap::from([(
+            arrow_pg::datatypes::PG_OID_ALIAS_KEY.to_string(),
+            "oid".to_string(),
+        )]));
     let mut columns: Vec<_> = table
         .schema()
         .fields()
         .iter()
-        .map(|f| col(format!("{name}.\"{}\"", f.name())))
+        .map(|f| {
+            let column = col(format!("{name}.\"{}\"", f.name()));
+            if OID_COLUMNS.contains(&f.name().as_str()) {
+                column.alias_with_metadata(f.name(), Some(oid.clone()))
+            } else {
+                column
+            }
+        })
         .collect();
     for (column, data_type) in extra {
         columns.push(
@@ -409,6 +505,11 @@ impl SchemaProvider for PgCatalogOverlay {
             && let Some(pg_class) = &self.pg_class
         {
             return Ok(Some(pg_class.clone()));
+        }
+        if name.eq_ignore_ascii_case("pg_attribute")
+            && let Some(pg_attribute) = &self.pg_attribute
+        {
+            return Ok(Some(pg_attribute.clone()));
         }
         self.inner.table(name).await
     }
@@ -453,6 +554,23 @@ mod tests {
         assert_eq!(rewrite_sql("SELECT 1"), None);
         assert_eq!(rewrite_sql("SELECT make_array(1, 2)"), None);
         assert_eq!(rewrite_sql("SELEC array"), None);
+    }
+
+    #[tokio::test]
+    async fn pg_get_expr_is_null_for_null() {
+        let ctx = datafusion::prelude::SessionContext::new();
+        register_functions(&ctx);
+        let batches = ctx
+            .sql("SELECT pg_get_expr(NULL, 1) IS NULL AS n, pg_get_expr('a + 1', 1::int) AS e")
+            .await
+            .expect("plan")
+            .collect()
+            .await
+            .expect("run");
+        let text = datafusion::arrow::util::pretty::pretty_format_batches(&batches)
+            .expect("format")
+            .to_string();
+        assert!(text.contains("| true | a + 1 |"), "{text}");
     }
 
     #[tokio::test]

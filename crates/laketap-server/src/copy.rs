@@ -117,11 +117,7 @@ impl CopyHook {
                 )));
             }
             CopyTarget::Stdout => {
-                let extra_float_digits = client
-                    .metadata()
-                    .get("extra_float_digits")
-                    .and_then(|v| v.parse().ok())
-                    .unwrap_or(1);
+                let extra_float_digits = crate::pgtext::extra_float_digits(client.metadata());
                 return Some(
                     copy_out(source, options, legacy_options, ctx, extra_float_digits).await,
                 );

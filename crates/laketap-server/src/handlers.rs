@@ -117,6 +117,8 @@ pub struct Sessions {
     limits: SessionLimits,
     /// obj_description and friends, registered per session for its reader.
     descriptions: Option<Arc<crate::describe::Descriptions>>,
+    /// Table OIDs for RowDescription.
+    table_oids: crate::tableoids::TableOids,
 }
 
 /// Table functions that name a lake table in their first argument.
@@ -135,6 +137,7 @@ impl Sessions {
         let any = DfSessionService::new_with_hooks(Arc::new(base.clone()), hooks.clone());
         Sessions {
             any_parser: any.query_parser(),
+            table_oids: crate::tableoids::TableOids::new(base.clone()),
             base,
             hooks,
             auth,
@@ -205,6 +208,9 @@ impl Sessions {
         if !who.access().admin {
             descriptions.extend(crate::access::PrivilegeUdf::functions_for(&who));
         }
+        if !who.user().is_empty() {
+            descriptions.push(session_user(who.user()));
+        }
         let catalogs = Arc::new(FilteredCatalogList::new(base.catalog_list().clone(), who));
         let mut state = datafusion::execution::SessionStateBuilder::new_from_existing(base)
             .with_runtime_env(Arc::new(runtime))
@@ -231,6 +237,24 @@ impl Sessions {
         }
         SessionContext::new_with_state(state)
     }
+}
+
+/// `session_user` (also `current_user`, which datafusion-pg-catalog maps to
+/// it): the user the connection logged in as. datafusion-pg-catalog's
+/// answers "postgres" for everyone.
+fn session_user(user: &str) -> Arc<datafusion::logical_expr::ScalarUDF> {
+    use datafusion::logical_expr::{ColumnarValue, Volatility, create_udf};
+    use datafusion::scalar::ScalarValue;
+    let user = user.to_string();
+    Arc::new(create_udf(
+        "session_user",
+        vec![],
+        datafusion::arrow::datatypes::DataType::Utf8,
+        Volatility::Stable,
+        Arc::new(move |_: &[ColumnarValue]| {
+            Ok(ColumnarValue::Scalar(ScalarValue::Utf8(Some(user.clone()))))
+        }),
+    ))
 }
 
 /// The SQL service with the query log and the compatibility rewrites around it.
@@ -283,6 +307,9 @@ impl QueryParser for CompatParser {
                 }
                 other => Ok(other),
             });
+        if let Ok(Some((_, Some((_, plan))))) = &parsed {
+            self.sessions.table_oids.learn(plan).await;
+        }
         if let Err(e) = &parsed {
             // Planning happens at Parse in the extended protocol: log the
             // statements that never reach Execute.
@@ -300,10 +327,25 @@ impl QueryParser for CompatParser {
         stmt: &Self::Statement,
         column_format: Option<&Format>,
     ) -> PgWireResult<Vec<FieldInfo>> {
+        // A FETCH's rows were encoded as text when its cursor was declared
+        // (crate::cursors): it is described as what it sends.
+        let fetch = matches!(
+            stmt.1,
+            Some((datafusion::sql::sqlparser::ast::Statement::Fetch { .. }, _))
+        );
+        let column_format = if fetch {
+            Some(&Format::UnifiedText)
+        } else {
+            column_format
+        };
         let fields = self
             .sessions
             .any_parser
             .get_result_schema(stmt, column_format)?;
+        let fields = match &stmt.1 {
+            Some((_, plan)) => self.sessions.table_oids.describe(plan, fields),
+            None => fields,
+        };
         Ok(postgres_names(stmt.1.as_ref().map(|(ast, _)| ast), fields))
     }
 }
@@ -529,24 +571,16 @@ where
     }
 }
 
-/// The connection's extra_float_digits (PostgreSQL's default: 1).
-pub(crate) fn extra_float_digits<C: ClientInfo + ?Sized>(client: &C) -> i32 {
-    client
-        .metadata()
-        .get("extra_float_digits")
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(1)
-}
-
 /// Rows of a result with text float or date/time columns get PostgreSQL's
 /// text output of them ([`crate::pgtext`]).
 fn postgres_text<C: ClientInfo + ?Sized>(client: &C, response: &mut Response) {
     let Response::Query(query) = response else {
         return;
     };
-    let Some(fixes) =
-        crate::pgtext::TextFixes::for_fields(&query.row_schema, extra_float_digits(client))
-    else {
+    let Some(fixes) = crate::pgtext::TextFixes::for_fields(
+        &query.row_schema,
+        crate::pgtext::extra_float_digits(client.metadata()),
+    ) else {
         return;
     };
     let rows = std::mem::replace(&mut query.data_rows, Box::pin(futures::stream::empty()));
@@ -683,9 +717,12 @@ impl ExtendedQueryHandler for LoggedService {
             Ok(mut response) => {
                 postgres_text(client, &mut response);
                 if let Response::Query(query) = &mut response {
-                    let ast = portal.statement.statement.1.as_ref().map(|(ast, _)| ast);
-                    query.row_schema =
-                        Arc::new(postgres_names(ast, query.row_schema.as_ref().clone()));
+                    let parsed = portal.statement.statement.1.as_ref();
+                    let mut fields = query.row_schema.as_ref().clone();
+                    if let Some((_, plan)) = parsed {
+                        fields = self.sessions.table_oids.describe(plan, fields);
+                    }
+                    query.row_schema = Arc::new(postgres_names(parsed.map(|(ast, _)| ast), fields));
                 }
                 running.attach(client, &mut response).await;
                 Ok(response)

@@ -8,16 +8,19 @@
 //! - [`PgServer`] (this file): setup of the session for Postgres clients; the accept loop.
 //! - [`handlers`]: pgwire handlers — startup, errors, query log, one session per connection.
 //! - [`sqlstate`]: the error → SQLSTATE table.
+//! - [`bytea`]: PostgreSQL's bytea input for string literals cast to bytea.
 //! - [`colnames`]: result column names as PostgreSQL gives them.
 //! - [`compat`]: SQL rewrites and pg_catalog columns for client compatibility.
 //! - [`describe`]: `obj_description` / `col_description` from catalog descriptions.
 //! - [`settings`]: `SET`/`SHOW`/`RESET` of `laketap.*` per connection.
 //! - [`http`]: the HTTP router (`/health`, `/v1/ingest/{schema}/{table}`).
+//! - [`cursors`]: DECLARE … CURSOR with a described portal, FETCH tagged FETCH.
 //! - [`copy`]: `COPY … FROM STDIN` into Delta tables.
 //! - [`transactions`]: writes held by a transaction block until COMMIT.
 //! - [`auth`]: users and roles, and the startup handler (SCRAM, md5, password, trust).
 //! - [`access`]: what each user may read and write, enforced in its session.
 //! - [`scram`]: SCRAM-SHA-256 with PostgreSQL's verifiers.
+//! - [`tableoids`]: table OIDs and column numbers in RowDescription.
 //! - [`tls`]: the rustls acceptor.
 //! - [`limits`]: the per-connection memory share.
 //! - [`pgtext`]: PostgreSQL's text output of floats and date/time values.
@@ -28,9 +31,11 @@
 
 pub mod access;
 pub mod auth;
+pub mod bytea;
 pub mod colnames;
 pub mod compat;
 pub mod copy;
+pub mod cursors;
 pub mod describe;
 pub mod handlers;
 pub mod http;
@@ -41,6 +46,7 @@ pub mod savepoints;
 pub mod scram;
 pub mod settings;
 pub mod sqlstate;
+pub mod tableoids;
 pub mod tls;
 pub mod transactions;
 
@@ -52,7 +58,6 @@ use std::time::Duration;
 use datafusion_pg_catalog::pg_catalog::context::EmptyContextProvider;
 use datafusion_pg_catalog::pg_catalog::setup_pg_catalog;
 use datafusion_postgres::QueryHook;
-use datafusion_postgres::hooks::cursor::CursorStatementHook;
 use datafusion_postgres::hooks::set_show::SetShowHook;
 use datafusion_postgres::hooks::transactions::TransactionStatementHook;
 use futures::{SinkExt, StreamExt};
@@ -160,6 +165,7 @@ impl PgServer {
             .register_schema("pg_catalog", Arc::new(overlay))
             .map_err(|e| Error::Setup(e.to_string()))?;
         compat::register_functions(ctx);
+        ctx.add_analyzer_rule(Arc::new(bytea::ByteaLiterals));
         // After pg_catalog's functions: PostgreSQL's version(), current_setting().
         laketap_engine::pgsettings::register(ctx);
         let descriptions = Arc::new(describe::Descriptions::default());
@@ -194,7 +200,7 @@ impl PgServer {
             Arc::new(transactions::TransactionWrites::new(config.ingest.clone())),
             Arc::new(savepoints::SavepointHook),
             Arc::new(settings::LaketapSettingsHook),
-            Arc::new(CursorStatementHook),
+            Arc::new(cursors::Cursors::default()),
             Arc::new(SetShowHook),
             Arc::new(TransactionStatementHook),
         ];

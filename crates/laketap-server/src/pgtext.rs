@@ -12,10 +12,38 @@
 //! - [`float8`], [`float4`] and [`trim_fraction`] are the formats themselves,
 //!   also used by laketap's own `COPY … TO STDOUT`.
 
+use std::collections::HashMap;
+
 use bytes::{BufMut, BytesMut};
 use pgwire::api::Type;
 use pgwire::api::results::{FieldFormat, FieldInfo};
 use pgwire::messages::data::DataRow;
+
+/// Where laketap keeps the session's extra_float_digits.
+const EXTRA_FLOAT_DIGITS: &str = "laketap.extra_float_digits";
+/// Where pgwire reads it when it encodes a float.
+const PGWIRE_EXTRA_FLOAT_DIGITS: &str = "extra_float_digits";
+
+/// Records the session's extra_float_digits. pgwire's own setting is kept at
+/// 1 or more, so that the float text it encodes is the exact shortest form:
+/// below 1 it rounds (to the wrong number of digits), and the rounding is
+/// done again, PostgreSQL's way, by [`TextFixes`] from the exact text.
+pub fn set_extra_float_digits(metadata: &mut HashMap<String, String>, value: &str) {
+    let digits = value.trim().parse::<i32>().unwrap_or(1);
+    metadata.insert(EXTRA_FLOAT_DIGITS.to_string(), digits.to_string());
+    metadata.insert(
+        PGWIRE_EXTRA_FLOAT_DIGITS.to_string(),
+        digits.max(1).to_string(),
+    );
+}
+
+/// The session's extra_float_digits (PostgreSQL's default: 1).
+pub fn extra_float_digits(metadata: &HashMap<String, String>) -> i32 {
+    metadata
+        .get(EXTRA_FLOAT_DIGITS)
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(1)
+}
 
 /// PostgreSQL's output of a float8 (`float8out`): the shortest exact digits
 /// when `extra_float_digits` > 0 (the default, 1), else `15 +
@@ -298,6 +326,22 @@ mod tests {
             assert_eq!(float4(*value, 1), *expected, "{value:e}");
         }
         assert_eq!(float4(std::f32::consts::PI, 0), "3.14159");
+    }
+
+    #[test]
+    fn pgwire_always_encodes_exact_floats() {
+        let mut metadata = HashMap::new();
+        assert_eq!(extra_float_digits(&metadata), 1);
+        set_extra_float_digits(&mut metadata, "-15");
+        assert_eq!(extra_float_digits(&metadata), -15);
+        assert_eq!(metadata["extra_float_digits"], "1");
+        set_extra_float_digits(&mut metadata, "3");
+        assert_eq!(extra_float_digits(&metadata), 3);
+        assert_eq!(metadata["extra_float_digits"], "3");
+        // PostgreSQL 15 at extra_float_digits -15 (%.0g is %.1g).
+        assert_eq!(float8(0.1, -15), "0.1");
+        assert_eq!(float8(6.5, -15), "6");
+        assert_eq!(float4(0.25, -15), "0.2");
     }
 
     #[test]

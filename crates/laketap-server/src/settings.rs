@@ -212,8 +212,8 @@ fn mirror_to_client(client: &mut dyn HookClient, guc: &pgsettings::Guc, value: &
                 .metadata_mut()
                 .insert(METADATA_TIMEZONE.to_string(), value.to_string());
         }
-        "datestyle" | "bytea_output" | "intervalstyle" | "extra_float_digits"
-        | "application_name" | "search_path" => {
+        "extra_float_digits" => crate::pgtext::set_extra_float_digits(client.metadata_mut(), value),
+        "datestyle" | "bytea_output" | "intervalstyle" | "application_name" | "search_path" => {
             client.metadata_mut().insert(lower, value.to_string());
         }
         _ => {}

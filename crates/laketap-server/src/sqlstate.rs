@@ -89,6 +89,7 @@ const MESSAGE_RULES: &[(&str, &str)] = &[
     ("Cannot cast", INVALID_TEXT),
     ("Cast error", INVALID_TEXT),
     ("Error parsing", INVALID_TEXT),
+    ("invalid input syntax", INVALID_TEXT),
     ("Unsupported", NOT_SUPPORTED),
     ("not supported", NOT_SUPPORTED),
     ("is not implemented", NOT_SUPPORTED),

@@ -1,0 +1,216 @@
+//! Table OIDs and column numbers in RowDescription.
+//!
+//! PostgreSQL's RowDescription names, for a column read straight from a
+//! table or view, that relation's `pg_class.oid` and the column's
+//! `pg_attribute.attnum`. pgjdbc's ResultSetMetaData (`getTableName`,
+//! `isNullable`, `getBaseColumnName`) and BI tools that offer "edit in
+//! table" look both up in the catalog. datafusion-postgres sends 0 and 0.
+//!
+//! [`TableOids`] traces each described column of an extended-protocol
+//! statement to the table scan it is read from (through table aliases) and
+//! fills both in. The OIDs are the ones `pg_catalog.pg_class` answers (they
+//! are assigned by datafusion-pg-catalog and stable while the server runs);
+//! they are learned when a statement is parsed, as describing is not async.
+//! Columns computed by an expression keep 0, as in PostgreSQL. Simple-query
+//! results keep 0: their plans are not at hand.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::{Duration, Instant};
+
+use datafusion::arrow::array::{Array, AsArray};
+use datafusion::arrow::datatypes::{Int32Type, SchemaRef};
+use datafusion::common::TableReference;
+use datafusion::logical_expr::LogicalPlan;
+use datafusion::prelude::SessionContext;
+use pgwire::api::results::FieldInfo;
+
+/// How often a lookup that misses may read pg_class again.
+const REFRESH_AT_MOST_EVERY: Duration = Duration::from_secs(1);
+
+const RELATIONS: &str = "SELECT n.nspname, c.relname, c.oid FROM pg_catalog.pg_class c \
+     JOIN pg_catalog.pg_namespace n ON c.relnamespace = n.oid";
+
+/// `pg_class` OIDs of the database's relations, by (schema, name).
+pub struct TableOids {
+    base: SessionContext,
+    oids: RwLock<HashMap<(String, String), i32>>,
+    refreshed: Mutex<Option<Instant>>,
+}
+
+/// A relation read by a plan: its (schema, name) and its columns.
+struct Source {
+    key: (String, String),
+    schema: SchemaRef,
+}
+
+impl TableOids {
+    /// OIDs as `base` (a session that sees every schema) reads them.
+    pub fn new(base: SessionContext) -> Self {
+        TableOids {
+            base,
+            oids: RwLock::new(HashMap::new()),
+            refreshed: Mutex::new(None),
+        }
+    }
+
+    /// Makes sure the OIDs of the relations `plan` reads are known.
+    pub async fn learn(&self, plan: &LogicalPlan) {
+        let sources = sources(plan);
+        let missing = {
+            let Ok(oids) = self.oids.read() else {
+                return;
+            };
+            sources.values().any(|s| lookup(&oids, &s.key).is_none())
+        };
+        if !missing {
+            return;
+        }
+        {
+            let Ok(mut refreshed) = self.refreshed.lock() else {
+                return;
+            };
+            if refreshed.is_some_and(|at| at.elapsed() < REFRESH_AT_MOST_EVERY) {
+                return;
+            }
+            *refreshed = Some(Instant::now());
+        }
+        match self.read_pg_class().await {
+            Ok(fresh) => {
+                if let Ok(mut oids) = self.oids.write() {
+                    *oids = fresh;
+                }
+            }
+            Err(e) => {
+                tracing::debug!(error = %e, "pg_class not read for RowDescription table OIDs")
+            }
+        }
+    }
+
+    async fn read_pg_class(&self) -> datafusion::error::Result<HashMap<(String, String), i32>> {
+        let batches = self.base.sql(RELATIONS).await?.collect().await?;
+        let mut oids = HashMap::new();
+        for batch in batches {
+            let columns = (
+                datafusion::arrow::compute::cast(
+                    batch.column(0),
+                    &datafusion::arrow::datatypes::DataType::Utf8,
+                )?,
+                datafusion::arrow::compute::cast(
+                    batch.column(1),
+                    &datafusion::arrow::datatypes::DataType::Utf8,
+                )?,
+                datafusion::arrow::compute::cast(
+                    batch.column(2),
+                    &datafusion::arrow::datatypes::DataType::Int32,
+                )?,
+            );
+            let (schemas, names, ids) = (
+                columns.0.as_string::<i32>(),
+                columns.1.as_string::<i32>(),
+                columns.2.as_primitive::<Int32Type>(),
+            );
+            for row in 0..batch.num_rows() {
+                if schemas.is_valid(row) && names.is_valid(row) && ids.is_valid(row) {
+                    oids.insert(
+                        (schemas.value(row).to_string(), names.value(row).to_string()),
+                        ids.value(row),
+                    );
+                }
+            }
+        }
+        Ok(oids)
+    }
+
+    /// `fields` (describing `plan`'s output) with the table OID and column
+    /// number of each column read straight from a relation.
+    pub fn describe(&self, plan: &LogicalPlan, fields: Vec<FieldInfo>) -> Vec<FieldInfo> {
+        let schema = plan.schema();
+        if schema.fields().len() != fields.len() {
+            return fields;
+        }
+        let sources = sources(plan);
+        if sources.is_empty() {
+            return fields;
+        }
+        let Ok(oids) = self.oids.read() else {
+            return fields;
+        };
+        fields
+            .into_iter()
+            .enumerate()
+            .map(|(i, field)| {
+                let (qualifier, column) = schema.qualified_field(i);
+                let found = qualifier
+                    .and_then(|q| sources.get(&q.to_string()))
+                    .and_then(|source| {
+                        let oid = lookup(&oids, &source.key)?;
+                        let attnum = source.schema.index_of(column.name()).ok()?;
+                        Some((oid, i16::try_from(attnum + 1).ok()?))
+                    });
+                match found {
+                    Some((oid, attnum)) => FieldInfo::new(
+                        field.name().to_string(),
+                        Some(oid),
+                        Some(attnum),
+                        field.datatype().clone(),
+                        field.format(),
+                    )
+                    .with_format_options(Arc::clone(field.format_options()))
+                    .with_type_size(field.type_size())
+                    .with_type_modifier(field.type_modifier()),
+                    None => field,
+                }
+            })
+            .collect()
+    }
+}
+
+/// The relations `plan` scans, by the qualifier their columns carry: the
+/// scanned name, and any alias given to the scan directly.
+fn sources(plan: &LogicalPlan) -> HashMap<String, Source> {
+    let mut found = HashMap::new();
+    let _ = plan.apply_with_subqueries(|node| {
+        match node {
+            LogicalPlan::TableScan(scan) => {
+                if let Some(source) = source_of(&scan.table_name, scan.source.schema()) {
+                    found.insert(scan.table_name.to_string(), source);
+                }
+            }
+            LogicalPlan::SubqueryAlias(alias) => {
+                if let LogicalPlan::TableScan(scan) = alias.input.as_ref()
+                    && let Some(source) = source_of(&scan.table_name, scan.source.schema())
+                {
+                    found.insert(alias.alias.to_string(), source);
+                }
+            }
+            _ => {}
+        }
+        Ok(datafusion::common::tree_node::TreeNodeRecursion::Continue)
+    });
+    found
+}
+
+fn source_of(name: &TableReference, schema: SchemaRef) -> Option<Source> {
+    let key = match name {
+        // Resolved through search_path: found below by name alone.
+        TableReference::Bare { table } => (String::new(), table.to_string()),
+        TableReference::Partial { schema, table } | TableReference::Full { schema, table, .. } => {
+            (schema.to_string(), table.to_string())
+        }
+    };
+    Some(Source { key, schema })
+}
+
+/// The OID of (schema, name); with no schema (a name resolved through
+/// search_path), of the only relation of that name, if there is one.
+fn lookup(oids: &HashMap<(String, String), i32>, key: &(String, String)) -> Option<i32> {
+    if !key.0.is_empty() {
+        return oids.get(key).copied();
+    }
+    let mut matching = oids.iter().filter(|((_, name), _)| *name == key.1);
+    match (matching.next(), matching.next()) {
+        (Some((_, oid)), None) => Some(*oid),
+        _ => None,
+    }
+}
