@@ -349,6 +349,9 @@ async fn serve_connection(
     let mut guarded = FramedParts::new(laketap_wire::Guarded::new(parts.io, frames), parts.codec);
     guarded.write_buf = parts.write_buf;
     let mut socket = Framed::from_parts(guarded);
+    // ROLLBACK TO SAVEPOINT resumes a failed block through it (savepoints).
+    let resume = socket.get_ref().resume();
+    socket.session_extensions().insert(resume.clone());
     if let Err(violation) = early {
         return refuse_violation(&mut socket, &violation).await;
     }
@@ -421,6 +424,10 @@ async fn serve_connection(
         {
             handlers.errors.on_error(&socket, &mut e);
             pgwire::tokio::server::process_error(&mut socket, e, is_extended_query).await?;
+        }
+        if resume.take() {
+            socket
+                .set_transaction_status(pgwire::messages::response::TransactionStatus::Transaction);
         }
         if !lifted && authenticated.load(Ordering::Acquire) {
             socket.get_mut().frames_mut().authenticated();

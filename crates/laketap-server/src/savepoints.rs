@@ -123,11 +123,32 @@ fn answer(statement: &Statement, client: &mut dyn HookClient) -> Option<PgWireRe
                 NO_ACTIVE_TRANSACTION,
                 "ROLLBACK TO SAVEPOINT can only be used in transaction blocks".to_string(),
             )),
-            TransactionStatus::Error => Err(error(
-                sqlstate::NOT_SUPPORTED,
-                "ROLLBACK TO SAVEPOINT after an error is not supported: ROLLBACK the transaction"
-                    .to_string(),
-            )),
+            // PostgreSQL resumes the failed block at the savepoint. pgwire
+            // would keep it failed: the connection loop and its output
+            // filter resume it (laketap_wire::Resume).
+            TransactionStatus::Error => {
+                let resume = client
+                    .session_extensions()
+                    .get::<std::sync::Arc<laketap_wire::Resume>>();
+                let mut list = names(client);
+                match (resume, list.iter().rposition(|n| n == &name.value)) {
+                    (Some(resume), Some(at)) => {
+                        list.truncate(at + 1);
+                        store(client, &list);
+                        resume.request();
+                        Ok(Response::Execution(Tag::new("ROLLBACK")))
+                    }
+                    (None, _) => Err(error(
+                        sqlstate::NOT_SUPPORTED,
+                        "ROLLBACK TO SAVEPOINT after an error is not supported here: ROLLBACK the transaction"
+                            .to_string(),
+                    )),
+                    (Some(_), None) => Err(error(
+                        INVALID_SAVEPOINT,
+                        format!("savepoint \"{}\" does not exist", name.value),
+                    )),
+                }
+            }
             TransactionStatus::Transaction => {
                 let mut list = names(client);
                 match list.iter().rposition(|n| n == &name.value) {

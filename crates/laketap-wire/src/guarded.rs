@@ -2,6 +2,8 @@
 
 use std::io;
 use std::pin::Pin;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU8, Ordering};
 use std::task::{Context, Poll};
 
 use bytes::{Buf, Bytes};
@@ -49,13 +51,18 @@ impl<T> Guarded<T> {
             ready,
             scratch: vec![0; READ_CHUNK].into_boxed_slice(),
             eof: false,
-            backend: BackendFilter::default(),
+            backend: BackendFilter::new(Arc::new(Resume::default())),
             out: Vec::new(),
         }
     }
 
     pub fn get_ref(&self) -> &T {
         &self.inner
+    }
+
+    /// The connection's [`Resume`] flag, shared with its output filter.
+    pub fn resume(&self) -> Arc<Resume> {
+        self.backend.resume.clone()
     }
 
     pub fn get_mut(&mut self) -> &mut T {
@@ -144,19 +151,77 @@ impl<T: AsyncRead + Unpin> AsyncRead for Guarded<T> {
 ///   CommandComplete whole and drops the count after `SHOW`.
 ///
 /// Everything else passes as it came.
-#[derive(Debug, Default)]
+/// - It keeps a transaction block failed until ROLLBACK: its simple-query
+///   loop sends ReadyForQuery `E` even after a ROLLBACK TO SAVEPOINT that
+///   PostgreSQL resumes the block with. When the server [requested](Resume)
+///   it, the next ReadyForQuery `E` goes out as `T`.
+#[derive(Debug)]
 pub struct BackendFilter {
     header: Vec<u8>,
     body_left: usize,
     dropping: bool,
-    /// A CommandComplete being collected (header included) until its end.
+    /// A CommandComplete or ReadyForQuery being collected (header included)
+    /// until its end.
     tag: Option<Vec<u8>>,
+    resume: Arc<Resume>,
+}
+
+impl Default for BackendFilter {
+    fn default() -> Self {
+        BackendFilter::new(Arc::new(Resume::default()))
+    }
+}
+
+/// A failed transaction block that the server resumed (ROLLBACK TO
+/// SAVEPOINT): the statement's handler [requests](Resume::request) it, the
+/// output filter sends the ReadyForQuery that follows as `T` (in a
+/// transaction block) instead of `E`, and the connection loop
+/// [takes](Resume::take) it to set the connection's status to match.
+#[derive(Debug, Default)]
+pub struct Resume(AtomicU8);
+
+const RESUME_NONE: u8 = 0;
+const RESUME_REQUESTED: u8 = 1;
+const RESUME_SENT: u8 = 2;
+
+impl Resume {
+    /// Asks for the failed transaction block to go on.
+    pub fn request(&self) {
+        self.0.store(RESUME_REQUESTED, Ordering::Release);
+    }
+
+    /// Whether a resume was requested since the last call; clears it.
+    pub fn take(&self) -> bool {
+        self.0.swap(RESUME_NONE, Ordering::AcqRel) != RESUME_NONE
+    }
+
+    fn rewrite_ready(&self) -> bool {
+        self.0
+            .compare_exchange(
+                RESUME_REQUESTED,
+                RESUME_SENT,
+                Ordering::AcqRel,
+                Ordering::Acquire,
+            )
+            .is_ok()
+    }
 }
 
 /// The longest CommandComplete held to rewrite its tag; longer ones pass.
 const MAX_HELD_TAG: usize = 64;
 
 impl BackendFilter {
+    /// A filter that answers `resume`'s requests.
+    pub fn new(resume: Arc<Resume>) -> Self {
+        BackendFilter {
+            header: Vec::new(),
+            body_left: 0,
+            dropping: false,
+            tag: None,
+            resume,
+        }
+    }
+
     /// Appends to `out` the bytes of `input` that are not part of a dropped
     /// message, keeping the framing state across calls.
     pub fn filter(&mut self, input: &[u8], out: &mut Vec<u8>) {
@@ -174,7 +239,11 @@ impl BackendFilter {
                 if self.body_left == 0
                     && let Some(tag) = self.tag.take()
                 {
-                    out.extend_from_slice(&postgres_tag(tag));
+                    if tag[0] == b'Z' {
+                        out.extend_from_slice(&self.ready(tag));
+                    } else {
+                        out.extend_from_slice(&postgres_tag(tag));
+                    }
                 }
                 continue;
             }
@@ -189,7 +258,12 @@ impl BackendFilter {
                 ]);
                 self.body_left = usize::try_from(len).unwrap_or(4).saturating_sub(4);
                 self.dropping = self.header[0] == b'f';
-                if self.header[0] == b'C' && self.body_left > 0 && self.body_left <= MAX_HELD_TAG {
+                let held = match self.header[0] {
+                    b'C' => self.body_left <= MAX_HELD_TAG,
+                    b'Z' => self.body_left == 1,
+                    _ => false,
+                };
+                if held && self.body_left > 0 {
                     self.tag = Some(std::mem::take(&mut self.header));
                 } else if !self.dropping {
                     out.extend_from_slice(&self.header);
@@ -197,6 +271,16 @@ impl BackendFilter {
                 self.header.clear();
             }
         }
+    }
+}
+
+impl BackendFilter {
+    /// A whole ReadyForQuery: `E` becomes `T` when a resume was requested.
+    fn ready(&self, mut message: Vec<u8>) -> Vec<u8> {
+        if message.get(5) == Some(&b'E') && self.resume.rewrite_ready() {
+            message[5] = b'T';
+        }
+        message
     }
 }
 

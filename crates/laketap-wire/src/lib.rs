@@ -41,5 +41,5 @@ mod pgwire_tests;
 mod testing;
 
 pub use frames::{Frames, PRE_AUTH_MESSAGE_BYTES};
-pub use guarded::{BackendFilter, Guarded, violation};
+pub use guarded::{BackendFilter, Guarded, Resume, violation};
 pub use limits::{Limits, Violation, sqlstate};

@@ -229,3 +229,33 @@ fn show_tags_lose_their_row_count_whatever_the_cuts() {
         assert_eq!(out, expected, "pieces of {cut}");
     }
 }
+
+#[test]
+fn a_requested_resume_sends_the_next_failed_ready_for_query_as_in_transaction() {
+    let resume = std::sync::Arc::new(crate::Resume::default());
+    let mut filter = BackendFilter::new(resume.clone());
+    let failed = b"Z\0\0\0\x05E".to_vec();
+    let mut out = Vec::new();
+    filter.filter(&failed, &mut out);
+    assert_eq!(out, failed, "no request: unchanged");
+    resume.request();
+    let stream = [b"C\0\0\0\x0dROLLBACK\0".as_slice(), &failed, &failed].concat();
+    for cut in 1..=stream.len() {
+        let resume = std::sync::Arc::new(crate::Resume::default());
+        let mut filter = BackendFilter::new(resume.clone());
+        resume.request();
+        let mut out = Vec::new();
+        for piece in stream.chunks(cut) {
+            filter.filter(piece, &mut out);
+        }
+        let expected = [
+            b"C\0\0\0\x0dROLLBACK\0".as_slice(),
+            b"Z\0\0\0\x05T",
+            &failed,
+        ]
+        .concat();
+        assert_eq!(out, expected, "pieces of {cut}");
+        assert!(resume.take(), "the loop learns the block went on");
+        assert!(!resume.take());
+    }
+}
