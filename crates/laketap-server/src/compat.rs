@@ -26,19 +26,21 @@ use datafusion::sql::sqlparser::parser::Parser;
 /// Rewrites what the engine cannot plan into what it can; `None` when the
 /// statement needs nothing (or does not parse: the engine reports that).
 pub fn rewrite_sql(sql: &str) -> Option<String> {
-    // Cheap pre-check without allocating: every rewrite below needs `array`.
-    if !sql
-        .as_bytes()
-        .windows(5)
-        .any(|w| w.eq_ignore_ascii_case(b"array"))
-    {
+    // Cheap pre-check without allocating: every rewrite below needs `array`
+    // or `generate_subscripts`.
+    let mentions = |word: &[u8]| {
+        sql.as_bytes()
+            .windows(word.len())
+            .any(|w| w.eq_ignore_ascii_case(word))
+    };
+    if !mentions(b"array") && !mentions(b"generate_subscripts") {
         return None;
     }
     let mut statements = Parser::parse_sql(&PostgreSqlDialect {}, sql).ok()?;
     let mut changed = false;
     for statement in &mut statements {
         let _ = visit_expressions_mut(statement, |expr| {
-            if let Some(replacement) = array_subquery(expr) {
+            if let Some(replacement) = array_subquery(expr).or_else(|| subscripts(expr)) {
                 *expr = replacement;
                 changed = true;
             }
@@ -77,6 +79,47 @@ fn array_subquery(expr: &Expr) -> Option<Expr> {
             .ok();
     }
     None
+}
+
+/// `generate_subscripts(a, 1)` in a select list: the subscripts of a
+/// one-dimensional array, one row each. SQLAlchemy's index and primary-key
+/// reflection pairs it with `unnest(ix.indkey)` to number the key columns.
+/// DataFusion has no such set-returning function; `unnest` of the list of
+/// subscripts gives the same rows (two unnests in one select list are zipped,
+/// as in PostgreSQL).
+fn subscripts(expr: &Expr) -> Option<Expr> {
+    let Expr::Function(function) = expr else {
+        return None;
+    };
+    if !function
+        .name
+        .to_string()
+        .eq_ignore_ascii_case("generate_subscripts")
+    {
+        return None;
+    }
+    let FunctionArguments::List(list) = &function.args else {
+        return None;
+    };
+    let [array, dimension] = list.args.as_slice() else {
+        return None;
+    };
+    // Dimension 1, written or bound (SQLAlchemy's psycopg dialect binds it);
+    // a bound one stays in the statement so the parameters still line up.
+    let dimension = dimension.to_string();
+    let dimension = dimension.trim();
+    if dimension != "1" && !dimension.starts_with('$') {
+        return None;
+    }
+    let text = format!(
+        "unnest(generate_series(1 + 0 * CAST({dimension} AS BIGINT), \
+         CAST(coalesce(array_length({array}, 1), 0) AS BIGINT)))"
+    );
+    Parser::new(&PostgreSqlDialect {})
+        .try_with_sql(&text)
+        .ok()?
+        .parse_expr()
+        .ok()
 }
 
 /// PostgreSQL's `pg_size_pretty(bigint)`, unit for unit and rounding for
@@ -176,6 +219,45 @@ pub fn register_functions(ctx: &datafusion::prelude::SessionContext) {
     ctx.register_udf(datafusion::logical_expr::ScalarUDF::new_from_impl(
         PgGetExpr::default(),
     ));
+    ctx.register_udf(datafusion::logical_expr::ScalarUDF::new_from_impl(
+        NoIndexDef {
+            signature: datafusion::logical_expr::Signature::variadic_any(
+                datafusion::logical_expr::Volatility::Stable,
+            ),
+        },
+    ));
+}
+
+/// `pg_get_indexdef(index_oid [, column, pretty])`: NULL. laketap's tables
+/// have no indexes (`pg_index` lists none of them); SQLAlchemy's index
+/// reflection selects it in a query that finds no rows, and PostgreSQL
+/// answers NULL for an OID that is not an index.
+#[derive(Debug, PartialEq, Eq, Hash)]
+struct NoIndexDef {
+    signature: datafusion::logical_expr::Signature,
+}
+
+impl datafusion::logical_expr::ScalarUDFImpl for NoIndexDef {
+    fn name(&self) -> &str {
+        "pg_get_indexdef"
+    }
+
+    fn signature(&self) -> &datafusion::logical_expr::Signature {
+        &self.signature
+    }
+
+    fn return_type(&self, _arg_types: &[DataType]) -> DfResult<DataType> {
+        Ok(DataType::Utf8)
+    }
+
+    fn invoke_with_args(
+        &self,
+        args: datafusion::logical_expr::ScalarFunctionArgs,
+    ) -> DfResult<datafusion::logical_expr::ColumnarValue> {
+        Ok(datafusion::logical_expr::ColumnarValue::Array(
+            datafusion::arrow::array::new_null_array(&DataType::Utf8, args.number_rows),
+        ))
+    }
 }
 
 /// `pg_get_expr(pg_node_tree, relation [, pretty])`: the expression's text,
@@ -372,6 +454,8 @@ pub struct PgCatalogOverlay {
     pg_class: Option<Arc<dyn TableProvider>>,
     /// `pg_attribute` with its oid columns typed oid.
     pg_attribute: Option<Arc<dyn TableProvider>>,
+    /// `pg_index` with its vectors as arrays.
+    pg_index: Option<Arc<dyn TableProvider>>,
     /// `pg_settings`, computed at each scan from the scanning session's options.
     pg_settings: Arc<dyn TableProvider>,
 }
@@ -423,11 +507,16 @@ impl PgCatalogOverlay {
             Some(table) => Some(with_null_columns("pg_attribute", table, &[])?),
             None => None,
         };
+        let pg_index = match inner.table("pg_index").await? {
+            Some(table) => Some(with_null_columns("pg_index", table, &[])?),
+            None => None,
+        };
         Ok(PgCatalogOverlay {
             inner,
             views,
             pg_class,
             pg_attribute,
+            pg_index,
             pg_settings: Arc::new(laketap_engine::pgsettings::PgSettingsTable::default()),
         })
     }
@@ -448,8 +537,20 @@ const OID_COLUMNS: &[&str] = &[
     "relrewrite",
 ];
 
-/// `table` with NULL columns appended and [`OID_COLUMNS`] typed oid, as a
-/// view over it.
+/// pg_index's int2vector and oidvector columns, which datafusion-pg-catalog
+/// holds as their text ('1 2'). PostgreSQL casts them to arrays implicitly,
+/// and clients unnest them (SQLAlchemy's primary-key, unique and index
+/// reflection: `unnest(ix.indkey)`), so they are arrays here. Unlike
+/// PostgreSQL's vectors, their subscripts start at 1.
+const VECTOR_COLUMNS: &[(&str, DataType)] = &[
+    ("indkey", DataType::Int16),
+    ("indoption", DataType::Int16),
+    ("indclass", DataType::Int32),
+    ("indcollation", DataType::Int32),
+];
+
+/// `table` with NULL columns appended, [`OID_COLUMNS`] typed oid and
+/// [`VECTOR_COLUMNS`] as arrays, as a view over it.
 fn with_null_columns(
     name: &str,
     table: Arc<dyn TableProvider>,
@@ -466,8 +567,27 @@ fn with_null_columns(
         .iter()
         .map(|f| {
             let column = col(format!("{name}.\"{}\"", f.name()));
+            let vector = VECTOR_COLUMNS.iter().find(|(vector, _)| {
+                *vector == f.name().as_str() && f.data_type() == &DataType::Utf8
+            });
             if OID_COLUMNS.contains(&f.name().as_str()) {
                 column.alias_with_metadata(f.name(), Some(oid.clone()))
+            } else if let Some((_, item)) = vector {
+                // '1 2' -> [1, 2]; '' -> []
+                let parts = datafusion::functions_nested::expr_fn::string_to_array(
+                    datafusion::functions::expr_fn::nullif(column, lit("")),
+                    lit(" "),
+                    lit(datafusion::scalar::ScalarValue::Utf8(None)),
+                );
+                let list = DataType::List(Arc::new(Field::new("item", item.clone(), true)));
+                datafusion::functions::expr_fn::coalesce(vec![
+                    cast(parts, list.clone()),
+                    cast(
+                        datafusion::functions_nested::expr_fn::make_array(vec![]),
+                        list,
+                    ),
+                ])
+                .alias(f.name())
             } else {
                 column
             }
@@ -511,6 +631,11 @@ impl SchemaProvider for PgCatalogOverlay {
         {
             return Ok(Some(pg_attribute.clone()));
         }
+        if name.eq_ignore_ascii_case("pg_index")
+            && let Some(pg_index) = &self.pg_index
+        {
+            return Ok(Some(pg_index.clone()));
+        }
         self.inner.table(name).await
     }
 
@@ -547,6 +672,28 @@ mod tests {
         assert_eq!(size_pretty(1_000_000_000), "954 MB");
         assert_eq!(size_pretty(1_000_000_000_000), "931 GB");
         assert_eq!(size_pretty(-10240), "-10 kB");
+    }
+
+    #[tokio::test]
+    async fn generate_subscripts_numbers_the_unnested_elements() {
+        let sql = rewrite_sql(
+            "SELECT unnest(a) AS v, generate_subscripts(a, 1) AS i FROM (SELECT [10, 20, 30] AS a)",
+        )
+        .expect("rewritten");
+        let ctx = datafusion::prelude::SessionContext::new();
+        let batches = ctx
+            .sql(&sql)
+            .await
+            .expect("plan")
+            .collect()
+            .await
+            .expect("run");
+        let text = datafusion::arrow::util::pretty::pretty_format_batches(&batches)
+            .expect("format")
+            .to_string();
+        for row in ["| 10 | 1 |", "| 20 | 2 |", "| 30 | 3 |"] {
+            assert!(text.contains(row), "{text}");
+        }
     }
 
     #[test]
