@@ -33,7 +33,8 @@ pub fn rewrite_sql(sql: &str) -> Option<String> {
             .windows(word.len())
             .any(|w| w.eq_ignore_ascii_case(word))
     };
-    if !mentions(b"array") && !mentions(b"generate_subscripts") {
+    let catalog_subquery = mentions(b"(select") && mentions(b"pg_catalog.");
+    if !mentions(b"array") && !mentions(b"generate_subscripts") && !catalog_subquery {
         return None;
     }
     let mut statements = Parser::parse_sql(&PostgreSqlDialect {}, sql).ok()?;
@@ -42,6 +43,8 @@ pub fn rewrite_sql(sql: &str) -> Option<String> {
         let _ = visit_expressions_mut(statement, |expr| {
             if let Some(replacement) = array_subquery(expr).or_else(|| subscripts(expr)) {
                 *expr = replacement;
+                changed = true;
+            } else if catalog_subquery && at_most_one_catalog_row(expr) {
                 changed = true;
             }
             ControlFlow::<()>::Continue(())
@@ -79,6 +82,75 @@ fn array_subquery(expr: &Expr) -> Option<Expr> {
             .ok();
     }
     None
+}
+
+/// A scalar subquery over `pg_catalog` tables that selects one value without
+/// aggregating, such as SQLAlchemy's column reflection's
+/// `(SELECT pg_get_expr(d.adbin, d.adrelid) FROM pg_catalog.pg_attrdef d
+/// WHERE d.adrelid = a.attrelid AND d.adnum = a.attnum)`: DataFusion cannot
+/// decorrelate it ("Correlated scalar subquery must be aggregated to return
+/// at most one row"). Each such catalog lookup finds at most one row (it is
+/// keyed by the outer row's OIDs), so `max()` of the value is the value; the
+/// subquery is rewritten so. Subqueries over lake tables are left alone:
+/// there PostgreSQL's error for a second row must stay an error.
+fn at_most_one_catalog_row(expr: &mut Expr) -> bool {
+    use datafusion::sql::sqlparser::ast::{GroupByExpr, SelectItem, SetExpr, TableFactor};
+    let Expr::Subquery(query) = expr else {
+        return false;
+    };
+    if query.limit_clause.is_some() || query.fetch.is_some() {
+        return false;
+    }
+    let SetExpr::Select(select) = query.body.as_mut() else {
+        return false;
+    };
+    let catalog = |factor: &TableFactor| match factor {
+        TableFactor::Table { name, .. } => name
+            .0
+            .first()
+            .and_then(|part| part.as_ident())
+            .is_some_and(|schema| schema.value.eq_ignore_ascii_case("pg_catalog")),
+        _ => false,
+    };
+    let only_catalog = !select.from.is_empty()
+        && select
+            .from
+            .iter()
+            .all(|t| catalog(&t.relation) && t.joins.iter().all(|j| catalog(&j.relation)));
+    let grouped = !matches!(&select.group_by, GroupByExpr::Expressions(e, _) if e.is_empty());
+    if !only_catalog || grouped || select.having.is_some() || select.projection.len() != 1 {
+        return false;
+    }
+    let value = match &mut select.projection[0] {
+        SelectItem::UnnamedExpr(value) | SelectItem::ExprWithAlias { expr: value, .. } => value,
+        _ => return false,
+    };
+    let text = value.to_string();
+    let lower = text.to_ascii_lowercase();
+    if [
+        "max(",
+        "min(",
+        "count(",
+        "sum(",
+        "avg(",
+        "array_agg(",
+        "string_agg(",
+        "bool_",
+    ]
+    .iter()
+    .any(|aggregate| lower.starts_with(aggregate))
+    {
+        return false;
+    }
+    let Some(wrapped) = Parser::new(&PostgreSqlDialect {})
+        .try_with_sql(&format!("max({text})"))
+        .ok()
+        .and_then(|mut p| p.parse_expr().ok())
+    else {
+        return false;
+    };
+    *value = wrapped;
+    true
 }
 
 /// `generate_subscripts(a, 1)` in a select list: the subscripts of a
@@ -219,27 +291,92 @@ pub fn register_functions(ctx: &datafusion::prelude::SessionContext) {
     ctx.register_udf(datafusion::logical_expr::ScalarUDF::new_from_impl(
         PgGetExpr::default(),
     ));
-    ctx.register_udf(datafusion::logical_expr::ScalarUDF::new_from_impl(
-        NoIndexDef {
-            signature: datafusion::logical_expr::Signature::variadic_any(
-                datafusion::logical_expr::Volatility::Stable,
-            ),
-        },
-    ));
+    for name in [
+        "pg_collation_is_visible",
+        "pg_type_is_visible",
+        "pg_function_is_visible",
+    ] {
+        ctx.register_udf(datafusion::logical_expr::ScalarUDF::new_from_impl(
+            Visible {
+                name,
+                signature: datafusion::logical_expr::Signature::any(
+                    1,
+                    datafusion::logical_expr::Volatility::Stable,
+                ),
+            },
+        ));
+    }
+    for name in [
+        "pg_get_indexdef",
+        "pg_get_function_result",
+        "pg_get_function_arguments",
+    ] {
+        ctx.register_udf(datafusion::logical_expr::ScalarUDF::new_from_impl(
+            NullText {
+                name,
+                signature: datafusion::logical_expr::Signature::variadic_any(
+                    datafusion::logical_expr::Volatility::Stable,
+                ),
+            },
+        ));
+    }
 }
 
-/// `pg_get_indexdef(index_oid [, column, pretty])`: NULL. laketap's tables
-/// have no indexes (`pg_index` lists none of them); SQLAlchemy's index
-/// reflection selects it in a query that finds no rows, and PostgreSQL
-/// answers NULL for an OID that is not an index.
+/// `pg_collation_is_visible(oid)`, `pg_type_is_visible(oid)`,
+/// `pg_function_is_visible(oid)`: true. laketap's collations, types and
+/// functions all live in pg_catalog, which is always on the search path
+/// (SQLAlchemy's column reflection, psql's `\dT` and `\df` ask).
 #[derive(Debug, PartialEq, Eq, Hash)]
-struct NoIndexDef {
+struct Visible {
+    name: &'static str,
     signature: datafusion::logical_expr::Signature,
 }
 
-impl datafusion::logical_expr::ScalarUDFImpl for NoIndexDef {
+impl datafusion::logical_expr::ScalarUDFImpl for Visible {
     fn name(&self) -> &str {
-        "pg_get_indexdef"
+        self.name
+    }
+
+    fn signature(&self) -> &datafusion::logical_expr::Signature {
+        &self.signature
+    }
+
+    fn return_type(&self, _arg_types: &[DataType]) -> DfResult<DataType> {
+        Ok(DataType::Boolean)
+    }
+
+    fn invoke_with_args(
+        &self,
+        args: datafusion::logical_expr::ScalarFunctionArgs,
+    ) -> DfResult<datafusion::logical_expr::ColumnarValue> {
+        let arrays = datafusion::logical_expr::ColumnarValue::values_to_arrays(&args.args)?;
+        let oids = &arrays[0];
+        let visible: datafusion::arrow::array::BooleanArray = (0..oids.len())
+            .map(|i| (!is_null(oids.as_ref(), i)).then_some(true))
+            .collect();
+        Ok(datafusion::logical_expr::ColumnarValue::Array(Arc::new(
+            visible,
+        )))
+    }
+}
+
+/// Functions answered with NULL (as PostgreSQL answers for an OID that is
+/// not of their kind):
+/// - `pg_get_indexdef(index_oid [, column, pretty])`: laketap's tables have
+///   no indexes (`pg_index` lists none of them); SQLAlchemy's index
+///   reflection selects it in a query that finds no rows.
+/// - `pg_get_function_result(func_oid)`, `pg_get_function_arguments`: laketap's functions are
+///   DataFusion's, whose signatures pg_proc does not hold; psql's `\df`
+///   selects it (and lists no function outside pg_catalog).
+#[derive(Debug, PartialEq, Eq, Hash)]
+struct NullText {
+    name: &'static str,
+    signature: datafusion::logical_expr::Signature,
+}
+
+impl datafusion::logical_expr::ScalarUDFImpl for NullText {
+    fn name(&self) -> &str {
+        self.name
     }
 
     fn signature(&self) -> &datafusion::logical_expr::Signature {
@@ -694,6 +831,21 @@ mod tests {
         for row in ["| 10 | 1 |", "| 20 | 2 |", "| 30 | 3 |"] {
             assert!(text.contains(row), "{text}");
         }
+    }
+
+    #[test]
+    fn catalog_scalar_subqueries_are_aggregated() {
+        let sql = rewrite_sql(
+            "SELECT a.attname, (SELECT pg_catalog.pg_get_expr(d.adbin, d.adrelid) FROM pg_catalog.pg_attrdef AS d WHERE d.adrelid = a.attrelid), (SELECT x FROM sales.orders o WHERE o.id = a.attnum) FROM pg_catalog.pg_attribute AS a",
+        )
+        .expect("rewritten");
+        assert!(
+            sql.contains(
+                "(SELECT max(pg_catalog.pg_get_expr(d.adbin, d.adrelid)) FROM pg_catalog.pg_attrdef"
+            ),
+            "{sql}"
+        );
+        assert!(sql.contains("(SELECT x FROM sales.orders"), "{sql}");
     }
 
     #[test]
