@@ -13,6 +13,8 @@
 //! they are learned when a statement is parsed, as describing is not async.
 //! Columns computed by an expression keep 0, as in PostgreSQL. Simple-query
 //! results keep 0: their plans are not at hand.
+//!
+//! The same step gives `numeric(p, s)` columns their type modifier.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, RwLock};
@@ -130,9 +132,6 @@ impl TableOids {
             return fields;
         }
         let sources = sources(plan);
-        if sources.is_empty() {
-            return fields;
-        }
         let Ok(oids) = self.oids.read() else {
             return fields;
         };
@@ -148,22 +147,53 @@ impl TableOids {
                         let attnum = source.schema.index_of(column.name()).ok()?;
                         Some((oid, i16::try_from(attnum + 1).ok()?))
                     });
-                match found {
-                    Some((oid, attnum)) => FieldInfo::new(
-                        field.name().to_string(),
-                        Some(oid),
-                        Some(attnum),
-                        field.datatype().clone(),
-                        field.format(),
-                    )
-                    .with_format_options(Arc::clone(field.format_options()))
-                    .with_type_size(field.type_size())
-                    .with_type_modifier(field.type_modifier()),
-                    None => field,
+                let typmod = numeric_typmod(column.data_type(), field.datatype())
+                    .unwrap_or(field.type_modifier());
+                if found.is_none() && typmod == field.type_modifier() {
+                    return field;
                 }
+                let (table, attnum) = match found {
+                    Some((oid, attnum)) => (Some(oid), Some(attnum)),
+                    None => (field.table_id(), field.column_id()),
+                };
+                FieldInfo::new(
+                    field.name().to_string(),
+                    table,
+                    attnum,
+                    field.datatype().clone(),
+                    field.format(),
+                )
+                .with_format_options(Arc::clone(field.format_options()))
+                .with_type_size(field.type_size())
+                .with_type_modifier(typmod)
             })
             .collect()
     }
+}
+
+/// PostgreSQL's type modifier of a `numeric(p, s)` column, `((p << 16) |
+/// s) + 4`, which pgjdbc's getPrecision/getScale and psycopg read.
+/// DataFusion types an unconstrained `numeric` as Decimal128(38, 10): that
+/// one keeps -1, as PostgreSQL's unconstrained numeric does.
+fn numeric_typmod(
+    arrow: &datafusion::arrow::datatypes::DataType,
+    pg: &pgwire::api::Type,
+) -> Option<i32> {
+    use datafusion::arrow::datatypes::DataType;
+    if *pg != pgwire::api::Type::NUMERIC {
+        return None;
+    }
+    let (precision, scale) = match arrow {
+        DataType::Decimal32(p, s)
+        | DataType::Decimal64(p, s)
+        | DataType::Decimal128(p, s)
+        | DataType::Decimal256(p, s) => (i32::from(*p), i32::from(*s)),
+        _ => return None,
+    };
+    if (precision, scale) == (38, 10) || scale < 0 {
+        return None;
+    }
+    Some(((precision << 16) | scale) + 4)
 }
 
 /// The relations `plan` scans, by the qualifier their columns carry: the
@@ -212,5 +242,32 @@ fn lookup(oids: &HashMap<(String, String), i32>, key: &(String, String)) -> Opti
     match (matching.next(), matching.next()) {
         (Some((_, oid)), None) => Some(*oid),
         _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use datafusion::arrow::datatypes::DataType;
+
+    #[test]
+    fn numeric_type_modifiers_as_postgresql_packs_them() {
+        // PostgreSQL 15: numeric(12,3) is 786439, numeric(10,2) 655366.
+        assert_eq!(
+            numeric_typmod(&DataType::Decimal128(12, 3), &pgwire::api::Type::NUMERIC),
+            Some(786439)
+        );
+        assert_eq!(
+            numeric_typmod(&DataType::Decimal128(10, 2), &pgwire::api::Type::NUMERIC),
+            Some(655366)
+        );
+        assert_eq!(
+            numeric_typmod(&DataType::Decimal128(38, 10), &pgwire::api::Type::NUMERIC),
+            None
+        );
+        assert_eq!(
+            numeric_typmod(&DataType::Int64, &pgwire::api::Type::INT8),
+            None
+        );
     }
 }
