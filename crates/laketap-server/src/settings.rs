@@ -408,6 +408,9 @@ impl QueryHook for LaketapSettingsHook {
         session_context: &SessionContext,
         client: &mut dyn HookClient,
     ) -> Option<PgWireResult<Response>> {
+        if let Some(answer) = transaction_modes(statement, session_context, client).await {
+            return Some(answer);
+        }
         let request = request(statement)?;
         Some(answer(request, session_context, client).await)
     }
@@ -444,7 +447,80 @@ impl QueryHook for LaketapSettingsHook {
         session_context: &SessionContext,
         client: &mut dyn HookClient,
     ) -> Option<PgWireResult<Response>> {
+        if let Some(answer) = transaction_modes(statement, session_context, client).await {
+            return Some(answer);
+        }
         let request = request(statement)?;
         Some(answer(request, session_context, client).await)
+    }
+}
+
+/// A transaction block's own isolation level and access mode, as
+/// PostgreSQL keeps them: `BEGIN ISOLATION LEVEL …, READ ONLY` (also
+/// `START TRANSACTION`, tagged as such) sets `transaction_isolation` and
+/// `transaction_read_only` for the block, and its end returns both to the
+/// session's defaults. (laketap runs every statement on a snapshot of the
+/// tables it reads and a READ ONLY block takes no INSERT either way: the
+/// settings are what clients read back.) Anything else: `None`, for the
+/// transaction hooks after this one.
+async fn transaction_modes(
+    statement: &Statement,
+    ctx: &SessionContext,
+    client: &mut dyn HookClient,
+) -> Option<PgWireResult<Response>> {
+    use pgwire::messages::response::TransactionStatus;
+    match statement {
+        Statement::StartTransaction { modes, begin, .. }
+            if client.transaction_status() == TransactionStatus::Idle =>
+        {
+            let defaults = [
+                ("transaction_isolation", "default_transaction_isolation"),
+                ("transaction_read_only", "default_transaction_read_only"),
+            ];
+            let mut values: Vec<(&str, String)> = Vec::new();
+            for (key, default) in defaults {
+                let options = ctx.state_ref().read().config_options().clone();
+                values.push((key, pgsettings::current_value(&options, default)?));
+            }
+            for mode in modes {
+                match mode {
+                    TransactionMode::IsolationLevel(level) => {
+                        values[0].1 = level.to_string().to_ascii_lowercase();
+                    }
+                    TransactionMode::AccessMode(access) => {
+                        values[1].1 = match access {
+                            TransactionAccessMode::ReadOnly => "on".to_string(),
+                            TransactionAccessMode::ReadWrite => "off".to_string(),
+                        };
+                    }
+                }
+            }
+            for (key, value) in &values {
+                if let Err(e) = set(ctx, key, value, client).await {
+                    return Some(Err(e));
+                }
+            }
+            let tag = if *begin { "BEGIN" } else { "START TRANSACTION" };
+            Some(Ok(Response::TransactionStart(Tag::new(tag))))
+        }
+        Statement::Commit { chain: false, .. }
+        | Statement::Rollback {
+            chain: false,
+            savepoint: None,
+        } => {
+            for (key, default) in [
+                ("transaction_isolation", "default_transaction_isolation"),
+                ("transaction_read_only", "default_transaction_read_only"),
+            ] {
+                let options = ctx.state_ref().read().config_options().clone();
+                if let Some(value) = pgsettings::current_value(&options, default)
+                    && let Err(e) = set(ctx, key, &value, client).await
+                {
+                    return Some(Err(e));
+                }
+            }
+            None
+        }
+        _ => None,
     }
 }
