@@ -13,6 +13,7 @@
 //! - [`compat`]: SQL rewrites and pg_catalog columns for client compatibility.
 //! - [`describe`]: `obj_description` / `col_description` from catalog descriptions.
 //! - [`settings`]: `SET`/`SHOW`/`RESET` of `laketap.*` per connection.
+//! - [`like`]: LIKE … ESCAPE with an escape character other than backslash.
 //! - [`http`]: the HTTP router (`/health`, `/v1/ingest/{schema}/{table}`).
 //! - [`cursors`]: DECLARE … CURSOR with a described portal, FETCH tagged FETCH.
 //! - [`copy`]: `COPY … FROM STDIN` into Delta tables.
@@ -39,6 +40,7 @@ pub mod cursors;
 pub mod describe;
 pub mod handlers;
 pub mod http;
+pub mod like;
 pub mod limits;
 pub mod params;
 pub mod pgtext;
@@ -166,6 +168,7 @@ impl PgServer {
             .map_err(|e| Error::Setup(e.to_string()))?;
         compat::register_functions(ctx);
         ctx.add_analyzer_rule(Arc::new(bytea::ByteaLiterals));
+        ctx.add_analyzer_rule(Arc::new(like::LikeEscapes));
         // After pg_catalog's functions: PostgreSQL's version(), current_setting().
         laketap_engine::pgsettings::register(ctx);
         let descriptions = Arc::new(describe::Descriptions::default());
