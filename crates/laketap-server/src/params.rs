@@ -119,7 +119,13 @@ pub fn declare_parameter_types(
         })?;
         // Recomputed on every node: a parent of a changed node (a Sort or
         // Limit above the projection) has the old type in its schema too.
-        changed.map_data(LogicalPlan::recompute_schema)
+        // (recompute_schema keeps a Union's schema: it is derived again.)
+        changed.map_data(|plan| match plan {
+            LogicalPlan::Union(union) => Ok(LogicalPlan::Union(
+                datafusion::logical_expr::Union::try_new_with_loose_types(union.inputs)?,
+            )),
+            other => other.recompute_schema(),
+        })
     })
     .data()
 }
@@ -196,6 +202,16 @@ mod tests {
         let types = types(&p);
         assert_eq!(types[0], ("$1".to_string(), Some(DataType::Int32)));
         assert_eq!(types[1].0, "$2");
+    }
+
+    #[tokio::test]
+    async fn a_union_takes_the_parameter_type() {
+        let p = plan("SELECT $1 AS v UNION ALL SELECT 'b'").await;
+        let p = declare_parameter_types(p, &[None], None).expect("declare");
+        assert_eq!(p.schema().field(0).data_type(), &DataType::Utf8);
+        let p = plan("SELECT $1 AS v UNION ALL SELECT 2").await;
+        let p = declare_parameter_types(p, &[Some(Type::INT8)], None).expect("declare");
+        assert_eq!(p.schema().field(0).data_type(), &DataType::Int64);
     }
 
     #[tokio::test]
