@@ -22,6 +22,7 @@
 //! - [`access`]: what each user may read and write, enforced in its session.
 //! - [`scram`]: SCRAM-SHA-256 with PostgreSQL's verifiers.
 //! - [`tableoids`]: table OIDs and column numbers in RowDescription.
+//! - [`timetext`]: timestamp::text as PostgreSQL writes it.
 //! - [`tls`]: the rustls acceptor.
 //! - [`limits`]: the per-connection memory share.
 //! - [`pgtext`]: PostgreSQL's text output of floats and date/time values.
@@ -49,6 +50,7 @@ pub mod scram;
 pub mod settings;
 pub mod sqlstate;
 pub mod tableoids;
+pub mod timetext;
 pub mod tls;
 pub mod transactions;
 
@@ -169,6 +171,7 @@ impl PgServer {
         compat::register_functions(ctx);
         ctx.add_analyzer_rule(Arc::new(bytea::ByteaLiterals));
         ctx.add_analyzer_rule(Arc::new(like::LikeEscapes));
+        ctx.add_analyzer_rule(Arc::new(timetext::TimestampText));
         // After pg_catalog's functions: PostgreSQL's version(), current_setting().
         laketap_engine::pgsettings::register(ctx);
         let descriptions = Arc::new(describe::Descriptions::default());
