@@ -12,11 +12,10 @@
 //! does. A cast of a text column is left to DataFusion.
 
 use datafusion::arrow::datatypes::DataType;
-use datafusion::common::tree_node::{Transformed, TransformedResult, TreeNode};
+use datafusion::common::tree_node::Transformed;
 use datafusion::config::ConfigOptions;
 use datafusion::error::{DataFusionError, Result as DfResult};
 use datafusion::logical_expr::expr::{Cast, TryCast};
-use datafusion::logical_expr::expr_rewriter::NamePreserver;
 use datafusion::logical_expr::{Expr, LogicalPlan};
 use datafusion::optimizer::AnalyzerRule;
 use datafusion::scalar::ScalarValue;
@@ -27,18 +26,7 @@ pub struct ByteaLiterals;
 
 impl AnalyzerRule for ByteaLiterals {
     fn analyze(&self, plan: LogicalPlan, _config: &ConfigOptions) -> DfResult<LogicalPlan> {
-        plan.transform_up_with_subqueries(|node| {
-            // The rewritten expression keeps its name: the plan's schema is
-            // checked against it after each optimizer rule.
-            let names = NamePreserver::new(&node);
-            node.map_expressions(|expr| {
-                let name = names.save(&expr);
-                Ok(expr
-                    .transform_up(rewrite)?
-                    .update_data(|expr| name.restore(expr)))
-            })
-        })
-        .data()
+        crate::rules::rewrite_expressions(plan, |expr, _| rewrite(expr))
     }
 
     fn name(&self) -> &str {
@@ -148,16 +136,11 @@ mod tests {
     async fn literals_cast_to_bytea_are_decoded() {
         let ctx = SessionContext::new();
         ctx.add_analyzer_rule(Arc::new(ByteaLiterals));
-        let batches = ctx
-            .sql("SELECT '\\xdeadbeef'::bytea AS h, 'a\\000'::bytea AS e, '\\x01'::bytea")
-            .await
-            .expect("plan")
-            .collect()
-            .await
-            .expect("run");
-        let text = datafusion::arrow::util::pretty::pretty_format_batches(&batches)
-            .expect("format")
-            .to_string();
+        let text = crate::rules::table_text(
+            &ctx,
+            "SELECT '\\xdeadbeef'::bytea AS h, 'a\\000'::bytea AS e, '\\x01'::bytea",
+        )
+        .await;
         assert!(text.contains("| deadbeef | 6100 | 01 "), "{text}");
         let err = ctx
             .sql("SELECT '\\xzz'::bytea")

@@ -818,16 +818,7 @@ mod tests {
         )
         .expect("rewritten");
         let ctx = datafusion::prelude::SessionContext::new();
-        let batches = ctx
-            .sql(&sql)
-            .await
-            .expect("plan")
-            .collect()
-            .await
-            .expect("run");
-        let text = datafusion::arrow::util::pretty::pretty_format_batches(&batches)
-            .expect("format")
-            .to_string();
+        let text = crate::rules::table_text(&ctx, &sql).await;
         for row in ["| 10 | 1 |", "| 20 | 2 |", "| 30 | 3 |"] {
             assert!(text.contains(row), "{text}");
         }
@@ -859,16 +850,11 @@ mod tests {
     async fn pg_get_expr_is_null_for_null() {
         let ctx = datafusion::prelude::SessionContext::new();
         register_functions(&ctx);
-        let batches = ctx
-            .sql("SELECT pg_get_expr(NULL, 1) IS NULL AS n, pg_get_expr('a + 1', 1::int) AS e")
-            .await
-            .expect("plan")
-            .collect()
-            .await
-            .expect("run");
-        let text = datafusion::arrow::util::pretty::pretty_format_batches(&batches)
-            .expect("format")
-            .to_string();
+        let text = crate::rules::table_text(
+            &ctx,
+            "SELECT pg_get_expr(NULL, 1) IS NULL AS n, pg_get_expr('a + 1', 1::int) AS e",
+        )
+        .await;
         assert!(text.contains("| true | a + 1 |"), "{text}");
     }
 

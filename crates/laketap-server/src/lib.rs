@@ -45,6 +45,7 @@ pub mod like;
 pub mod limits;
 pub mod params;
 pub mod pgtext;
+mod rules;
 pub mod savepoints;
 pub mod scram;
 pub mod settings;

@@ -15,11 +15,10 @@ use std::sync::Arc;
 
 use datafusion::arrow::array::{Array, AsArray, StringBuilder};
 use datafusion::arrow::datatypes::DataType;
-use datafusion::common::tree_node::{Transformed, TransformedResult, TreeNode};
+use datafusion::common::tree_node::Transformed;
 use datafusion::config::ConfigOptions;
 use datafusion::error::Result as DfResult;
 use datafusion::logical_expr::expr::{Like, ScalarFunction};
-use datafusion::logical_expr::expr_rewriter::NamePreserver;
 use datafusion::logical_expr::{
     ColumnarValue, Expr, LogicalPlan, ScalarFunctionArgs, ScalarUDF, ScalarUDFImpl, Signature,
     Volatility, cast, lit,
@@ -32,16 +31,7 @@ pub struct LikeEscapes;
 
 impl AnalyzerRule for LikeEscapes {
     fn analyze(&self, plan: LogicalPlan, _config: &ConfigOptions) -> DfResult<LogicalPlan> {
-        plan.transform_up_with_subqueries(|node| {
-            let names = NamePreserver::new(&node);
-            node.map_expressions(|expr| {
-                let name = names.save(&expr);
-                Ok(expr
-                    .transform_up(rewrite)?
-                    .update_data(|expr| name.restore(expr)))
-            })
-        })
-        .data()
+        crate::rules::rewrite_expressions(plan, |expr, _| rewrite(expr))
     }
 
     fn name(&self) -> &str {
@@ -154,19 +144,12 @@ mod tests {
     async fn like_with_another_escape_character_runs() {
         let ctx = SessionContext::new();
         ctx.add_analyzer_rule(Arc::new(LikeEscapes));
-        let batches = ctx
-            .sql(
-                "SELECT n FROM (VALUES ('pg_x'), ('pgx'), ('a\\b')) AS t(n) \
-                 WHERE n NOT LIKE 'pg/_' || '%' ESCAPE '/' AND n NOT ILIKE 'A\\%' ESCAPE '/'",
-            )
-            .await
-            .expect("plan")
-            .collect()
-            .await
-            .expect("run");
-        let text = datafusion::arrow::util::pretty::pretty_format_batches(&batches)
-            .expect("format")
-            .to_string();
+        let text = crate::rules::table_text(
+            &ctx,
+            "SELECT n FROM (VALUES ('pg_x'), ('pgx'), ('a\\b')) AS t(n) \
+             WHERE n NOT LIKE 'pg/_' || '%' ESCAPE '/' AND n NOT ILIKE 'A\\%' ESCAPE '/'",
+        )
+        .await;
         assert!(text.contains("| pgx |"), "{text}");
         assert!(!text.contains("pg_x"), "{text}");
         assert!(!text.contains("a\\b"), "{text}");

@@ -15,12 +15,11 @@ use std::sync::Arc;
 
 use datafusion::arrow::array::{Array, AsArray, StringBuilder};
 use datafusion::arrow::datatypes::{DataType, TimeUnit, TimestampMicrosecondType};
-use datafusion::common::tree_node::{Transformed, TransformedResult, TreeNode};
+use datafusion::common::tree_node::Transformed;
 use datafusion::common::{DFSchema, ExprSchema};
 use datafusion::config::ConfigOptions;
 use datafusion::error::Result as DfResult;
 use datafusion::logical_expr::expr::{Cast, ScalarFunction};
-use datafusion::logical_expr::expr_rewriter::NamePreserver;
 use datafusion::logical_expr::{
     ColumnarValue, Expr, ExprSchemable, LogicalPlan, ScalarFunctionArgs, ScalarUDF, ScalarUDFImpl,
     Signature, Volatility, cast,
@@ -33,20 +32,7 @@ pub struct TimestampText;
 
 impl AnalyzerRule for TimestampText {
     fn analyze(&self, plan: LogicalPlan, _config: &ConfigOptions) -> DfResult<LogicalPlan> {
-        plan.transform_up_with_subqueries(|node| {
-            let mut schema = DFSchema::empty();
-            for input in node.inputs() {
-                schema.merge(input.schema());
-            }
-            let names = NamePreserver::new(&node);
-            node.map_expressions(|expr| {
-                let name = names.save(&expr);
-                Ok(expr
-                    .transform_up(|e| rewrite(e, &schema))?
-                    .update_data(|expr| name.restore(expr)))
-            })
-        })
-        .data()
+        crate::rules::rewrite_expressions(plan, rewrite)
     }
 
     fn name(&self) -> &str {
@@ -175,21 +161,14 @@ mod tests {
     async fn timestamps_cast_to_text_as_postgresql_writes_them() {
         let ctx = SessionContext::new();
         ctx.add_analyzer_rule(Arc::new(TimestampText));
-        let batches = ctx
-            .sql(
-                "SELECT CAST(TIMESTAMP '2026-03-01 10:00:00' AS TEXT) AS a, \
+        let text = crate::rules::table_text(
+            &ctx,
+            "SELECT CAST(TIMESTAMP '2026-03-01 10:00:00' AS TEXT) AS a, \
                  CAST(TIMESTAMP '2026-03-01 10:00:00.120' AS VARCHAR) AS b, \
                  CAST(arrow_cast('2026-03-01T12:00:00Z', 'Timestamp(Microsecond, Some(\"Europe/Paris\"))') AS TEXT) AS c, \
                  CAST(arrow_cast('2026-03-01T12:00:00Z', 'Timestamp(Microsecond, Some(\"Asia/Kolkata\"))') AS TEXT) AS d",
-            )
-            .await
-            .expect("plan")
-            .collect()
-            .await
-            .expect("run");
-        let text = datafusion::arrow::util::pretty::pretty_format_batches(&batches)
-            .expect("format")
-            .to_string();
+        )
+        .await;
         for value in [
             "| 2026-03-01 10:00:00 ",
             "| 2026-03-01 10:00:00.12 ",

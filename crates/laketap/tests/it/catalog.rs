@@ -335,9 +335,9 @@ async fn delta_tables_travel_in_time() {
             ))
             .collect::<Vec<_>>(),
         vec![
-            ("0".to_string(), "2026-03-03T00:00:00Z".to_string()),
-            ("1".to_string(), "2026-03-03T00:01:00Z".to_string()),
-            ("2".to_string(), "2026-03-03T00:02:00Z".to_string()),
+            ("0".to_string(), "2026-03-03 00:00:00+00".to_string()),
+            ("1".to_string(), "2026-03-03 00:01:00+00".to_string()),
+            ("2".to_string(), "2026-03-03 00:02:00+00".to_string()),
         ]
     );
     // Versions combine like any tables (an audit: what did commit 1 add?).
