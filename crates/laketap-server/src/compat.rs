@@ -627,22 +627,33 @@ impl PgCatalogOverlay {
             ],
         )?;
         let views = Arc::new(MemTable::try_new(schema, vec![vec![batch]])?);
-        let pg_class = match inner.table("pg_class").await? {
+        // reloptions (psql `\d+`) and relacl / attacl (pgjdbc's privilege
+        // listings) are NULL: no storage options and no grants beyond the
+        // owner's, which pgjdbc derives from relowner as PostgreSQL's clients do.
+        let text_array = DataType::List(Arc::new(Field::new("item", DataType::Utf8, true)));
+        let missing = |table: &Arc<dyn TableProvider>, names: &[&'static str]| {
+            names
+                .iter()
+                .filter(|name| table.schema().field_with_name(name).is_err())
+                .map(|name| (*name, text_array.clone()))
+                .collect::<Vec<_>>()
+        };
+        let pg_class_table = inner.table("pg_class").await?;
+        let pg_class = match &pg_class_table {
             Some(table) => {
-                let text_array = DataType::List(Arc::new(Field::new("item", DataType::Utf8, true)));
-                let extra: &[(&str, DataType)] =
-                    if table.schema().field_with_name("reloptions").is_err() {
-                        &[("reloptions", text_array)]
-                    } else {
-                        &[]
-                    };
-                Some(with_null_columns("pg_class", table, extra)?)
+                let extra = missing(table, &["reloptions", "relacl"]);
+                Some(with_null_columns("pg_class", table.clone(), &extra)?)
             }
             None => None,
         };
-        let pg_attribute = match inner.table("pg_attribute").await? {
-            Some(table) => Some(with_null_columns("pg_attribute", table, &[])?),
-            None => None,
+        let pg_attribute = match (inner.table("pg_attribute").await?, &pg_class_table) {
+            (Some(table), Some(classes)) => {
+                let extra = missing(&table, &["attacl"]);
+                let attributes = with_null_columns("pg_attribute", table, &extra)?;
+                Some(view_columns_nullable(attributes, classes.clone())?)
+            }
+            (Some(table), None) => Some(with_null_columns("pg_attribute", table, &[])?),
+            _ => None,
         };
         let pg_index = match inner.table("pg_index").await? {
             Some(table) => Some(with_null_columns("pg_index", table, &[])?),
@@ -685,6 +696,45 @@ const VECTOR_COLUMNS: &[(&str, DataType)] = &[
     ("indclass", DataType::Int32),
     ("indcollation", DataType::Int32),
 ];
+
+/// `pg_attribute` with `attnotnull` false for the columns of views, as in
+/// PostgreSQL (datafusion-pg-catalog derives it from the Arrow field, and a
+/// view's fields are often non-nullable): psql `\d` of a KPI view showed
+/// "not null" on columns that can be NULL.
+fn view_columns_nullable(
+    attributes: Arc<dyn TableProvider>,
+    classes: Arc<dyn TableProvider>,
+) -> DfResult<Arc<dyn TableProvider>> {
+    use datafusion::common::JoinType;
+    const VIEW_OID: &str = "laketap_view_oid";
+    let views = LogicalPlanBuilder::scan("pg_class", provider_as_source(classes), None)?
+        .filter(col("relkind").eq(lit("v")))?
+        .project(vec![col("oid").alias(VIEW_OID)])?
+        .build()?;
+    let columns: Vec<_> = attributes
+        .schema()
+        .fields()
+        .iter()
+        .map(|f| {
+            let column = col(format!("pg_attribute.\"{}\"", f.name()));
+            if f.name() == "attnotnull" {
+                column.and(col(VIEW_OID).is_null()).alias("attnotnull")
+            } else {
+                column
+            }
+        })
+        .collect();
+    let plan = LogicalPlanBuilder::scan("pg_attribute", provider_as_source(attributes), None)?
+        .join(
+            views,
+            JoinType::Left,
+            (vec!["pg_attribute.attrelid"], vec![VIEW_OID]),
+            None,
+        )?
+        .project(columns)?
+        .build()?;
+    Ok(Arc::new(ViewTable::new(plan, None)))
+}
 
 /// `table` with NULL columns appended, [`OID_COLUMNS`] typed oid and
 /// [`VECTOR_COLUMNS`] as arrays, as a view over it.
