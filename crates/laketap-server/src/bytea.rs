@@ -6,35 +6,19 @@
 //! of the text. psycopg2 sends every bytes parameter this way (it quotes
 //! parameters into the SQL text), so a bytea it writes would not read back.
 //!
-//! [`ByteaLiterals`] is an analyzer rule that replaces `CAST('…' AS bytea)` of
+//! [`rewrite`] (in laketap's analyzer rule, [`crate::rules`]) replaces `CAST('…' AS bytea)` of
 //! a string literal (also a parameter's value, which is a literal once bound)
 //! with the bytes PostgreSQL would read, or fails with 22P02 as PostgreSQL
 //! does. A cast of a text column is left to DataFusion.
 
 use datafusion::arrow::datatypes::DataType;
 use datafusion::common::tree_node::Transformed;
-use datafusion::config::ConfigOptions;
 use datafusion::error::{DataFusionError, Result as DfResult};
+use datafusion::logical_expr::Expr;
 use datafusion::logical_expr::expr::{Cast, TryCast};
-use datafusion::logical_expr::{Expr, LogicalPlan};
-use datafusion::optimizer::AnalyzerRule;
 use datafusion::scalar::ScalarValue;
 
-/// The analyzer rule (see the module documentation).
-#[derive(Debug, Default)]
-pub struct ByteaLiterals;
-
-impl AnalyzerRule for ByteaLiterals {
-    fn analyze(&self, plan: LogicalPlan, _config: &ConfigOptions) -> DfResult<LogicalPlan> {
-        crate::rules::rewrite_expressions(plan, |expr, _| rewrite(expr))
-    }
-
-    fn name(&self) -> &str {
-        "laketap_bytea_literals"
-    }
-}
-
-fn rewrite(expr: Expr) -> DfResult<Transformed<Expr>> {
+pub(crate) fn rewrite(expr: Expr) -> DfResult<Transformed<Expr>> {
     let (inner, target) = match &expr {
         Expr::Cast(Cast { expr, field }) | Expr::TryCast(TryCast { expr, field }) => {
             (expr.as_ref(), field.data_type())
@@ -115,7 +99,6 @@ pub fn bytea_in(text: &str) -> Result<Vec<u8>, String> {
 mod tests {
     use super::*;
     use datafusion::prelude::SessionContext;
-    use std::sync::Arc;
 
     #[test]
     fn hex_and_escape_formats() {
@@ -135,7 +118,6 @@ mod tests {
     #[tokio::test]
     async fn literals_cast_to_bytea_are_decoded() {
         let ctx = SessionContext::new();
-        ctx.add_analyzer_rule(Arc::new(ByteaLiterals));
         let text = crate::rules::table_text(
             &ctx,
             "SELECT '\\xdeadbeef'::bytea AS h, 'a\\000'::bytea AS e, '\\x01'::bytea",

@@ -293,16 +293,18 @@ async fn copy_out(
     let columns = fields.len();
     // Floats and date/time values in PostgreSQL's text format (crate::pgtext):
     // each is encoded alone, fixed, and written as the text it became.
-    let fixes: Vec<
+    // Each such column has its own one-field encoder, reused row after row.
+    let mut fixes: Vec<
         Option<(
-            Arc<Vec<pgwire::api::results::FieldInfo>>,
+            pgwire::api::results::DataRowEncoder,
             crate::pgtext::TextFixes,
         )>,
     > = fields
         .iter()
         .map(|field| {
             let one = Arc::new(vec![field.clone()]);
-            crate::pgtext::TextFixes::for_fields(&one, extra_float_digits).map(|f| (one, f))
+            crate::pgtext::TextFixes::for_fields(&one, extra_float_digits)
+                .map(|f| (pgwire::api::results::DataRowEncoder::new(one), f))
         })
         .collect();
     let mut encoder = if format.csv {
@@ -342,21 +344,18 @@ async fn copy_out(
         let mut out = Vec::with_capacity(batch.num_rows() + 1);
         for row in 0..batch.num_rows() {
             for (i, field) in schema.fields().iter().enumerate() {
-                let encoded = match &fixes[i] {
-                    Some((one, fix)) => {
-                        let mut alone = pgwire::api::results::DataRowEncoder::new(one.clone());
-                        arrow_pg::encoder::encode_value(
-                            &mut alone,
-                            batch.column(i),
-                            row,
-                            field,
-                            &one[0],
-                        )
-                        .and_then(|()| {
-                            let text = crate::pgtext::only_value(&fix.apply(alone.take_row()));
-                            encoder.encode_field(&text)
-                        })
-                    }
+                let encoded = match &mut fixes[i] {
+                    Some((alone, fix)) => arrow_pg::encoder::encode_value(
+                        alone,
+                        batch.column(i),
+                        row,
+                        field,
+                        &fields[i],
+                    )
+                    .and_then(|()| {
+                        let text = crate::pgtext::only_value(&fix.apply(alone.take_row()));
+                        encoder.encode_field(&text)
+                    }),
                     None => arrow_pg::encoder::encode_value(
                         &mut encoder,
                         batch.column(i),

@@ -170,9 +170,7 @@ impl PgServer {
             .register_schema("pg_catalog", Arc::new(overlay))
             .map_err(|e| Error::Setup(e.to_string()))?;
         compat::register_functions(ctx);
-        ctx.add_analyzer_rule(Arc::new(bytea::ByteaLiterals));
-        ctx.add_analyzer_rule(Arc::new(like::LikeEscapes));
-        ctx.add_analyzer_rule(Arc::new(timetext::TimestampText));
+        ctx.add_analyzer_rule(Arc::new(rules::PgExpressions));
         // After pg_catalog's functions: PostgreSQL's version(), current_setting().
         laketap_engine::pgsettings::register(ctx);
         let descriptions = Arc::new(describe::Descriptions::default());

@@ -6,7 +6,7 @@
 //! which its PostgreSQL dialect's schema listing uses), so Superset and
 //! `inspect(engine).get_schema_names()` failed.
 //!
-//! [`LikeEscapes`] is an analyzer rule that rewrites such a LIKE (or ILIKE,
+//! [`rewrite`] (in laketap's analyzer rule, [`crate::rules`]) rewrites such a LIKE (or ILIKE,
 //! SIMILAR TO is left alone) to escape with backslash: the pattern, whatever
 //! expression it is (a literal, a bound parameter, `$1 || '%'`), goes through
 //! [`reescape`], which constant folding evaluates once for a constant pattern.
@@ -16,30 +16,14 @@ use std::sync::Arc;
 use datafusion::arrow::array::{Array, AsArray, StringBuilder};
 use datafusion::arrow::datatypes::DataType;
 use datafusion::common::tree_node::Transformed;
-use datafusion::config::ConfigOptions;
 use datafusion::error::Result as DfResult;
 use datafusion::logical_expr::expr::{Like, ScalarFunction};
 use datafusion::logical_expr::{
-    ColumnarValue, Expr, LogicalPlan, ScalarFunctionArgs, ScalarUDF, ScalarUDFImpl, Signature,
-    Volatility, cast, lit,
+    ColumnarValue, Expr, ScalarFunctionArgs, ScalarUDF, ScalarUDFImpl, Signature, Volatility, cast,
+    lit,
 };
-use datafusion::optimizer::AnalyzerRule;
 
-/// The analyzer rule (see the module documentation).
-#[derive(Debug, Default)]
-pub struct LikeEscapes;
-
-impl AnalyzerRule for LikeEscapes {
-    fn analyze(&self, plan: LogicalPlan, _config: &ConfigOptions) -> DfResult<LogicalPlan> {
-        crate::rules::rewrite_expressions(plan, |expr, _| rewrite(expr))
-    }
-
-    fn name(&self) -> &str {
-        "laketap_like_escapes"
-    }
-}
-
-fn rewrite(expr: Expr) -> DfResult<Transformed<Expr>> {
+pub(crate) fn rewrite(expr: Expr) -> DfResult<Transformed<Expr>> {
     let Expr::Like(like) = expr else {
         return Ok(Transformed::no(expr));
     };
@@ -143,7 +127,6 @@ mod tests {
     #[tokio::test]
     async fn like_with_another_escape_character_runs() {
         let ctx = SessionContext::new();
-        ctx.add_analyzer_rule(Arc::new(LikeEscapes));
         let text = crate::rules::table_text(
             &ctx,
             "SELECT n FROM (VALUES ('pg_x'), ('pgx'), ('a\\b')) AS t(n) \

@@ -479,8 +479,9 @@ async fn transaction_modes(
             ];
             let mut values: Vec<(&str, String)> = Vec::new();
             for (key, default) in defaults {
-                let options = ctx.state_ref().read().config_options().clone();
-                values.push((key, pgsettings::current_value(&options, default)?));
+                let value =
+                    pgsettings::current_value(ctx.state_ref().read().config_options(), default);
+                values.push((key, value?));
             }
             for mode in modes {
                 match mode {
@@ -512,8 +513,9 @@ async fn transaction_modes(
                 ("transaction_isolation", "default_transaction_isolation"),
                 ("transaction_read_only", "default_transaction_read_only"),
             ] {
-                let options = ctx.state_ref().read().config_options().clone();
-                if let Some(value) = pgsettings::current_value(&options, default)
+                let value =
+                    pgsettings::current_value(ctx.state_ref().read().config_options(), default);
+                if let Some(value) = value
                     && let Err(e) = set(ctx, key, &value, client).await
                 {
                     return Some(Err(e));

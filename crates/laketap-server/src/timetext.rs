@@ -6,7 +6,7 @@
 //! tools that cast to text for display or grouping (Tableau's and Power BI's
 //! generated SQL does) saw the other form.
 //!
-//! [`TimestampText`] is an analyzer rule that replaces such a cast with
+//! [`rewrite`] (in laketap's analyzer rule, [`crate::rules`]) replaces such a cast with
 //! [`timestamp_text`], which writes PostgreSQL's ISO DateStyle: a zoned
 //! value in its zone with the offset as PostgreSQL prints it (`+01`,
 //! `+05:30`).
@@ -17,30 +17,17 @@ use datafusion::arrow::array::{Array, AsArray, StringBuilder};
 use datafusion::arrow::datatypes::{DataType, TimeUnit, TimestampMicrosecondType};
 use datafusion::common::tree_node::Transformed;
 use datafusion::common::{DFSchema, ExprSchema};
-use datafusion::config::ConfigOptions;
 use datafusion::error::Result as DfResult;
 use datafusion::logical_expr::expr::{Cast, ScalarFunction};
 use datafusion::logical_expr::{
-    ColumnarValue, Expr, ExprSchemable, LogicalPlan, ScalarFunctionArgs, ScalarUDF, ScalarUDFImpl,
-    Signature, Volatility, cast,
+    ColumnarValue, Expr, ExprSchemable, ScalarFunctionArgs, ScalarUDF, ScalarUDFImpl, Signature,
+    Volatility, cast,
 };
-use datafusion::optimizer::AnalyzerRule;
 
-/// The analyzer rule (see the module documentation).
-#[derive(Debug, Default)]
-pub struct TimestampText;
-
-impl AnalyzerRule for TimestampText {
-    fn analyze(&self, plan: LogicalPlan, _config: &ConfigOptions) -> DfResult<LogicalPlan> {
-        crate::rules::rewrite_expressions(plan, rewrite)
-    }
-
-    fn name(&self) -> &str {
-        "laketap_timestamp_text"
-    }
-}
-
-fn rewrite(expr: Expr, schema: &DFSchema) -> DfResult<Transformed<Expr>> {
+pub(crate) fn rewrite<'a>(
+    expr: Expr,
+    schema: &dyn Fn() -> &'a DFSchema,
+) -> DfResult<Transformed<Expr>> {
     let Expr::Cast(Cast { expr: inner, field }) = &expr else {
         return Ok(Transformed::no(expr));
     };
@@ -50,7 +37,7 @@ fn rewrite(expr: Expr, schema: &DFSchema) -> DfResult<Transformed<Expr>> {
     ) {
         return Ok(Transformed::no(expr));
     }
-    let Ok(DataType::Timestamp(_, zone)) = inner.get_type(schema as &dyn ExprSchema) else {
+    let Ok(DataType::Timestamp(_, zone)) = inner.get_type(schema() as &dyn ExprSchema) else {
         return Ok(Transformed::no(expr));
     };
     let target = field.data_type().clone();
@@ -154,13 +141,11 @@ impl ScalarUDFImpl for PgTimestampText {
 
 #[cfg(test)]
 mod tests {
-    use super::*;
     use datafusion::prelude::SessionContext;
 
     #[tokio::test]
     async fn timestamps_cast_to_text_as_postgresql_writes_them() {
         let ctx = SessionContext::new();
-        ctx.add_analyzer_rule(Arc::new(TimestampText));
         let text = crate::rules::table_text(
             &ctx,
             "SELECT CAST(TIMESTAMP '2026-03-01 10:00:00' AS TEXT) AS a, \

@@ -174,12 +174,6 @@ async fn over_a_duplex_stream_server_messages_pass_through() {
 
 #[test]
 fn backend_copy_fail_is_dropped_whatever_the_cuts() {
-    let message = |tag: u8, body: &[u8]| {
-        let mut m = vec![tag];
-        m.extend_from_slice(&((body.len() + 4) as i32).to_be_bytes());
-        m.extend_from_slice(body);
-        m
-    };
     let data = message(b'd', b"1\t2\n");
     let fail = message(b'f', b"canceling statement\0");
     let error = message(b'E', b"SERROR\0C57014\0\0");
@@ -198,12 +192,6 @@ fn backend_copy_fail_is_dropped_whatever_the_cuts() {
 
 #[test]
 fn show_tags_lose_their_row_count_whatever_the_cuts() {
-    let message = |tag: u8, body: &[u8]| {
-        let mut m = vec![tag];
-        m.extend_from_slice(&((body.len() + 4) as i32).to_be_bytes());
-        m.extend_from_slice(body);
-        m
-    };
     let data = message(b'D', b"\0\x01\0\0\0\x03UTC");
     let show = message(b'C', b"SHOW 1\0");
     let select = message(b'C', b"SELECT 1\0");
@@ -258,4 +246,12 @@ fn a_requested_resume_sends_the_next_failed_ready_for_query_as_in_transaction() 
         assert!(resume.take(), "the loop learns the block went on");
         assert!(!resume.take());
     }
+}
+
+/// A backend message: `tag`, its length, `body`.
+fn message(tag: u8, body: &[u8]) -> Vec<u8> {
+    let mut m = vec![tag];
+    m.extend_from_slice(&((body.len() + 4) as i32).to_be_bytes());
+    m.extend_from_slice(body);
+    m
 }
