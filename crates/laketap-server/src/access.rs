@@ -364,10 +364,40 @@ impl FilteredPgCatalog {
                 .source(name)
                 .await?
                 .filter(col("schemaname").in_list(self.schemas(), false))?,
-            "pg_description" => self.source(name).await?.filter(in_subquery(
-                col("objoid"),
-                Arc::new(self.relations().await?),
-            ))?,
+            // A comment on a relation or column (classoid pg_class) or on a
+            // schema (pg_namespace) shows when its schema is readable; the
+            // built-in comments (functions, types, …) always show. Three
+            // branches, as DataFusion decorrelates IN subqueries in
+            // conjunctions only.
+            "pg_description" => {
+                let (pg_class, pg_namespace) = (lit(1259_i32), lit(2615_i32));
+                let classoid = || col("classoid");
+                self.source(name)
+                    .await?
+                    .filter(classoid().eq(pg_class.clone()).and(in_subquery(
+                        col("objoid"),
+                        Arc::new(self.relations().await?),
+                    )))?
+                    .union(
+                        self.source(name)
+                            .await?
+                            .filter(classoid().eq(pg_namespace.clone()).and(in_subquery(
+                                col("objoid"),
+                                Arc::new(self.namespaces().await?),
+                            )))?
+                            .build()?,
+                    )?
+                    .union(
+                        self.source(name)
+                            .await?
+                            .filter(
+                                classoid()
+                                    .not_eq(pg_class)
+                                    .and(classoid().not_eq(pg_namespace)),
+                            )?
+                            .build()?,
+                    )?
+            }
             _ => return Ok(None),
         };
         Ok(Some(plan.build()?))

@@ -17,7 +17,7 @@ use datafusion::catalog::{SchemaProvider, TableProvider};
 use datafusion::datasource::provider_as_source;
 use datafusion::datasource::view::ViewTable;
 use datafusion::error::Result as DfResult;
-use datafusion::logical_expr::{LogicalPlanBuilder, cast, lit};
+use datafusion::logical_expr::{Expr as DfExpr, LogicalPlanBuilder, cast, lit};
 use datafusion::prelude::col;
 use datafusion::sql::sqlparser::ast::{Expr, FunctionArguments, visit_expressions_mut};
 use datafusion::sql::sqlparser::dialect::PostgreSqlDialect;
@@ -34,14 +34,18 @@ pub fn rewrite_sql(sql: &str) -> Option<String> {
             .any(|w| w.eq_ignore_ascii_case(word))
     };
     let catalog_subquery = mentions(b"(select") && mentions(b"pg_catalog.");
-    if !mentions(b"array") && !mentions(b"generate_subscripts") && !catalog_subquery {
+    let regclass = mentions(b"regclass");
+    if !mentions(b"array") && !mentions(b"generate_subscripts") && !catalog_subquery && !regclass {
         return None;
     }
     let mut statements = Parser::parse_sql(&PostgreSqlDialect {}, sql).ok()?;
     let mut changed = false;
     for statement in &mut statements {
         let _ = visit_expressions_mut(statement, |expr| {
-            if let Some(replacement) = array_subquery(expr).or_else(|| subscripts(expr)) {
+            if let Some(replacement) = array_subquery(expr)
+                .or_else(|| subscripts(expr))
+                .or_else(|| regclass.then(|| system_regclass(expr)).flatten())
+            {
                 *expr = replacement;
                 changed = true;
             } else if catalog_subquery && at_most_one_catalog_row(expr) {
@@ -57,6 +61,136 @@ pub fn rewrite_sql(sql: &str) -> Option<String> {
             .collect::<Vec<_>>()
             .join("; ")
     })
+}
+
+/// PostgreSQL's OIDs of its system catalogs (`pg_class` 1259, …), as
+/// clients name them: `d.classoid = 'pg_class'::regclass` (pgjdbc, DBeaver,
+/// SQLAlchemy) and the built-in `pg_description` and `pg_type.typrelid`
+/// rows hold them. datafusion-pg-catalog numbers its tables from 16384, so
+/// `pg_class.oid` and `pg_attribute.attrelid` are mapped to these
+/// ([`catalog_oid`]), and a `'name'::regclass` literal naming one becomes
+/// its number ([`system_regclass`]).
+const SYSTEM_CATALOG_OIDS: &[(&str, i32)] = &[
+    ("pg_default_acl", 826),
+    ("pg_tablespace", 1213),
+    ("pg_shdepend", 1214),
+    ("pg_type", 1247),
+    ("pg_attribute", 1249),
+    ("pg_proc", 1255),
+    ("pg_class", 1259),
+    ("pg_authid", 1260),
+    ("pg_auth_members", 1261),
+    ("pg_database", 1262),
+    ("pg_foreign_server", 1417),
+    ("pg_user_mapping", 1418),
+    ("pg_sequence", 2224),
+    ("pg_foreign_data_wrapper", 2328),
+    ("pg_shdescription", 2396),
+    ("pg_aggregate", 2600),
+    ("pg_am", 2601),
+    ("pg_amop", 2602),
+    ("pg_amproc", 2603),
+    ("pg_attrdef", 2604),
+    ("pg_cast", 2605),
+    ("pg_constraint", 2606),
+    ("pg_conversion", 2607),
+    ("pg_depend", 2608),
+    ("pg_description", 2609),
+    ("pg_index", 2610),
+    ("pg_inherits", 2611),
+    ("pg_language", 2612),
+    ("pg_largeobject", 2613),
+    ("pg_namespace", 2615),
+    ("pg_opclass", 2616),
+    ("pg_operator", 2617),
+    ("pg_rewrite", 2618),
+    ("pg_statistic", 2619),
+    ("pg_trigger", 2620),
+    ("pg_opfamily", 2753),
+    ("pg_db_role_setting", 2964),
+    ("pg_largeobject_metadata", 2995),
+    ("pg_extension", 3079),
+    ("pg_foreign_table", 3118),
+    ("pg_policy", 3256),
+    ("pg_partitioned_table", 3350),
+    ("pg_statistic_ext", 3381),
+    ("pg_init_privs", 3394),
+    ("pg_statistic_ext_data", 3429),
+    ("pg_collation", 3456),
+    ("pg_event_trigger", 3466),
+    ("pg_enum", 3501),
+    ("pg_range", 3541),
+    ("pg_transform", 3576),
+    ("pg_shseclabel", 3592),
+    ("pg_seclabel", 3596),
+    ("pg_ts_dict", 3600),
+    ("pg_ts_parser", 3601),
+    ("pg_ts_config", 3602),
+    ("pg_ts_config_map", 3603),
+    ("pg_ts_template", 3764),
+    ("pg_subscription", 6100),
+    ("pg_subscription_rel", 6102),
+    ("pg_publication", 6104),
+    ("pg_publication_rel", 6106),
+    ("pg_publication_namespace", 6237),
+];
+
+/// The `pg_catalog` namespace's OID (fixed by datafusion-pg-catalog too).
+const PG_CATALOG_NAMESPACE: i32 = 11;
+
+/// PostgreSQL's OID of the system catalog `name`.
+fn system_catalog_oid(name: &str) -> Option<i32> {
+    SYSTEM_CATALOG_OIDS
+        .iter()
+        .find(|(catalog, _)| *catalog == name)
+        .map(|(_, oid)| *oid)
+}
+
+/// `'pg_class'::regclass` or `'pg_catalog.pg_class'::regclass` → `1259`
+/// (typed regclass). pg_catalog is first on every search path, so an
+/// unqualified system catalog name resolves there whatever the path.
+fn system_regclass(expr: &Expr) -> Option<Expr> {
+    use datafusion::sql::sqlparser::ast::{Value, ValueWithSpan};
+    let Expr::Cast {
+        expr: operand,
+        data_type,
+        ..
+    } = expr
+    else {
+        return None;
+    };
+    let type_name = data_type.to_string().to_ascii_lowercase();
+    if !matches!(type_name.as_str(), "regclass" | "pg_catalog.regclass") {
+        return None;
+    }
+    let Expr::Value(ValueWithSpan {
+        value: Value::SingleQuotedString(name),
+        ..
+    }) = operand.as_ref()
+    else {
+        return None;
+    };
+    let oid = system_catalog_oid(name.strip_prefix("pg_catalog.").unwrap_or(name))?;
+    let mut replacement = expr.clone();
+    if let Expr::Cast { expr: operand, .. } = &mut replacement
+        && let Expr::Value(ValueWithSpan { value, .. }) = operand.as_mut()
+    {
+        *value = Value::SingleQuotedString(oid.to_string());
+    }
+    Some(replacement)
+}
+
+/// `oid` as PostgreSQL numbers it: a system catalog's fixed OID when
+/// `relnamespace` is pg_catalog, else `oid` (all int32).
+fn catalog_oid(relname: DfExpr, relnamespace: DfExpr, oid: DfExpr) -> DfExpr {
+    let mut case = datafusion::logical_expr::case(relname);
+    for (name, fixed) in SYSTEM_CATALOG_OIDS {
+        case = case.when(lit(*name), lit(*fixed));
+    }
+    let fixed = case.otherwise(oid.clone()).unwrap_or_else(|_| oid.clone());
+    datafusion::logical_expr::when(relnamespace.eq(lit(PG_CATALOG_NAMESPACE)), fixed)
+        .otherwise(oid.clone())
+        .unwrap_or(oid)
 }
 
 /// `ARRAY(SELECT … FROM unnest(x.reloptions) …)`: psql's `\d+` collects the
@@ -121,8 +255,9 @@ fn at_most_one_catalog_row(expr: &mut Expr) -> bool {
     if !only_catalog || grouped || select.having.is_some() || select.projection.len() != 1 {
         return false;
     }
-    let value = match &mut select.projection[0] {
-        SelectItem::UnnamedExpr(value) | SelectItem::ExprWithAlias { expr: value, .. } => value,
+    let (value, alias) = match &select.projection[0] {
+        SelectItem::UnnamedExpr(value) => (value.clone(), None),
+        SelectItem::ExprWithAlias { expr, alias } => (expr.clone(), Some(alias.clone())),
         _ => return false,
     };
     let text = value.to_string();
@@ -142,15 +277,176 @@ fn at_most_one_catalog_row(expr: &mut Expr) -> bool {
     {
         return false;
     }
-    let Some(wrapped) = Parser::new(&PostgreSqlDialect {})
-        .try_with_sql(&format!("max({text})"))
-        .ok()
-        .and_then(|mut p| p.parse_expr().ok())
-    else {
-        return false;
+    // The relations the subquery reads, by the name its columns are
+    // qualified with (alias or table name).
+    let mut inner = std::collections::HashSet::new();
+    for table in &select.from {
+        for factor in
+            std::iter::once(&table.relation).chain(table.joins.iter().map(|j| &j.relation))
+        {
+            if let TableFactor::Table { name, alias, .. } = factor {
+                let named = match alias {
+                    Some(alias) => Some(alias.name.value.to_ascii_lowercase()),
+                    None => name
+                        .0
+                        .last()
+                        .and_then(|p| p.as_ident())
+                        .map(|i| i.value.to_ascii_lowercase()),
+                };
+                inner.extend(named);
+            }
+        }
+    }
+    // Conditions on the outer row alone (SQLAlchemy's `WHERE a.atthasdef
+    // AND d.adrelid = a.attrelid …`) become a guard around the lookup:
+    // DataFusion decorrelates only equalities with inner columns.
+    let mut conjuncts = Vec::new();
+    if let Some(selection) = select.selection.take() {
+        split_conjuncts(selection, &mut conjuncts);
+    }
+    let (guards, rest): (Vec<Expr>, Vec<Expr>) = conjuncts.into_iter().partition(|c| {
+        let refs = column_refs(c);
+        !refs.is_empty() && refs.iter().all(|r| is_outer(r, &inner)) && !contains_subquery(c)
+    });
+    select.selection = rest.into_iter().reduce(|a, b| Expr::BinaryOp {
+        left: Box::new(a),
+        op: datafusion::sql::sqlparser::ast::BinaryOperator::And,
+        right: Box::new(b),
+    });
+    let with_value = |query: &datafusion::sql::sqlparser::ast::Query, value: String| {
+        let mut query = query.clone();
+        let parsed = parse_expr(&value)?;
+        if let SetExpr::Select(select) = query.body.as_mut() {
+            // The name stays: a scalar subquery's column is named after it.
+            select.projection = vec![match alias.clone() {
+                Some(alias) => SelectItem::ExprWithAlias {
+                    expr: parsed,
+                    alias,
+                },
+                None => SelectItem::UnnamedExpr(parsed),
+            }];
+        }
+        Some(format!("({query})"))
     };
-    *value = wrapped;
-    true
+    let refs = column_refs(&value);
+    let lookup = if !refs.iter().any(|r| is_outer(r, &inner)) {
+        with_value(query, format!("max({text})"))
+    } else {
+        // The value also reads the outer row (`json_build_object('always',
+        // a.attidentity = 'a', 'start', s.seqstart, …)`): each inner column
+        // becomes its own lookup, and the value is computed outside, when
+        // the row exists.
+        let mut value = value.clone();
+        let mut failed = false;
+        let _ = visit_expressions_mut(&mut value, |e| {
+            if matches!(e, Expr::Identifier(_) | Expr::CompoundIdentifier(_))
+                && !is_outer(e, &inner)
+            {
+                match with_value(query, format!("max({e})")).and_then(|q| parse_expr(&q)) {
+                    Some(lookup) => *e = lookup,
+                    None => failed = true,
+                }
+            }
+            ControlFlow::<()>::Continue(())
+        });
+        match with_value(query, "count(*)".to_string()) {
+            Some(count) if !failed => Some(format!("CASE WHEN {count} > 0 THEN {value} END")),
+            _ => None,
+        }
+    };
+    let lookup = match (lookup, guards.is_empty()) {
+        (Some(lookup), true) => lookup,
+        (Some(lookup), false) => {
+            let guard = guards
+                .iter()
+                .map(|g| format!("({g})"))
+                .collect::<Vec<_>>()
+                .join(" AND ");
+            format!("CASE WHEN {guard} THEN {lookup} END")
+        }
+        (None, _) => return false,
+    };
+    match parse_expr(&lookup) {
+        Some(replacement) => {
+            *expr = replacement;
+            true
+        }
+        None => false,
+    }
+}
+
+/// `sql` as one expression.
+fn parse_expr(sql: &str) -> Option<Expr> {
+    Parser::new(&PostgreSqlDialect {})
+        .try_with_sql(sql)
+        .ok()?
+        .parse_expr()
+        .ok()
+}
+
+/// `a AND b AND c` → [a, b, c] (through parentheses).
+fn split_conjuncts(expr: Expr, out: &mut Vec<Expr>) {
+    use datafusion::sql::sqlparser::ast::BinaryOperator;
+    match expr {
+        Expr::BinaryOp {
+            left,
+            op: BinaryOperator::And,
+            right,
+        } => {
+            split_conjuncts(*left, out);
+            split_conjuncts(*right, out);
+        }
+        Expr::Nested(inner)
+            if matches!(
+                inner.as_ref(),
+                Expr::BinaryOp {
+                    op: BinaryOperator::And,
+                    ..
+                }
+            ) =>
+        {
+            split_conjuncts(*inner, out)
+        }
+        other => out.push(other),
+    }
+}
+
+/// The column references in `expr` (outside nested subqueries too).
+fn column_refs(expr: &Expr) -> Vec<Expr> {
+    let mut refs = Vec::new();
+    let _ = datafusion::sql::sqlparser::ast::visit_expressions(expr, |e| {
+        if matches!(e, Expr::Identifier(_) | Expr::CompoundIdentifier(_)) {
+            refs.push(e.clone());
+        }
+        ControlFlow::<()>::Continue(())
+    });
+    refs
+}
+
+/// Whether `expr` contains a subquery.
+fn contains_subquery(expr: &Expr) -> bool {
+    datafusion::sql::sqlparser::ast::visit_expressions(expr, |e| {
+        if matches!(
+            e,
+            Expr::Subquery(_) | Expr::Exists { .. } | Expr::InSubquery { .. }
+        ) {
+            ControlFlow::Break(())
+        } else {
+            ControlFlow::Continue(())
+        }
+    })
+    .is_break()
+}
+
+/// A column reference qualified with a relation the subquery does not read
+/// (an unqualified one counts as the subquery's own).
+fn is_outer(column: &Expr, inner: &std::collections::HashSet<String>) -> bool {
+    match column {
+        Expr::CompoundIdentifier(parts) if parts.len() >= 2 => {
+            !inner.contains(&parts[parts.len() - 2].value.to_ascii_lowercase())
+        }
+        _ => false,
+    }
 }
 
 /// `generate_subscripts(a, 1)` in a select list: the subscripts of a
@@ -595,6 +891,8 @@ pub struct PgCatalogOverlay {
     pg_index: Option<Arc<dyn TableProvider>>,
     /// `pg_settings`, computed at each scan from the scanning session's options.
     pg_settings: Arc<dyn TableProvider>,
+    /// `pg_description`: the built-in rows and the catalog's descriptions.
+    pg_description: Option<Arc<dyn TableProvider>>,
 }
 
 impl PgCatalogOverlay {
@@ -603,6 +901,7 @@ impl PgCatalogOverlay {
     pub async fn new(
         inner: Arc<dyn SchemaProvider>,
         views: &[(String, String, String)],
+        descriptions: Arc<crate::describe::Descriptions>,
     ) -> DfResult<Self> {
         use datafusion::arrow::array::{RecordBatch, StringArray};
         use datafusion::arrow::datatypes::Schema;
@@ -650,13 +949,32 @@ impl PgCatalogOverlay {
             (Some(table), Some(classes)) => {
                 let extra = missing(&table, &["attacl"]);
                 let attributes = with_null_columns("pg_attribute", table, &extra)?;
-                Some(view_columns_nullable(attributes, classes.clone())?)
+                let typmod = Arc::new(descriptions.typmod_udf());
+                Some(view_columns_nullable(attributes, classes.clone(), typmod)?)
             }
             (Some(table), None) => Some(with_null_columns("pg_attribute", table, &[])?),
             _ => None,
         };
         let pg_index = match inner.table("pg_index").await? {
             Some(table) => Some(with_null_columns("pg_index", table, &[])?),
+            None => None,
+        };
+        let pg_description = match inner.table("pg_description").await? {
+            Some(builtin) => {
+                let lake = crate::describe::DescriptionTable::new(descriptions, builtin.schema())?;
+                let plan =
+                    LogicalPlanBuilder::scan("pg_description", provider_as_source(builtin), None)?
+                        .union(
+                            LogicalPlanBuilder::scan(
+                                "pg_description",
+                                provider_as_source(Arc::new(lake)),
+                                None,
+                            )?
+                            .build()?,
+                        )?
+                        .build()?;
+                Some(Arc::new(ViewTable::new(plan, None)) as Arc<dyn TableProvider>)
+            }
             None => None,
         };
         Ok(PgCatalogOverlay {
@@ -666,6 +984,7 @@ impl PgCatalogOverlay {
             pg_attribute,
             pg_index,
             pg_settings: Arc::new(laketap_engine::pgsettings::PgSettingsTable::default()),
+            pg_description,
         })
     }
 }
@@ -704,12 +1023,24 @@ const VECTOR_COLUMNS: &[(&str, DataType)] = &[
 fn view_columns_nullable(
     attributes: Arc<dyn TableProvider>,
     classes: Arc<dyn TableProvider>,
+    typmod: Arc<datafusion::logical_expr::ScalarUDF>,
 ) -> DfResult<Arc<dyn TableProvider>> {
     use datafusion::common::JoinType;
     const VIEW_OID: &str = "laketap_view_oid";
-    let views = LogicalPlanBuilder::scan("pg_class", provider_as_source(classes), None)?
+    const CATALOG_OID: &str = "laketap_catalog_oid";
+    const FIXED_OID: &str = "laketap_fixed_oid";
+    let views = LogicalPlanBuilder::scan("pg_class", provider_as_source(classes.clone()), None)?
         .filter(col("relkind").eq(lit("v")))?
         .project(vec![col("oid").alias(VIEW_OID)])?
+        .build()?;
+    // The system catalogs' columns belong to their fixed OIDs (as pg_class
+    // numbers them, see `catalog_oid`).
+    let catalogs = LogicalPlanBuilder::scan("pg_class", provider_as_source(classes), None)?
+        .filter(col("relnamespace").eq(lit(PG_CATALOG_NAMESPACE)))?
+        .project(vec![
+            col("oid").alias(CATALOG_OID),
+            catalog_oid(col("relname"), col("relnamespace"), col("oid")).alias(FIXED_OID),
+        ])?
         .build()?;
     let columns: Vec<_> = attributes
         .schema()
@@ -719,6 +1050,20 @@ fn view_columns_nullable(
             let column = col(format!("pg_attribute.\"{}\"", f.name()));
             if f.name() == "attnotnull" {
                 column.and(col(VIEW_OID).is_null()).alias("attnotnull")
+            } else if f.name() == "atttypmod" {
+                // numeric(p, s) columns' modifiers (`format_type`, pgjdbc's
+                // COLUMN_SIZE / DECIMAL_DIGITS).
+                datafusion::functions::expr_fn::coalesce(vec![
+                    typmod.call(vec![
+                        col("pg_attribute.attrelid"),
+                        col("pg_attribute.attnum"),
+                    ]),
+                    column,
+                ])
+                .alias("atttypmod")
+            } else if f.name() == "attrelid" {
+                datafusion::functions::expr_fn::coalesce(vec![col(FIXED_OID), column])
+                    .alias_with_metadata("attrelid", Some(f.metadata().clone().into()))
             } else {
                 column
             }
@@ -729,6 +1074,12 @@ fn view_columns_nullable(
             views,
             JoinType::Left,
             (vec!["pg_attribute.attrelid"], vec![VIEW_OID]),
+            None,
+        )?
+        .join(
+            catalogs,
+            JoinType::Left,
+            (vec!["pg_attribute.attrelid"], vec![CATALOG_OID]),
             None,
         )?
         .project(columns)?
@@ -757,7 +1108,14 @@ fn with_null_columns(
             let vector = VECTOR_COLUMNS.iter().find(|(vector, _)| {
                 *vector == f.name().as_str() && f.data_type() == &DataType::Utf8
             });
-            if OID_COLUMNS.contains(&f.name().as_str()) {
+            if name == "pg_class" && f.name() == "oid" {
+                catalog_oid(
+                    col(format!("{name}.relname")),
+                    col(format!("{name}.relnamespace")),
+                    column,
+                )
+                .alias_with_metadata(f.name(), Some(oid.clone()))
+            } else if OID_COLUMNS.contains(&f.name().as_str()) {
                 column.alias_with_metadata(f.name(), Some(oid.clone()))
             } else if let Some((_, item)) = vector {
                 // '1 2' -> [1, 2]; '' -> []
@@ -823,6 +1181,11 @@ impl SchemaProvider for PgCatalogOverlay {
         {
             return Ok(Some(pg_index.clone()));
         }
+        if name.eq_ignore_ascii_case("pg_description")
+            && let Some(pg_description) = &self.pg_description
+        {
+            return Ok(Some(pg_description.clone()));
+        }
         self.inner.table(name).await
     }
 
@@ -887,6 +1250,52 @@ mod tests {
             "{sql}"
         );
         assert!(sql.contains("(SELECT x FROM sales.orders"), "{sql}");
+    }
+
+    #[test]
+    fn outer_only_conditions_guard_the_lookup() {
+        // SQLAlchemy's column default: `a.atthasdef` reads the outer row only.
+        let sql = rewrite_sql(
+            "SELECT (SELECT pg_catalog.pg_get_expr(d.adbin, d.adrelid) AS e FROM pg_catalog.pg_attrdef AS d WHERE a.atthasdef AND d.adrelid = a.attrelid AND d.adnum = a.attnum) FROM pg_catalog.pg_attribute AS a",
+        )
+        .expect("rewritten");
+        assert_eq!(
+            sql,
+            "SELECT CASE WHEN (a.atthasdef) THEN (SELECT max(pg_catalog.pg_get_expr(d.adbin, d.adrelid)) AS e \
+             FROM pg_catalog.pg_attrdef AS d WHERE d.adrelid = a.attrelid AND d.adnum = a.attnum) END \
+             FROM pg_catalog.pg_attribute AS a"
+        );
+    }
+
+    #[test]
+    fn outer_columns_in_the_value_are_computed_outside() {
+        // SQLAlchemy's identity options: the value reads `a.attidentity`.
+        let sql = rewrite_sql(
+            "SELECT (SELECT json_build_object('always', a.attidentity = $1, 'start', s.seqstart) FROM pg_catalog.pg_sequence AS s WHERE a.attidentity <> $2 AND s.seqrelid = a.attrelid) FROM pg_catalog.pg_attribute AS a",
+        )
+        .expect("rewritten");
+        assert_eq!(
+            sql,
+            "SELECT CASE WHEN (a.attidentity <> $2) THEN CASE WHEN \
+             (SELECT count(*) FROM pg_catalog.pg_sequence AS s WHERE s.seqrelid = a.attrelid) > 0 \
+             THEN json_build_object('always', a.attidentity = $1, 'start', \
+             (SELECT max(s.seqstart) FROM pg_catalog.pg_sequence AS s WHERE s.seqrelid = a.attrelid)) END END \
+             FROM pg_catalog.pg_attribute AS a"
+        );
+    }
+
+    #[test]
+    fn system_catalog_regclass_literals_are_their_oids() {
+        let sql = rewrite_sql(
+            "SELECT 1 FROM pg_catalog.pg_description d WHERE d.classoid = 'pg_class'::regclass OR d.classoid = 'pg_catalog.pg_namespace'::pg_catalog.regclass OR d.objoid = 'sales.orders'::regclass",
+        )
+        .expect("rewritten");
+        assert!(sql.contains("d.classoid = '1259'::REGCLASS"), "{sql}");
+        assert!(
+            sql.contains("d.classoid = '2615'::pg_catalog.regclass"),
+            "{sql}"
+        );
+        assert!(sql.contains("'sales.orders'::REGCLASS"), "{sql}");
     }
 
     #[test]

@@ -58,6 +58,8 @@ struct Described {
     columns: HashMap<i64, String>,
     /// A view's query (`pg_get_viewdef`).
     definition: Option<String>,
+    /// `numeric(p, s)` columns' type modifiers by attnum (`pg_attribute.atttypmod`).
+    typmods: HashMap<i64, i32>,
 }
 
 /// The description of the `kpi` schema.
@@ -80,6 +82,15 @@ fn describe(
             .filter_map(|(i, f)| columns.get(f.name()).map(|d| (i as i64 + 1, d.clone())))
             .collect(),
         definition: None,
+        typmods: schema
+            .fields()
+            .iter()
+            .enumerate()
+            .filter_map(|(i, f)| {
+                crate::tableoids::numeric_typmod(f.data_type(), &pgwire::api::Type::NUMERIC)
+                    .map(|typmod| (i as i64 + 1, typmod))
+            })
+            .collect(),
     }
 }
 
@@ -185,6 +196,26 @@ impl Descriptions {
             .get(&oid)
             .filter(|d| readable(&d.schema))
             .and_then(|d| d.definition.clone())
+    }
+
+    /// The type modifier of column `attnum` of relation `oid`, when it is a
+    /// `numeric(p, s)`.
+    fn typmod(&self, oid: i64, attnum: i64) -> Option<i32> {
+        self.relations
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(&oid)
+            .and_then(|d| d.typmods.get(&attnum).copied())
+    }
+
+    /// `laketap_atttypmod(attrelid, attnum)`: the column's `numeric(p, s)`
+    /// type modifier, NULL for other columns (datafusion-pg-catalog gives
+    /// every column -1, so `format_type` printed plain `numeric`).
+    pub fn typmod_udf(self: &Arc<Self>) -> ScalarUDF {
+        ScalarUDF::from(TypmodUdf {
+            descriptions: self.clone(),
+            signature: Signature::any(2, Volatility::Stable),
+        })
     }
 
     fn column(&self, oid: i64, attnum: i64, readable: &dyn Fn(&str) -> bool) -> Option<String> {
@@ -327,5 +358,193 @@ impl ScalarUDFImpl for DescriptionUdf {
             out.append_option(value);
         }
         Ok(ColumnarValue::Array(Arc::new(out.finish())))
+    }
+}
+
+/// `pg_class`'s OID, the `classoid` of a relation's or column's comment.
+const PG_CLASS_OID: i32 = 1259;
+/// `pg_namespace`'s OID, the `classoid` of a schema's comment.
+const PG_NAMESPACE_OID: i32 = 2615;
+
+impl Descriptions {
+    /// The rows of `pg_description` for the catalog's descriptions:
+    /// (objoid, classoid, objsubid, description), as PostgreSQL stores
+    /// `COMMENT ON` — a relation with objsubid 0, a column with its attnum,
+    /// a schema under pg_namespace. Sorted, so scans are repeatable.
+    fn rows(&self) -> Vec<(i32, i32, i32, String)> {
+        let mut rows = Vec::new();
+        let oid = |o: i64| i32::try_from(o).ok();
+        for (&reloid, described) in self
+            .relations
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .iter()
+        {
+            let Some(reloid) = oid(reloid) else { continue };
+            if let Some(d) = &described.description {
+                rows.push((reloid, PG_CLASS_OID, 0, d.clone()));
+            }
+            for (&attnum, d) in &described.columns {
+                if let Ok(attnum) = i32::try_from(attnum) {
+                    rows.push((reloid, PG_CLASS_OID, attnum, d.clone()));
+                }
+            }
+        }
+        for (&nspoid, (_, d)) in self
+            .namespaces
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .iter()
+        {
+            if let Some(nspoid) = oid(nspoid) {
+                rows.push((nspoid, PG_NAMESPACE_OID, 0, d.clone()));
+            }
+        }
+        rows.sort();
+        rows
+    }
+}
+
+/// The catalog's descriptions as `pg_description` rows, computed at each
+/// scan (the descriptions follow catalog reloads). Its schema is the one of
+/// datafusion-pg-catalog's `pg_description`, whose built-in rows it is
+/// unioned with; who may see which row is [`crate::access`]'s filter.
+#[derive(Debug)]
+pub struct DescriptionTable {
+    descriptions: Arc<Descriptions>,
+    schema: datafusion::arrow::datatypes::SchemaRef,
+}
+
+impl DescriptionTable {
+    /// The rows of `descriptions` in `schema` (objoid, classoid, objsubid
+    /// as int32, description as text).
+    pub fn new(
+        descriptions: Arc<Descriptions>,
+        schema: datafusion::arrow::datatypes::SchemaRef,
+    ) -> DfResult<Self> {
+        let expected = [
+            ("objoid", DataType::Int32),
+            ("classoid", DataType::Int32),
+            ("objsubid", DataType::Int32),
+            ("description", DataType::Utf8),
+        ];
+        let names: Vec<(&str, &DataType)> = schema
+            .fields()
+            .iter()
+            .map(|f| (f.name().as_str(), f.data_type()))
+            .collect();
+        if names.len() != expected.len()
+            || names
+                .iter()
+                .zip(&expected)
+                .any(|((n, t), (en, et))| n != en || *t != et)
+        {
+            return Err(DataFusionError::Internal(format!(
+                "pg_description has columns {names:?}; expected {expected:?}"
+            )));
+        }
+        Ok(DescriptionTable {
+            descriptions,
+            schema,
+        })
+    }
+}
+
+#[async_trait::async_trait]
+impl datafusion::catalog::TableProvider for DescriptionTable {
+    fn schema(&self) -> datafusion::arrow::datatypes::SchemaRef {
+        self.schema.clone()
+    }
+
+    fn table_type(&self) -> datafusion::logical_expr::TableType {
+        datafusion::logical_expr::TableType::View
+    }
+
+    async fn scan(
+        &self,
+        _state: &dyn datafusion::catalog::Session,
+        projection: Option<&Vec<usize>>,
+        _filters: &[datafusion::logical_expr::Expr],
+        _limit: Option<usize>,
+    ) -> DfResult<Arc<dyn datafusion::physical_plan::ExecutionPlan>> {
+        use datafusion::arrow::array::{Int32Array, RecordBatch, StringArray};
+        let rows = self.descriptions.rows();
+        let batch = RecordBatch::try_new(
+            self.schema.clone(),
+            vec![
+                Arc::new(Int32Array::from_iter_values(rows.iter().map(|r| r.0))),
+                Arc::new(Int32Array::from_iter_values(rows.iter().map(|r| r.1))),
+                Arc::new(Int32Array::from_iter_values(rows.iter().map(|r| r.2))),
+                Arc::new(StringArray::from_iter_values(
+                    rows.iter().map(|r| r.3.as_str()),
+                )),
+            ],
+        )?;
+        Ok(
+            datafusion::datasource::memory::MemorySourceConfig::try_new_exec(
+                &[vec![batch]],
+                self.schema.clone(),
+                projection.cloned(),
+            )?,
+        )
+    }
+}
+
+/// See [`Descriptions::typmod_udf`].
+#[derive(Debug)]
+struct TypmodUdf {
+    descriptions: Arc<Descriptions>,
+    signature: Signature,
+}
+
+impl PartialEq for TypmodUdf {
+    fn eq(&self, other: &Self) -> bool {
+        Arc::ptr_eq(&self.descriptions, &other.descriptions)
+    }
+}
+
+impl Eq for TypmodUdf {}
+
+impl std::hash::Hash for TypmodUdf {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.name().hash(state);
+    }
+}
+
+impl ScalarUDFImpl for TypmodUdf {
+    fn name(&self) -> &str {
+        "laketap_atttypmod"
+    }
+
+    fn signature(&self) -> &Signature {
+        &self.signature
+    }
+
+    fn return_type(&self, _arg_types: &[DataType]) -> DfResult<DataType> {
+        Ok(DataType::Int32)
+    }
+
+    fn invoke_with_args(&self, args: ScalarFunctionArgs) -> DfResult<ColumnarValue> {
+        let n = args.number_rows;
+        let [relids, attnums] = args.args.as_slice() else {
+            return Err(DataFusionError::Plan(
+                "laketap_atttypmod takes (attrelid, attnum)".to_string(),
+            ));
+        };
+        let relids = cast(&relids.to_array(n)?, &DataType::Int64)?;
+        let relids = relids.as_primitive::<Int64Type>();
+        let attnums = cast(&attnums.to_array(n)?, &DataType::Int64)?;
+        let attnums = attnums.as_primitive::<Int64Type>();
+        let typmods: datafusion::arrow::array::Int32Array = (0..n)
+            .map(|row| {
+                if relids.is_null(row) || attnums.is_null(row) {
+                    None
+                } else {
+                    self.descriptions
+                        .typmod(relids.value(row), attnums.value(row))
+                }
+            })
+            .collect();
+        Ok(ColumnarValue::Array(Arc::new(typmods)))
     }
 }

@@ -163,7 +163,8 @@ impl PgServer {
                 })
             })
             .collect();
-        let overlay = compat::PgCatalogOverlay::new(pg_catalog, &views)
+        let descriptions = Arc::new(describe::Descriptions::default());
+        let overlay = compat::PgCatalogOverlay::new(pg_catalog, &views, descriptions.clone())
             .await
             .map_err(|e| Error::Setup(e.to_string()))?;
         catalog
@@ -173,7 +174,6 @@ impl PgServer {
         ctx.add_analyzer_rule(Arc::new(rules::PgExpressions));
         // After pg_catalog's functions: PostgreSQL's version(), current_setting().
         laketap_engine::pgsettings::register(ctx);
-        let descriptions = Arc::new(describe::Descriptions::default());
         descriptions.register(ctx);
         let inputs = describe::DescribeInputs::of(engine);
         descriptions

@@ -175,7 +175,7 @@ impl TableOids {
 /// s) + 4`, which pgjdbc's getPrecision/getScale and psycopg read.
 /// DataFusion types an unconstrained `numeric` as Decimal128(38, 10): that
 /// one keeps -1, as PostgreSQL's unconstrained numeric does.
-fn numeric_typmod(
+pub(crate) fn numeric_typmod(
     arrow: &datafusion::arrow::datatypes::DataType,
     pg: &pgwire::api::Type,
 ) -> Option<i32> {

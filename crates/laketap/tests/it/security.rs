@@ -360,6 +360,39 @@ async fn roles_limit_reads_writes_and_what_the_catalogs_show() {
     assert_eq!(ana_described, count(&ana, visible).await);
     assert!(ana_described > 0);
     assert!(count(&root, by_oid).await > ana_described);
+    // pg_description holds the same comments as rows, filtered alike: the
+    // analyst sees the relation comments of what it may read, and the schema
+    // comment of kpi but not of amp; the admin sees amp's relations too.
+    let relation_rows = "SELECT count(*) FROM pg_catalog.pg_description d \
+                         JOIN pg_catalog.pg_class c ON d.objoid = c.oid \
+                         WHERE d.classoid = 'pg_class'::regclass AND d.objsubid = 0";
+    assert_eq!(count(&ana, relation_rows).await, ana_described);
+    assert_eq!(
+        count(&root, relation_rows).await,
+        count(&root, visible).await
+    );
+    let schema_comment = |schema: &str| {
+        format!(
+            "SELECT count(*) FROM pg_catalog.pg_description d \
+             JOIN pg_catalog.pg_namespace n ON d.objoid = n.oid \
+             WHERE d.classoid = 'pg_catalog.pg_namespace'::regclass AND n.nspname = '{schema}'"
+        )
+    };
+    assert_eq!(count(&ana, &schema_comment("kpi")).await, 1);
+    // amp.users is described, and the analyst (no read on amp) gets none of
+    // its rows even when it names the OID the admin sees.
+    let users_oid = count(
+        &root,
+        "SELECT c.oid + CAST(0 AS BIGINT) FROM pg_catalog.pg_class c \
+         JOIN pg_catalog.pg_namespace n ON c.relnamespace = n.oid \
+         WHERE n.nspname = 'amp' AND c.relname = 'users'",
+    )
+    .await;
+    let users_rows =
+        format!("SELECT count(*) FROM pg_catalog.pg_description WHERE objoid = {users_oid}");
+    assert!(count(&root, &users_rows).await > 0);
+    assert_eq!(count(&ana, &users_rows).await, 0);
+    assert_eq!(count(&ana, &schema_comment("amp")).await, 0);
     // The privilege functions answer from the grants.
     let privileges = "SELECT has_table_privilege('amp.users', 'SELECT'), \
                       has_table_privilege('kpi.user_profile', 'SELECT'), \
