@@ -95,7 +95,41 @@ fn name_of(expr: &Expr) -> (String, Strength) {
                 (identifier(p), Strength::Named)
             }),
         // Also session_user, current_date … without parentheses.
-        Expr::Function(function) => (last_part(&function.name), Strength::Named),
+        // `(row).field` is named after the field; compat.rs writes it as
+        // get_field(row, 'field'), and `_pg_expandarray(a)` as
+        // unnest(laketap_expandarray(a)).
+        Expr::CompoundFieldAccess { access_chain, .. } => match access_chain.last() {
+            Some(datafusion::sql::sqlparser::ast::AccessExpr::Dot(Expr::Identifier(field))) => {
+                (field.value.clone(), Strength::Named)
+            }
+            _ => keyword("?column?"),
+        },
+        Expr::Function(function) => {
+            use datafusion::sql::sqlparser::ast::{
+                FunctionArg, FunctionArgExpr, FunctionArguments, Value,
+            };
+            let args = match &function.args {
+                FunctionArguments::List(list) => list.args.as_slice(),
+                _ => &[],
+            };
+            let arg = |i: usize| match args.get(i) {
+                Some(FunctionArg::Unnamed(FunctionArgExpr::Expr(e))) => Some(e),
+                _ => None,
+            };
+            let name = last_part(&function.name);
+            match (name.as_str(), arg(0), arg(1)) {
+                ("get_field", Some(_), Some(Expr::Value(v))) => match &v.value {
+                    Value::SingleQuotedString(field) => (field.clone(), Strength::Named),
+                    _ => (name, Strength::Named),
+                },
+                ("unnest", Some(Expr::Function(inner)), None)
+                    if last_part(&inner.name) == "laketap_expandarray" =>
+                {
+                    ("_pg_expandarray".to_string(), Strength::Named)
+                }
+                _ => (name, Strength::Named),
+            }
+        }
         Expr::Cast {
             expr, data_type, ..
         } => {
@@ -284,6 +318,13 @@ mod tests {
     fn postgresql_names_of_expressions() {
         // Each expected name is what PostgreSQL 15 describes for the same query.
         assert_eq!(names("SELECT -1234"), Some(vec![n("?column?")]));
+        // Field selection, before and after compat.rs rewrites it.
+        assert_eq!(
+            names(
+                "SELECT (r.keys).x, get_field(r.keys, 'n'), unnest(laketap_expandarray(a)) FROM r"
+            ),
+            Some(vec![n("x"), n("n"), n("_pg_expandarray")])
+        );
         assert_eq!(names("SELECT 34.457::float8"), Some(vec![n("float8")]));
         assert_eq!(
             names("SELECT current_schema(), session_user"),

@@ -35,7 +35,12 @@ pub fn rewrite_sql(sql: &str) -> Option<String> {
     };
     let catalog_subquery = mentions(b"(select") && mentions(b"pg_catalog.");
     let regclass = mentions(b"regclass");
-    if !mentions(b"array") && !mentions(b"generate_subscripts") && !catalog_subquery && !regclass {
+    if !mentions(b"array")
+        && !mentions(b"generate_subscripts")
+        && !catalog_subquery
+        && !regclass
+        && !mentions(b").")
+    {
         return None;
     }
     let mut statements = Parser::parse_sql(&PostgreSqlDialect {}, sql).ok()?;
@@ -44,6 +49,8 @@ pub fn rewrite_sql(sql: &str) -> Option<String> {
         let _ = visit_expressions_mut(statement, |expr| {
             if let Some(replacement) = array_subquery(expr)
                 .or_else(|| subscripts(expr))
+                .or_else(|| expandarray(expr))
+                .or_else(|| composite_field(expr))
                 .or_else(|| regclass.then(|| system_regclass(expr)).flatten())
             {
                 *expr = replacement;
@@ -449,6 +456,144 @@ fn is_outer(column: &Expr, inner: &std::collections::HashSet<String>) -> bool {
     }
 }
 
+/// `information_schema._pg_expandarray(a)`: one row `(x, n)` per element of
+/// `a`, `x` the element and `n` its position, which pgjdbc's primary-key and
+/// index listings select (`(information_schema._pg_expandarray(i.indkey)).n`).
+/// It becomes `unnest(laketap_expandarray(a))`, the unnest of a list of such
+/// structs; DataFusion zips unnests in one select list as PostgreSQL does
+/// set-returning functions.
+fn expandarray(expr: &Expr) -> Option<Expr> {
+    let Expr::Function(function) = expr else {
+        return None;
+    };
+    let name = function.name.to_string().to_ascii_lowercase();
+    if name != "information_schema._pg_expandarray" && name != "_pg_expandarray" {
+        return None;
+    }
+    let FunctionArguments::List(list) = &function.args else {
+        return None;
+    };
+    let [array] = list.args.as_slice() else {
+        return None;
+    };
+    parse_expr(&format!("unnest({EXPAND_ARRAY}({array}))"))
+}
+
+/// `(composite).field`, PostgreSQL's field selection from a row value
+/// (`(information_schema._pg_expandarray(i.indkey)).n`, `(result.keys).x`):
+/// DataFusion plans dot access only on column names, so it becomes
+/// `get_field(composite, 'field')`.
+fn composite_field(expr: &Expr) -> Option<Expr> {
+    use datafusion::sql::sqlparser::ast::AccessExpr;
+    let Expr::CompoundFieldAccess { root, access_chain } = expr else {
+        return None;
+    };
+    if !matches!(root.as_ref(), Expr::Nested(_)) {
+        return None;
+    }
+    let mut text = root.to_string();
+    for access in access_chain {
+        let AccessExpr::Dot(Expr::Identifier(field)) = access else {
+            return None;
+        };
+        let field = field.value.replace('\'', "''");
+        text = format!("get_field({text}, '{field}')");
+    }
+    parse_expr(&text)
+}
+
+/// The function behind [`expandarray`].
+const EXPAND_ARRAY: &str = "laketap_expandarray";
+
+/// `laketap_expandarray(list)`: each element `e` at 1-based position `i` as
+/// the struct `{x: e, n: i}`.
+fn expand_array(
+    args: &[datafusion::logical_expr::ColumnarValue],
+) -> DfResult<datafusion::logical_expr::ColumnarValue> {
+    use datafusion::arrow::array::{Array, AsArray, Int32Array, ListArray, StructArray};
+    let arrays = datafusion::logical_expr::ColumnarValue::values_to_arrays(args)?;
+    let Some(list) = arrays.first().and_then(|a| a.as_list_opt::<i32>()) else {
+        return Err(datafusion::error::DataFusionError::Plan(format!(
+            "{EXPAND_ARRAY} takes an array"
+        )));
+    };
+    let mut positions = Vec::with_capacity(list.values().len());
+    for window in list.offsets().windows(2) {
+        let length = usize::try_from(window[1] - window[0]).unwrap_or(0);
+        positions.extend((1..=length).map(|i| i32::try_from(i).unwrap_or(i32::MAX)));
+    }
+    let values = list.values().slice(
+        usize::try_from(list.offsets()[0]).unwrap_or(0),
+        positions.len(),
+    );
+    let item = expand_item(values.data_type());
+    let DataType::Struct(fields) = item.data_type() else {
+        unreachable!("expand_item builds a struct");
+    };
+    let rows = StructArray::try_new(
+        fields.clone(),
+        vec![values, Arc::new(Int32Array::from(positions))],
+        None,
+    )?;
+    let offsets = datafusion::arrow::buffer::OffsetBuffer::new(
+        list.offsets()
+            .iter()
+            .map(|o| o - list.offsets()[0])
+            .collect::<Vec<_>>()
+            .into(),
+    );
+    Ok(datafusion::logical_expr::ColumnarValue::Array(Arc::new(
+        ListArray::try_new(item, offsets, Arc::new(rows), list.nulls().cloned())?,
+    )))
+}
+
+/// See [`expand_array`].
+#[derive(Debug, PartialEq, Eq, Hash)]
+struct ExpandArray {
+    signature: datafusion::logical_expr::Signature,
+}
+
+impl datafusion::logical_expr::ScalarUDFImpl for ExpandArray {
+    fn name(&self) -> &str {
+        EXPAND_ARRAY
+    }
+
+    fn signature(&self) -> &datafusion::logical_expr::Signature {
+        &self.signature
+    }
+
+    fn return_type(&self, arg_types: &[DataType]) -> DfResult<DataType> {
+        match arg_types {
+            [DataType::List(element)] => Ok(DataType::List(expand_item(element.data_type()))),
+            other => Err(datafusion::error::DataFusionError::Plan(format!(
+                "{EXPAND_ARRAY} takes an array, not {other:?}"
+            ))),
+        }
+    }
+
+    fn invoke_with_args(
+        &self,
+        args: datafusion::logical_expr::ScalarFunctionArgs,
+    ) -> DfResult<datafusion::logical_expr::ColumnarValue> {
+        expand_array(&args.args)
+    }
+}
+
+/// The list item of [`expand_array`]'s result for elements of `element`.
+fn expand_item(element: &DataType) -> Arc<Field> {
+    Arc::new(Field::new(
+        "item",
+        DataType::Struct(
+            vec![
+                Field::new("x", element.clone(), true),
+                Field::new("n", DataType::Int32, false),
+            ]
+            .into(),
+        ),
+        true,
+    ))
+}
+
 /// `generate_subscripts(a, 1)` in a select list: the subscripts of a
 /// one-dimensional array, one row each. SQLAlchemy's index and primary-key
 /// reflection pairs it with `unnest(ix.indkey)` to number the key columns.
@@ -578,6 +723,11 @@ pub fn register_functions(ctx: &datafusion::prelude::SessionContext) {
             Ok(ColumnarValue::Array(Arc::new(out.finish())))
         }),
     );
+    ctx.register_udf(datafusion::logical_expr::ScalarUDF::new_from_impl(
+        ExpandArray {
+            signature: datafusion::logical_expr::Signature::any(1, Volatility::Immutable),
+        },
+    ));
     ctx.register_udf(pretty);
     ctx.register_udf(table_size);
     ctx.register_udf(regtype);
@@ -889,6 +1039,8 @@ pub struct PgCatalogOverlay {
     pg_attribute: Option<Arc<dyn TableProvider>>,
     /// `pg_index` with its vectors as arrays.
     pg_index: Option<Arc<dyn TableProvider>>,
+    /// `pg_constraint` with its key columns as arrays.
+    pg_constraint: Option<Arc<dyn TableProvider>>,
     /// `pg_settings`, computed at each scan from the scanning session's options.
     pg_settings: Arc<dyn TableProvider>,
     /// `pg_description`: the built-in rows and the catalog's descriptions.
@@ -959,6 +1111,10 @@ impl PgCatalogOverlay {
             Some(table) => Some(with_null_columns("pg_index", table, &[])?),
             None => None,
         };
+        let pg_constraint = match inner.table("pg_constraint").await? {
+            Some(table) => Some(with_null_columns("pg_constraint", table, &[])?),
+            None => None,
+        };
         let pg_description = match inner.table("pg_description").await? {
             Some(builtin) => {
                 let lake = crate::describe::DescriptionTable::new(descriptions, builtin.schema())?;
@@ -983,6 +1139,7 @@ impl PgCatalogOverlay {
             pg_class,
             pg_attribute,
             pg_index,
+            pg_constraint,
             pg_settings: Arc::new(laketap_engine::pgsettings::PgSettingsTable::default()),
             pg_description,
         })
@@ -1014,6 +1171,19 @@ const VECTOR_COLUMNS: &[(&str, DataType)] = &[
     ("indoption", DataType::Int16),
     ("indclass", DataType::Int32),
     ("indcollation", DataType::Int32),
+];
+
+/// pg_constraint's array columns, which datafusion-pg-catalog holds as text
+/// in brackets ('[2, 3]'). pgjdbc's foreign-key listing subscripts them
+/// (`con.conkey[pos.n]`), so they are arrays here; NULL stays NULL.
+const BRACKETED_ARRAY_COLUMNS: &[(&str, DataType)] = &[
+    ("conkey", DataType::Int16),
+    ("confkey", DataType::Int16),
+    ("conpfeqop", DataType::Int32),
+    ("conppeqop", DataType::Int32),
+    ("conffeqop", DataType::Int32),
+    ("confdelsetcols", DataType::Int16),
+    ("conexclop", DataType::Int32),
 ];
 
 /// `pg_attribute` with `attnotnull` false for the columns of views, as in
@@ -1108,6 +1278,11 @@ fn with_null_columns(
             let vector = VECTOR_COLUMNS.iter().find(|(vector, _)| {
                 *vector == f.name().as_str() && f.data_type() == &DataType::Utf8
             });
+            let bracketed = BRACKETED_ARRAY_COLUMNS.iter().find(|(array, _)| {
+                name == "pg_constraint"
+                    && *array == f.name().as_str()
+                    && f.data_type() == &DataType::Utf8
+            });
             if name == "pg_class" && f.name() == "oid" {
                 catalog_oid(
                     col(format!("{name}.relname")),
@@ -1117,6 +1292,15 @@ fn with_null_columns(
                 .alias_with_metadata(f.name(), Some(oid.clone()))
             } else if OID_COLUMNS.contains(&f.name().as_str()) {
                 column.alias_with_metadata(f.name(), Some(oid.clone()))
+            } else if let Some((_, item)) = bracketed {
+                // '[2, 3]' -> [2, 3]; '[]' -> []
+                let parts = datafusion::functions_nested::expr_fn::string_to_array(
+                    datafusion::functions::expr_fn::btrim(vec![column, lit("[]")]),
+                    lit(", "),
+                    lit(""),
+                );
+                let list = DataType::List(Arc::new(Field::new("item", item.clone(), true)));
+                cast(parts, list).alias(f.name())
             } else if let Some((_, item)) = vector {
                 // '1 2' -> [1, 2]; '' -> []
                 let parts = datafusion::functions_nested::expr_fn::string_to_array(
@@ -1180,6 +1364,11 @@ impl SchemaProvider for PgCatalogOverlay {
             && let Some(pg_index) = &self.pg_index
         {
             return Ok(Some(pg_index.clone()));
+        }
+        if name.eq_ignore_ascii_case("pg_constraint")
+            && let Some(pg_constraint) = &self.pg_constraint
+        {
+            return Ok(Some(pg_constraint.clone()));
         }
         if name.eq_ignore_ascii_case("pg_description")
             && let Some(pg_description) = &self.pg_description
@@ -1296,6 +1485,30 @@ mod tests {
             "{sql}"
         );
         assert!(sql.contains("'sales.orders'::REGCLASS"), "{sql}");
+    }
+
+    #[tokio::test]
+    async fn pg_expandarray_numbers_each_element() {
+        let ctx = datafusion::prelude::SessionContext::new();
+        register_functions(&ctx);
+        let sql = rewrite_sql(
+            "SELECT t.k, (information_schema._pg_expandarray(t.a)).x AS x, \
+             (information_schema._pg_expandarray(t.a)).n AS n \
+             FROM (SELECT 1 AS k, make_array(7, 8, 9) AS a UNION ALL SELECT 2, make_array(4)) t \
+             ORDER BY t.k, n",
+        )
+        .expect("rewritten");
+        assert_eq!(
+            crate::rules::table_text(&ctx, &sql).await,
+            "+---+---+---+\n\
+             | k | x | n |\n\
+             +---+---+---+\n\
+             | 1 | 7 | 1 |\n\
+             | 1 | 8 | 2 |\n\
+             | 1 | 9 | 3 |\n\
+             | 2 | 4 | 1 |\n\
+             +---+---+---+"
+        );
     }
 
     #[test]
