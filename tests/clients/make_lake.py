@@ -170,6 +170,9 @@ TABLES = {
     ),
 }
 
+# What laketap says of its `kpi` schema (describe.rs KPI_DESCRIPTION).
+KPI_SCHEMA_DESCRIPTION = "KPI views of the live-audio app (KPI_SPEC.md), computed from schema amp"
+
 # view name (schema kpi) -> (description, SQL body valid in DataFusion and PostgreSQL)
 VIEWS = {
     "people_by_country": (
@@ -286,6 +289,9 @@ def write_postgres_sql() -> None:
             )
             out.append(f"INSERT INTO {schema}.{table} VALUES\n{values};")
     out.append("CREATE SCHEMA kpi;")
+    # laketap describes its view schema itself (crates/laketap-server/src/describe.rs,
+    # KPI_DESCRIPTION); PostgreSQL gets the same comment.
+    out.append(f"COMMENT ON SCHEMA kpi IS {sql_str(KPI_SCHEMA_DESCRIPTION)};")
     for view, (vdesc, body) in VIEWS.items():
         out.append(f"CREATE VIEW kpi.{view} AS\n{body};")
         out.append(f"COMMENT ON VIEW kpi.{view} IS {sql_str(vdesc)};")

@@ -97,6 +97,7 @@ INSERT INTO sales.orders VALUES
     (5, 5, 99999999.99, '2026-03-03'::date, 'open'),
     (6, 4, 42.00, '2026-03-04'::date, 'shipped');
 CREATE SCHEMA kpi;
+COMMENT ON SCHEMA kpi IS 'KPI views of the live-audio app (KPI_SPEC.md), computed from schema amp';
 CREATE VIEW kpi.people_by_country AS
 SELECT country, COUNT(*) AS people, AVG(score) AS avg_score
 FROM clients.people

@@ -456,6 +456,59 @@ fn is_outer(column: &Expr, inner: &std::collections::HashSet<String>) -> bool {
     }
 }
 
+/// PostgreSQL's name of encoding `id` (`pg_encoding_to_char`; '' for none).
+fn encoding_name(id: i64) -> &'static str {
+    const NAMES: [&str; 42] = [
+        "SQL_ASCII",
+        "EUC_JP",
+        "EUC_CN",
+        "EUC_KR",
+        "EUC_TW",
+        "EUC_JIS_2004",
+        "UTF8",
+        "MULE_INTERNAL",
+        "LATIN1",
+        "LATIN2",
+        "LATIN3",
+        "LATIN4",
+        "LATIN5",
+        "LATIN6",
+        "LATIN7",
+        "LATIN8",
+        "LATIN9",
+        "LATIN10",
+        "WIN1256",
+        "WIN1258",
+        "WIN866",
+        "WIN874",
+        "KOI8R",
+        "WIN1251",
+        "WIN1252",
+        "ISO_8859_5",
+        "ISO_8859_6",
+        "ISO_8859_7",
+        "ISO_8859_8",
+        "WIN1250",
+        "WIN1253",
+        "WIN1254",
+        "WIN1255",
+        "WIN1257",
+        "KOI8U",
+        "SJIS",
+        "BIG5",
+        "GBK",
+        "UHC",
+        "GB18030",
+        "JOHAB",
+        "SHIFT_JIS_2004",
+    ];
+    usize::try_from(id)
+        .ok()
+        .and_then(|i| NAMES.get(i))
+        .copied()
+        .unwrap_or("")
+}
+
 /// `information_schema._pg_expandarray(a)`: one row `(x, n)` per element of
 /// `a`, `x` the element and `n` its position, which pgjdbc's primary-key and
 /// index listings select (`(information_schema._pg_expandarray(i.indkey)).n`).
@@ -727,6 +780,23 @@ pub fn register_functions(ctx: &datafusion::prelude::SessionContext) {
         ExpandArray {
             signature: datafusion::logical_expr::Signature::any(1, Volatility::Immutable),
         },
+    ));
+    // After datafusion-pg-catalog's, which answers 'UTF-8' for 6 and takes
+    // only int4 (psql `\l`, psycopg's `pg_encoding_to_char(6)` with an int8).
+    ctx.register_udf(create_udf(
+        "pg_encoding_to_char",
+        vec![DataType::Int64],
+        DataType::Utf8,
+        Volatility::Immutable,
+        Arc::new(|args: &[ColumnarValue]| {
+            let arrays = ColumnarValue::values_to_arrays(args)?;
+            let ids = datafusion::arrow::compute::cast(&arrays[0], &DataType::Int64)?;
+            let ids = ids.as_primitive::<Int64Type>();
+            let names: datafusion::arrow::array::StringArray = (0..ids.len())
+                .map(|i| (!ids.is_null(i)).then(|| encoding_name(ids.value(i))))
+                .collect();
+            Ok(ColumnarValue::Array(Arc::new(names)))
+        }),
     ));
     ctx.register_udf(pretty);
     ctx.register_udf(table_size);
