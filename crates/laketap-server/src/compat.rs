@@ -34,7 +34,7 @@ pub fn rewrite_sql(sql: &str) -> Option<String> {
             .any(|w| w.eq_ignore_ascii_case(word))
     };
     let catalog_subquery = mentions(b"(select") && mentions(b"pg_catalog.");
-    let regclass = mentions(b"regclass");
+    let regclass = mentions(b"regclass") || mentions(b"regproc");
     if !mentions(b"array")
         && !mentions(b"generate_subscripts")
         && !catalog_subquery
@@ -52,6 +52,7 @@ pub fn rewrite_sql(sql: &str) -> Option<String> {
                 .or_else(|| expandarray(expr))
                 .or_else(|| composite_field(expr))
                 .or_else(|| regclass.then(|| system_regclass(expr)).flatten())
+                .or_else(|| regclass.then(|| regproc_name(expr)).flatten())
             {
                 *expr = replacement;
                 changed = true;
@@ -185,6 +186,44 @@ fn system_regclass(expr: &Expr) -> Option<Expr> {
         *value = Value::SingleQuotedString(oid.to_string());
     }
     Some(replacement)
+}
+
+/// `'pg_catalog.array_in'::regproc` → `'array_in'`: a function named as
+/// regproc. pg_type's `typinput`, `typoutput`, … hold function names here
+/// (datafusion-pg-catalog's text), which is also how PostgreSQL prints a
+/// regproc; pgjdbc and DBeaver compare them with such literals
+/// (`typinput = 'array_in'::regproc`), which failed as a cast of every name
+/// to a number.
+fn regproc_name(expr: &Expr) -> Option<Expr> {
+    use datafusion::sql::sqlparser::ast::{Value, ValueWithSpan};
+    let Expr::Cast {
+        expr: operand,
+        data_type,
+        ..
+    } = expr
+    else {
+        return None;
+    };
+    let type_name = data_type.to_string().to_ascii_lowercase();
+    if !matches!(type_name.as_str(), "regproc" | "pg_catalog.regproc") {
+        return None;
+    }
+    let Expr::Value(ValueWithSpan {
+        value: Value::SingleQuotedString(name),
+        span,
+    }) = operand.as_ref()
+    else {
+        return None;
+    };
+    if name.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    Some(Expr::Value(ValueWithSpan {
+        value: Value::SingleQuotedString(
+            name.strip_prefix("pg_catalog.").unwrap_or(name).to_string(),
+        ),
+        span: *span,
+    }))
 }
 
 /// `oid` as PostgreSQL numbers it: a system catalog's fixed OID when
@@ -1555,6 +1594,9 @@ mod tests {
             "{sql}"
         );
         assert!(sql.contains("'sales.orders'::REGCLASS"), "{sql}");
+        let sql = rewrite_sql("SELECT typinput = 'pg_catalog.array_in'::regproc FROM pg_type")
+            .expect("rewritten");
+        assert_eq!(sql, "SELECT typinput = 'array_in' FROM pg_type");
     }
 
     #[tokio::test]

@@ -319,7 +319,16 @@ impl QueryParser for CompatParser {
     }
 
     fn get_parameter_types(&self, stmt: &Self::Statement) -> PgWireResult<Vec<Type>> {
-        self.sessions.any_parser.get_parameter_types(stmt)
+        let mut types = self.sessions.any_parser.get_parameter_types(stmt)?;
+        // `$1::jsonb` is described as jsonb (asyncpg encodes by it).
+        if let Some((_, plan)) = &stmt.1 {
+            for (i, kind) in crate::pgtypes::parameter_kinds(plan) {
+                if let Some(ty) = types.get_mut(i) {
+                    *ty = kind.pg_type();
+                }
+            }
+        }
+        Ok(types)
     }
 
     fn get_result_schema(
@@ -343,7 +352,10 @@ impl QueryParser for CompatParser {
             .any_parser
             .get_result_schema(stmt, column_format)?;
         let fields = match &stmt.1 {
-            Some((_, plan)) => self.sessions.table_oids.describe(plan, fields),
+            Some((_, plan)) => {
+                let fields = crate::pgtypes::retype(plan.schema().as_arrow(), fields);
+                self.sessions.table_oids.describe(plan, fields)
+            }
             None => fields,
         };
         Ok(postgres_names(stmt.1.as_ref().map(|(ast, _)| ast), fields))
@@ -604,6 +616,48 @@ fn postgres_names(
         .unwrap_or(fields)
 }
 
+/// json, jsonb and uuid columns of a simple-query message's results
+/// described as such ([`crate::pgtypes`]). Only a message that names one of
+/// these types is planned again for it (its queries, not run).
+async fn simple_query_types(
+    ctx: &datafusion::prelude::SessionContext,
+    sql: &str,
+    responses: &mut [Response],
+) {
+    let mentions = |word: &[u8]| {
+        sql.as_bytes()
+            .windows(word.len())
+            .any(|w| w.eq_ignore_ascii_case(word))
+    };
+    if !mentions(b"json") && !mentions(b"uuid") {
+        return;
+    }
+    let Ok(statements) = datafusion::sql::sqlparser::parser::Parser::parse_sql(
+        &datafusion::sql::sqlparser::dialect::PostgreSqlDialect {},
+        sql,
+    ) else {
+        return;
+    };
+    if statements.len() != responses.len() {
+        return;
+    }
+    let state = ctx.state();
+    for (statement, response) in statements.into_iter().zip(responses) {
+        let (Response::Query(query), datafusion::sql::sqlparser::ast::Statement::Query(_)) =
+            (&mut *response, &statement)
+        else {
+            continue;
+        };
+        let statement = datafusion::sql::parser::Statement::Statement(Box::new(statement));
+        if let Ok(plan) = state.statement_to_plan(statement).await {
+            query.row_schema = Arc::new(crate::pgtypes::retype(
+                plan.schema().as_arrow(),
+                query.row_schema.as_ref().clone(),
+            ));
+        }
+    }
+}
+
 /// PostgreSQL's column names for the results of a simple-query message,
 /// one response per statement. The text is parsed again only when some
 /// column is named after an expression.
@@ -668,6 +722,7 @@ impl SimpleQueryHandler for LoggedService {
                 for response in &mut responses {
                     postgres_text(client, response);
                 }
+                simple_query_types(&session.ctx, sql, &mut responses).await;
                 simple_query_names(sql, &mut responses);
                 // One log entry per simple-query message; rows are counted on its last result.
                 match responses.last_mut() {
@@ -708,6 +763,40 @@ impl ExtendedQueryHandler for LoggedService {
         let mut running = Running::new(&self.log, client, &portal.statement.statement.0);
         let session = self.sessions.of(client);
         let limit = statement_timeout(client);
+        let parsed = portal.statement.statement.1.as_ref();
+        // json, jsonb and uuid parameters reach the decoder as text.
+        let rebound = match parsed {
+            Some((_, plan)) => crate::pgtypes::bind_as_text(
+                &crate::pgtypes::parameter_kinds(plan),
+                &portal.statement.parameter_types,
+                &portal.parameter_format,
+                &portal.parameters,
+            )
+            .map_err(|e| {
+                PgWireError::UserError(Box::new(pgwire::error::ErrorInfo::new(
+                    "ERROR".to_string(),
+                    "22P02".to_string(),
+                    e,
+                )))
+            })?,
+            None => None,
+        };
+        let rebound = rebound.map(|(types, codes, values)| {
+            let statement = pgwire::api::stmt::StoredStatement::new(
+                portal.statement.id.clone(),
+                portal.statement.statement.clone(),
+                types,
+            );
+            let mut rebound = Portal::default();
+            rebound.name = portal.name.clone();
+            rebound.statement = Arc::new(statement);
+            rebound.parameter_format = Format::Individual(codes);
+            rebound.parameters = values;
+            rebound.result_column_format = portal.result_column_format.clone();
+            rebound.state = portal.state.clone();
+            rebound
+        });
+        let portal = rebound.as_ref().unwrap_or(portal);
         let result = within_timeout(
             limit,
             ExtendedQueryHandler::do_query(session.service.as_ref(), client, portal, max_rows),
@@ -715,9 +804,14 @@ impl ExtendedQueryHandler for LoggedService {
         .await;
         match result {
             Ok(mut response) => {
+                if let (Response::Query(query), Some((_, plan))) = (&mut response, parsed) {
+                    query.row_schema = Arc::new(crate::pgtypes::retype(
+                        plan.schema().as_arrow(),
+                        query.row_schema.as_ref().clone(),
+                    ));
+                }
                 postgres_text(client, &mut response);
                 if let Response::Query(query) = &mut response {
-                    let parsed = portal.statement.statement.1.as_ref();
                     let mut fields = query.row_schema.as_ref().clone();
                     if let Some((_, plan)) = parsed {
                         fields = self.sessions.table_oids.describe(plan, fields);

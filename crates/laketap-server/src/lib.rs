@@ -45,6 +45,7 @@ pub mod like;
 pub mod limits;
 pub mod params;
 pub mod pgtext;
+pub mod pgtypes;
 mod rules;
 pub mod savepoints;
 pub mod scram;
@@ -144,6 +145,8 @@ impl PgServer {
         let ctx = engine.context();
         setup_pg_catalog(ctx, DATABASE, EmptyContextProvider)
             .map_err(|e| Error::Setup(e.to_string()))?;
+        // json, jsonb and uuid, in front of pg_catalog's oid types.
+        pgtypes::PgTypePlanner::install(ctx);
         let catalog = ctx
             .catalog(DATABASE)
             .ok_or_else(|| Error::Setup(format!("catalog `{DATABASE}` is missing")))?;

@@ -76,12 +76,18 @@ pub fn declare_parameter_types(
     if !inferred.values().any(Option::is_none) {
         return Ok(plan);
     }
-    let from_client: HashMap<String, DataType> = declared
+    let from_client: HashMap<String, Arc<Field>> = declared
         .iter()
         .enumerate()
         .filter_map(|(i, ty)| {
             let ty = ty.as_ref()?;
-            Some((format!("${}", i + 1), arrow_type_of(ty, time_zone)?))
+            let id = format!("${}", i + 1);
+            // json, jsonb and uuid are text that says its type.
+            let field = match crate::pgtypes::PgKind::of_pg_type(ty) {
+                Some(kind) => kind.field(&id),
+                None => Arc::new(Field::new(id.clone(), arrow_type_of(ty, time_zone)?, true)),
+            };
+            Some((id, field))
         })
         .collect();
     // A parameter declared with a type laketap leaves to inference (numeric)
@@ -102,13 +108,13 @@ pub fn declare_parameter_types(
             let stands_alone = in_select_list && is_bare_placeholder(&expr);
             expr.transform(|e| match e {
                 Expr::Placeholder(Placeholder { id, field: None }) if untyped.contains(&id) => {
-                    let ty = from_client
-                        .get(&id)
-                        .cloned()
-                        .or_else(|| (stands_alone && undeclared(&id)).then_some(DataType::Utf8));
-                    Ok(match ty {
-                        Some(ty) => Transformed::yes(Expr::Placeholder(Placeholder {
-                            field: Some(Arc::new(Field::new(id.clone(), ty, true))),
+                    let field = from_client.get(&id).cloned().or_else(|| {
+                        (stands_alone && undeclared(&id))
+                            .then(|| Arc::new(Field::new(id.clone(), DataType::Utf8, true)))
+                    });
+                    Ok(match field {
+                        Some(field) => Transformed::yes(Expr::Placeholder(Placeholder {
+                            field: Some(field),
                             id,
                         })),
                         None => Transformed::no(Expr::Placeholder(Placeholder { id, field: None })),

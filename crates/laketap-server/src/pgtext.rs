@@ -169,6 +169,11 @@ enum Kind {
     Float4,
     Float8,
     DateTime,
+    /// Binary jsonb: its version byte before the text (laketap's jsonb is
+    /// text, [`crate::pgtypes`]).
+    BinaryJsonb,
+    /// Binary uuid: 16 bytes, not the text.
+    BinaryUuid,
 }
 
 /// The text columns of a result whose values need PostgreSQL's format.
@@ -184,14 +189,16 @@ impl TextFixes {
         let columns: Vec<(usize, Kind)> = fields
             .iter()
             .enumerate()
-            .filter(|(_, f)| f.format() == FieldFormat::Text)
             .filter_map(|(i, f)| {
+                let text = f.format() == FieldFormat::Text;
                 let kind = match *f.datatype() {
-                    Type::FLOAT4 => Kind::Float4,
-                    Type::FLOAT8 => Kind::Float8,
-                    Type::TIMESTAMP | Type::TIMESTAMPTZ | Type::TIME | Type::TIMETZ => {
+                    Type::FLOAT4 if text => Kind::Float4,
+                    Type::FLOAT8 if text => Kind::Float8,
+                    Type::TIMESTAMP | Type::TIMESTAMPTZ | Type::TIME | Type::TIMETZ if text => {
                         Kind::DateTime
                     }
+                    Type::JSONB if !text => Kind::BinaryJsonb,
+                    Type::UUID if !text => Kind::BinaryUuid,
                     _ => return None,
                 };
                 Some((i, kind))
@@ -231,22 +238,31 @@ impl TextFixes {
                 _ => None,
             };
             let fixed = kind.and_then(|kind| self.fix(kind, value));
-            let value = fixed.as_deref().map_or(value, str::as_bytes);
+            let value = fixed.as_deref().unwrap_or(value);
             out.put_i32(i32::try_from(value.len()).ok()?);
             out.put_slice(value);
         }
         (at == data.len()).then(|| DataRow::new(out, row.field_count))
     }
 
-    fn fix(&self, kind: Kind, value: &[u8]) -> Option<String> {
+    fn fix(&self, kind: Kind, value: &[u8]) -> Option<Vec<u8>> {
         let text = std::str::from_utf8(value).ok()?;
         match kind {
-            Kind::Float8 => parse_float(text).map(|v| float8(v, self.extra_float_digits)),
-            Kind::Float4 => parse_float(text).map(|v| float4(v as f32, self.extra_float_digits)),
+            Kind::Float8 => parse_float(text).map(|v| float8(v, self.extra_float_digits).into()),
+            Kind::Float4 => {
+                parse_float(text).map(|v| float4(v as f32, self.extra_float_digits).into())
+            }
             Kind::DateTime => match trim_fraction(text) {
                 std::borrow::Cow::Borrowed(_) => None,
-                std::borrow::Cow::Owned(s) => Some(s),
+                std::borrow::Cow::Owned(s) => Some(s.into()),
             },
+            Kind::BinaryJsonb => {
+                let mut out = Vec::with_capacity(value.len() + 1);
+                out.push(1);
+                out.extend_from_slice(value);
+                Some(out)
+            }
+            Kind::BinaryUuid => crate::pgtypes::uuid_bytes(text).map(|b| b.to_vec()),
         }
     }
 }
@@ -411,5 +427,25 @@ mod tests {
             FieldFormat::Text,
         )];
         assert!(TextFixes::for_fields(&only_text, 1).is_none());
+    }
+
+    #[test]
+    fn binary_jsonb_and_uuid_get_their_wire_form() {
+        let fields = vec![
+            FieldInfo::new("j".into(), None, None, Type::JSONB, FieldFormat::Binary),
+            FieldInfo::new("u".into(), None, None, Type::UUID, FieldFormat::Binary),
+            FieldInfo::new("t".into(), None, None, Type::JSONB, FieldFormat::Text),
+        ];
+        let fixes = TextFixes::for_fields(&fields, 1).expect("fixes");
+        let uuid = "a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11";
+        let fixed = fixes.apply(row(&[Some("{}"), Some(uuid), Some("{}")]));
+        let mut expected = BytesMut::new();
+        expected.put_i32(3);
+        expected.put_slice(b"\x01{}");
+        expected.put_i32(16);
+        expected.put_slice(&crate::pgtypes::uuid_bytes(uuid).expect("uuid"));
+        expected.put_i32(2);
+        expected.put_slice(b"{}");
+        assert_eq!(fixed, DataRow::new(expected, 3));
     }
 }

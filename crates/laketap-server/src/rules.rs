@@ -1,6 +1,7 @@
 //! laketap's one analyzer rule, [`PgExpressions`]: PostgreSQL's meaning of
 //! expressions DataFusion reads otherwise ([`crate::bytea`] literals,
-//! [`crate::like`] escapes, [`crate::timetext`] casts), applied in a single
+//! [`crate::like`] escapes, [`crate::timetext`] casts, [`crate::pgtypes`]
+//! json/jsonb/uuid casts), applied in a single
 //! bottom-up walk of each plan, subqueries included. Each rewritten
 //! expression keeps its name (the plan's schema is checked against it after
 //! each optimizer rule).
@@ -54,7 +55,8 @@ impl AnalyzerRule for PgExpressions {
 fn rewrite<'a>(expr: Expr, schema: &dyn Fn() -> &'a DFSchema) -> DfResult<Transformed<Expr>> {
     crate::bytea::rewrite(expr)?
         .transform_data(crate::like::rewrite)?
-        .transform_data(|expr| crate::timetext::rewrite(expr, schema))
+        .transform_data(|expr| crate::timetext::rewrite(expr, schema))?
+        .transform_data(crate::pgtypes::rewrite)
 }
 
 /// The result of `sql` in `ctx`, as DataFusion's pretty table.

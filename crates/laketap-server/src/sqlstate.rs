@@ -50,6 +50,8 @@ pub const CANT_CHANGE: &str = "55P02";
 pub const NOT_NULL_VIOLATION: &str = "23502";
 /// internal_error
 pub const INTERNAL: &str = "XX000";
+/// cannot_coerce (`cannot cast type bigint to jsonb`).
+pub const CANNOT_COERCE: &str = "42846";
 
 /// An ErrorResponse (severity ERROR) with `code`, for the hooks' own refusals.
 pub fn error(code: &str, message: impl Into<String>) -> pgwire::error::PgWireError {
@@ -86,6 +88,7 @@ const MESSAGE_RULES: &[(&str, &str)] = &[
     ("Division by zero", DIVISION_BY_ZERO),
     ("overflow", OUT_OF_RANGE),
     ("Overflow", OUT_OF_RANGE),
+    ("cannot cast type", CANNOT_COERCE),
     ("Cannot cast", INVALID_TEXT),
     ("Cast error", INVALID_TEXT),
     ("Error parsing", INVALID_TEXT),

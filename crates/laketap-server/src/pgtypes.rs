@@ -1,0 +1,1015 @@
+//! PostgreSQL's `json`, `jsonb` and `uuid`, which DataFusion has no types
+//! for. A value of each is text (Arrow Utf8) whose field carries
+//! [`KIND_KEY`] naming the PostgreSQL type; the pieces that make them
+//! behave as in PostgreSQL:
+//!
+//! - [`PgTypePlanner`]: `::json`, `::jsonb`, `::uuid` (and `CAST(… AS …)`)
+//!   plan as casts to such a field instead of "Unsupported SQL type".
+//! - [`rewrite`] (in laketap's analyzer rule): each such cast becomes the
+//!   input function of its type ([`PgInput`]), which checks the text as
+//!   PostgreSQL does (22P02 otherwise) and gives jsonb and uuid their
+//!   PostgreSQL output form. No cast carrying field metadata reaches the
+//!   physical planner (datafusion#22079).
+//! - [`retype`]: RowDescription says json (114), jsonb (3802) or uuid (2950)
+//!   for such columns; [`crate::pgtext`] writes their binary form (jsonb's
+//!   version byte, uuid's 16 bytes).
+//! - [`bind_as_text`]: Bind parameters declared (or described) as one of
+//!   them reach the decoder as text: pgwire cannot decode them.
+//!
+//! The key is Arrow's extension-name key, which a plain cast drops:
+//! `jsonb_value::text` is text again.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use bytes::Bytes;
+use datafusion::arrow::array::{Array, AsArray, StringArray};
+use datafusion::arrow::datatypes::{DataType, Field, FieldRef};
+use datafusion::common::tree_node::{Transformed, TreeNode, TreeNodeRecursion};
+use datafusion::error::{DataFusionError, Result as DfResult};
+use datafusion::logical_expr::expr::{Cast, Placeholder, ScalarFunction};
+use datafusion::logical_expr::planner::TypePlanner;
+use datafusion::logical_expr::{
+    ColumnarValue, Expr, LogicalPlan, ReturnFieldArgs, ScalarFunctionArgs, ScalarUDF,
+    ScalarUDFImpl, Signature, Volatility,
+};
+use datafusion::sql::sqlparser::ast::DataType as SqlType;
+use pgwire::api::Type;
+use pgwire::api::results::FieldInfo;
+
+/// The field metadata key naming the PostgreSQL type of a text value.
+pub const KIND_KEY: &str = "ARROW:extension:name";
+
+/// The PostgreSQL types carried as text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum PgKind {
+    Json,
+    Jsonb,
+    Uuid,
+}
+
+impl PgKind {
+    fn tag(self) -> &'static str {
+        match self {
+            PgKind::Json => "laketap.json",
+            PgKind::Jsonb => "laketap.jsonb",
+            PgKind::Uuid => "laketap.uuid",
+        }
+    }
+
+    fn name(self) -> &'static str {
+        match self {
+            PgKind::Json => "json",
+            PgKind::Jsonb => "jsonb",
+            PgKind::Uuid => "uuid",
+        }
+    }
+
+    /// The kind `field` carries.
+    pub fn of_field(field: &Field) -> Option<PgKind> {
+        match field.metadata().get(KIND_KEY)?.as_str() {
+            "laketap.json" => Some(PgKind::Json),
+            "laketap.jsonb" => Some(PgKind::Jsonb),
+            "laketap.uuid" => Some(PgKind::Uuid),
+            _ => None,
+        }
+    }
+
+    /// The kind of a PostgreSQL wire type.
+    pub fn of_pg_type(ty: &Type) -> Option<PgKind> {
+        match *ty {
+            Type::JSON => Some(PgKind::Json),
+            Type::JSONB => Some(PgKind::Jsonb),
+            Type::UUID => Some(PgKind::Uuid),
+            _ => None,
+        }
+    }
+
+    fn of_sql(ty: &SqlType) -> Option<PgKind> {
+        match ty {
+            SqlType::JSON => Some(PgKind::Json),
+            SqlType::JSONB => Some(PgKind::Jsonb),
+            SqlType::Uuid => Some(PgKind::Uuid),
+            SqlType::Custom(name, modifiers) if modifiers.is_empty() => {
+                let last = name.0.last()?.as_ident()?.value.to_ascii_lowercase();
+                let qualified = name.0.len() == 1
+                    || (name.0.len() == 2
+                        && name.0[0]
+                            .as_ident()
+                            .is_some_and(|s| s.value.eq_ignore_ascii_case("pg_catalog")));
+                match last.as_str() {
+                    "json" if qualified => Some(PgKind::Json),
+                    "jsonb" if qualified => Some(PgKind::Jsonb),
+                    "uuid" if qualified => Some(PgKind::Uuid),
+                    _ => None,
+                }
+            }
+            _ => None,
+        }
+    }
+
+    /// The wire type.
+    pub fn pg_type(self) -> Type {
+        match self {
+            PgKind::Json => Type::JSON,
+            PgKind::Jsonb => Type::JSONB,
+            PgKind::Uuid => Type::UUID,
+        }
+    }
+
+    /// A nullable text field of this kind, named `name`.
+    pub fn field(self, name: &str) -> FieldRef {
+        Arc::new(
+            Field::new(name, DataType::Utf8, true).with_metadata(HashMap::from([(
+                KIND_KEY.to_string(),
+                self.tag().to_string(),
+            )])),
+        )
+    }
+
+    /// `text` as PostgreSQL's input function of this type reads it, in the
+    /// form its output function writes.
+    pub fn input(self, text: &str) -> Result<String, String> {
+        let invalid = || format!("invalid input syntax for type {}: \"{text}\"", self.name());
+        match self {
+            PgKind::Json => json::parse(text)
+                .map(|_| text.to_string())
+                .map_err(|e| format!("invalid input syntax for type json: {e} (in \"{text}\")")),
+            PgKind::Jsonb => json::parse(text)
+                .map(|v| v.to_jsonb())
+                .map_err(|e| format!("invalid input syntax for type jsonb: {e} (in \"{text}\")")),
+            PgKind::Uuid => uuid_text(text).ok_or_else(invalid),
+        }
+    }
+}
+
+/// The 16 bytes of a uuid in its text form.
+pub fn uuid_bytes(text: &str) -> Option<[u8; 16]> {
+    let hex: Vec<u8> = text.bytes().filter(|b| *b != b'-').collect();
+    if hex.len() != 32 {
+        return None;
+    }
+    let mut out = [0u8; 16];
+    for (i, pair) in hex.chunks(2).enumerate() {
+        let pair = std::str::from_utf8(pair).ok()?;
+        out[i] = u8::from_str_radix(pair, 16).ok()?;
+    }
+    Some(out)
+}
+
+/// A uuid as PostgreSQL's uuid_in reads it (32 hex digits, upper or lower
+/// case, optionally in braces, a hyphen allowed after any group of four),
+/// written as uuid_out does (lower case, 8-4-4-4-12).
+fn uuid_text(text: &str) -> Option<String> {
+    let inner = match text.strip_prefix('{') {
+        Some(rest) => rest.strip_suffix('}')?,
+        None => text,
+    };
+    let mut digits = String::with_capacity(32);
+    let mut previous_hyphen = true;
+    for c in inner.chars() {
+        if c == '-' {
+            if previous_hyphen || !digits.len().is_multiple_of(4) {
+                return None;
+            }
+            previous_hyphen = true;
+        } else if c.is_ascii_hexdigit() {
+            digits.push(c.to_ascii_lowercase());
+            previous_hyphen = false;
+        } else {
+            return None;
+        }
+    }
+    if digits.len() != 32 || previous_hyphen {
+        return None;
+    }
+    Some(format!(
+        "{}-{}-{}-{}-{}",
+        &digits[..8],
+        &digits[8..12],
+        &digits[12..16],
+        &digits[16..20],
+        &digits[20..]
+    ))
+}
+
+/// json text, parsed keeping number lexemes (jsonb prints numbers as
+/// PostgreSQL's numeric does, not as binary floats).
+mod json {
+    pub enum Value {
+        Null,
+        Bool(bool),
+        Number(String),
+        String(String),
+        Array(Vec<Value>),
+        Object(Vec<(String, Value)>),
+    }
+
+    pub fn parse(text: &str) -> Result<Value, String> {
+        let mut parser = Parser {
+            bytes: text.as_bytes(),
+            at: 0,
+            depth: 0,
+        };
+        let value = parser.value()?;
+        parser.space();
+        if parser.at != parser.bytes.len() {
+            return Err(format!("unexpected data at character {}", parser.at + 1));
+        }
+        Ok(value)
+    }
+
+    struct Parser<'a> {
+        bytes: &'a [u8],
+        at: usize,
+        depth: usize,
+    }
+
+    impl Parser<'_> {
+        fn space(&mut self) {
+            while self
+                .bytes
+                .get(self.at)
+                .is_some_and(|b| matches!(b, b' ' | b'\t' | b'\n' | b'\r'))
+            {
+                self.at += 1;
+            }
+        }
+
+        fn error<T>(&self, what: &str) -> Result<T, String> {
+            Err(format!("{what} at character {}", self.at + 1))
+        }
+
+        fn literal(&mut self, word: &str, value: Value) -> Result<Value, String> {
+            if self.bytes[self.at..].starts_with(word.as_bytes()) {
+                self.at += word.len();
+                Ok(value)
+            } else {
+                self.error("invalid token")
+            }
+        }
+
+        fn value(&mut self) -> Result<Value, String> {
+            self.space();
+            match self.bytes.get(self.at) {
+                None => self.error("the input ends"),
+                Some(b'{') => self.object(),
+                Some(b'[') => self.array(),
+                Some(b'"') => self.string().map(Value::String),
+                Some(b't') => self.literal("true", Value::Bool(true)),
+                Some(b'f') => self.literal("false", Value::Bool(false)),
+                Some(b'n') => self.literal("null", Value::Null),
+                Some(b'-' | b'0'..=b'9') => self.number(),
+                Some(_) => self.error("invalid token"),
+            }
+        }
+
+        fn nested(&mut self) -> Result<(), String> {
+            self.depth += 1;
+            if self.depth > 1000 {
+                return self.error("nesting too deep");
+            }
+            self.at += 1;
+            self.space();
+            Ok(())
+        }
+
+        fn object(&mut self) -> Result<Value, String> {
+            self.nested()?;
+            let mut members = Vec::new();
+            if self.bytes.get(self.at) == Some(&b'}') {
+                self.at += 1;
+                self.depth -= 1;
+                return Ok(Value::Object(members));
+            }
+            loop {
+                self.space();
+                if self.bytes.get(self.at) != Some(&b'"') {
+                    return self.error("expected a string key");
+                }
+                let key = self.string()?;
+                self.space();
+                if self.bytes.get(self.at) != Some(&b':') {
+                    return self.error("expected \":\"");
+                }
+                self.at += 1;
+                let value = self.value()?;
+                members.push((key, value));
+                self.space();
+                match self.bytes.get(self.at) {
+                    Some(b',') => self.at += 1,
+                    Some(b'}') => {
+                        self.at += 1;
+                        self.depth -= 1;
+                        return Ok(Value::Object(members));
+                    }
+                    _ => return self.error("expected \",\" or \"}\""),
+                }
+            }
+        }
+
+        fn array(&mut self) -> Result<Value, String> {
+            self.nested()?;
+            let mut items = Vec::new();
+            if self.bytes.get(self.at) == Some(&b']') {
+                self.at += 1;
+                self.depth -= 1;
+                return Ok(Value::Array(items));
+            }
+            loop {
+                items.push(self.value()?);
+                self.space();
+                match self.bytes.get(self.at) {
+                    Some(b',') => self.at += 1,
+                    Some(b']') => {
+                        self.at += 1;
+                        self.depth -= 1;
+                        return Ok(Value::Array(items));
+                    }
+                    _ => return self.error("expected \",\" or \"]\""),
+                }
+            }
+        }
+
+        fn hex4(&mut self) -> Result<u32, String> {
+            let digits = self
+                .bytes
+                .get(self.at..self.at + 4)
+                .and_then(|d| std::str::from_utf8(d).ok())
+                .and_then(|d| u32::from_str_radix(d, 16).ok());
+            match digits {
+                Some(v) => {
+                    self.at += 4;
+                    Ok(v)
+                }
+                None => self.error("invalid \\u escape"),
+            }
+        }
+
+        fn string(&mut self) -> Result<String, String> {
+            self.at += 1;
+            let mut out = Vec::new();
+            loop {
+                let Some(&b) = self.bytes.get(self.at) else {
+                    return self.error("unterminated string");
+                };
+                self.at += 1;
+                match b {
+                    b'"' => break,
+                    b'\\' => {
+                        let Some(&e) = self.bytes.get(self.at) else {
+                            return self.error("unterminated string");
+                        };
+                        self.at += 1;
+                        let c = match e {
+                            b'"' => '"',
+                            b'\\' => '\\',
+                            b'/' => '/',
+                            b'b' => '\u{8}',
+                            b'f' => '\u{c}',
+                            b'n' => '\n',
+                            b'r' => '\r',
+                            b't' => '\t',
+                            b'u' => {
+                                let first = self.hex4()?;
+                                let code = if (0xD800..0xDC00).contains(&first) {
+                                    if !self.bytes[self.at..].starts_with(b"\\u") {
+                                        return self.error("unpaired surrogate");
+                                    }
+                                    self.at += 2;
+                                    let second = self.hex4()?;
+                                    if !(0xDC00..0xE000).contains(&second) {
+                                        return self.error("unpaired surrogate");
+                                    }
+                                    0x10000 + ((first - 0xD800) << 10) + (second - 0xDC00)
+                                } else {
+                                    first
+                                };
+                                match char::from_u32(code) {
+                                    Some('\0') => {
+                                        return self.error("\\u0000 cannot be converted to text");
+                                    }
+                                    Some(c) => c,
+                                    None => return self.error("invalid \\u escape"),
+                                }
+                            }
+                            _ => return self.error("invalid escape"),
+                        };
+                        let mut buf = [0u8; 4];
+                        out.extend_from_slice(c.encode_utf8(&mut buf).as_bytes());
+                    }
+                    0..=0x1f => return self.error("control character in a string"),
+                    _ => out.push(b),
+                }
+            }
+            String::from_utf8(out).or_else(|_| self.error("invalid UTF-8"))
+        }
+
+        fn number(&mut self) -> Result<Value, String> {
+            let start = self.at;
+            let digits = |p: &mut Self| {
+                let from = p.at;
+                while p.bytes.get(p.at).is_some_and(u8::is_ascii_digit) {
+                    p.at += 1;
+                }
+                p.at - from
+            };
+            if self.bytes.get(self.at) == Some(&b'-') {
+                self.at += 1;
+            }
+            let leading_zero = self.bytes.get(self.at) == Some(&b'0');
+            let int = digits(self);
+            if int == 0 || (leading_zero && int > 1) {
+                return self.error("invalid number");
+            }
+            if self.bytes.get(self.at) == Some(&b'.') {
+                self.at += 1;
+                if digits(self) == 0 {
+                    return self.error("invalid number");
+                }
+            }
+            if matches!(self.bytes.get(self.at), Some(b'e' | b'E')) {
+                self.at += 1;
+                if matches!(self.bytes.get(self.at), Some(b'+' | b'-')) {
+                    self.at += 1;
+                }
+                if digits(self) == 0 {
+                    return self.error("invalid number");
+                }
+            }
+            let lexeme = String::from_utf8_lossy(&self.bytes[start..self.at]).into_owned();
+            Ok(Value::Number(lexeme))
+        }
+    }
+
+    impl Value {
+        /// jsonb's text: object keys by length, then bytes (the last of
+        /// duplicate keys kept), `": "` and `", "` separators, numbers as
+        /// numeric prints them.
+        pub fn to_jsonb(&self) -> String {
+            let mut out = String::new();
+            self.write(&mut out);
+            out
+        }
+
+        fn write(&self, out: &mut String) {
+            match self {
+                Value::Null => out.push_str("null"),
+                Value::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
+                Value::Number(n) => out.push_str(&numeric(n)),
+                Value::String(s) => quote(s, out),
+                Value::Array(items) => {
+                    out.push('[');
+                    for (i, item) in items.iter().enumerate() {
+                        if i > 0 {
+                            out.push_str(", ");
+                        }
+                        item.write(out);
+                    }
+                    out.push(']');
+                }
+                Value::Object(members) => {
+                    let mut sorted: Vec<&(String, Value)> = Vec::with_capacity(members.len());
+                    for member in members.iter().rev() {
+                        if !sorted.iter().any(|m| m.0 == member.0) {
+                            sorted.push(member);
+                        }
+                    }
+                    sorted.sort_by(|a, b| {
+                        (a.0.len(), a.0.as_bytes()).cmp(&(b.0.len(), b.0.as_bytes()))
+                    });
+                    out.push('{');
+                    for (i, (key, value)) in sorted.into_iter().enumerate() {
+                        if i > 0 {
+                            out.push_str(", ");
+                        }
+                        quote(key, out);
+                        out.push_str(": ");
+                        value.write(out);
+                    }
+                    out.push('}');
+                }
+            }
+        }
+    }
+
+    /// A JSON number as PostgreSQL's numeric prints it: positional, with
+    /// the scale the lexeme implies (`1.50e1` → `15.0`, `1e2` → `100`).
+    fn numeric(lexeme: &str) -> String {
+        let (negative, rest) = match lexeme.strip_prefix('-') {
+            Some(rest) => (true, rest),
+            None => (false, lexeme),
+        };
+        let (mantissa, exponent) = match rest.find(['e', 'E']) {
+            Some(i) => (&rest[..i], rest[i + 1..].parse::<i64>().unwrap_or(0)),
+            None => (rest, 0),
+        };
+        let (int, frac) = mantissa.split_once('.').unwrap_or((mantissa, ""));
+        let digits: String = format!("{int}{frac}");
+        let point = int.len() as i64 + exponent;
+        let len = digits.len() as i64;
+        let (whole, fraction) = if point <= 0 {
+            (
+                "0".to_string(),
+                format!(
+                    "{}{digits}",
+                    "0".repeat(usize::try_from(-point).unwrap_or(0))
+                ),
+            )
+        } else if point >= len {
+            (
+                format!(
+                    "{digits}{}",
+                    "0".repeat(usize::try_from(point - len).unwrap_or(0))
+                ),
+                String::new(),
+            )
+        } else {
+            let p = usize::try_from(point).unwrap_or(0);
+            (digits[..p].to_string(), digits[p..].to_string())
+        };
+        let whole = whole.trim_start_matches('0');
+        let whole = if whole.is_empty() { "0" } else { whole };
+        let zero = whole == "0" && fraction.bytes().all(|b| b == b'0');
+        let mut out = String::new();
+        if negative && !zero {
+            out.push('-');
+        }
+        out.push_str(whole);
+        if !fraction.is_empty() {
+            out.push('.');
+            out.push_str(&fraction);
+        }
+        out
+    }
+
+    /// `s` as a JSON string the way PostgreSQL's escape_json writes it.
+    fn quote(s: &str, out: &mut String) {
+        out.push('"');
+        for c in s.chars() {
+            match c {
+                '"' => out.push_str("\\\""),
+                '\\' => out.push_str("\\\\"),
+                '\u{8}' => out.push_str("\\b"),
+                '\u{c}' => out.push_str("\\f"),
+                '\n' => out.push_str("\\n"),
+                '\r' => out.push_str("\\r"),
+                '\t' => out.push_str("\\t"),
+                c if (c as u32) < 0x20 => out.push_str(&format!("\\u{:04x}", c as u32)),
+                c => out.push(c),
+            }
+        }
+        out.push('"');
+    }
+}
+
+/// [`PgKind`]'s SQL type names for DataFusion's SQL planner, in front of
+/// the planner that was installed (datafusion-pg-catalog's oid types).
+#[derive(Debug)]
+pub struct PgTypePlanner {
+    inner: Option<Arc<dyn TypePlanner>>,
+}
+
+impl PgTypePlanner {
+    /// Installs the planner in `ctx`'s session, in front of its current one.
+    pub fn install(ctx: &datafusion::prelude::SessionContext) {
+        use datafusion::execution::session_state::SessionStateBuilder;
+        let state = ctx.state_ref();
+        let existing = state.read().clone();
+        let mut builder = SessionStateBuilder::new_from_existing(existing);
+        let inner = builder.type_planner().clone();
+        let planner = Arc::new(PgTypePlanner { inner });
+        *state.write() = builder.with_type_planner(planner).build();
+    }
+}
+
+impl TypePlanner for PgTypePlanner {
+    fn plan_type_field(&self, sql_type: &SqlType) -> DfResult<Option<FieldRef>> {
+        if let Some(kind) = PgKind::of_sql(sql_type) {
+            return Ok(Some(kind.field("")));
+        }
+        match &self.inner {
+            Some(inner) => inner.plan_type_field(sql_type),
+            None => Ok(None),
+        }
+    }
+}
+
+/// A cast to json, jsonb or uuid → that type's input function.
+pub fn rewrite(expr: Expr) -> DfResult<Transformed<Expr>> {
+    let Expr::Cast(Cast { expr: inner, field }) = &expr else {
+        return Ok(Transformed::no(expr));
+    };
+    let Some(kind) = PgKind::of_field(field) else {
+        return Ok(Transformed::no(expr));
+    };
+    Ok(Transformed::yes(Expr::ScalarFunction(
+        ScalarFunction::new_udf(
+            Arc::new(ScalarUDF::new_from_impl(PgInput::new(kind))),
+            vec![inner.as_ref().clone()],
+        ),
+    )))
+}
+
+/// `json_in`, `jsonb_in`, `uuid_in`: text to a value of the kind.
+#[derive(Debug, PartialEq, Eq, Hash)]
+pub struct PgInput {
+    kind: PgKind,
+    signature: Signature,
+}
+
+impl PgInput {
+    fn new(kind: PgKind) -> Self {
+        PgInput {
+            kind,
+            signature: Signature::any(1, Volatility::Immutable),
+        }
+    }
+}
+
+impl ScalarUDFImpl for PgInput {
+    fn name(&self) -> &str {
+        match self.kind {
+            PgKind::Json => "json_in",
+            PgKind::Jsonb => "jsonb_in",
+            PgKind::Uuid => "uuid_in",
+        }
+    }
+
+    fn signature(&self) -> &Signature {
+        &self.signature
+    }
+
+    fn return_type(&self, _arg_types: &[DataType]) -> DfResult<DataType> {
+        Ok(DataType::Utf8)
+    }
+
+    fn return_field_from_args(&self, args: ReturnFieldArgs) -> DfResult<FieldRef> {
+        let nullable = args.arg_fields.first().is_none_or(|f| f.is_nullable());
+        let field = self.kind.field(self.name());
+        Ok(Arc::new(field.as_ref().clone().with_nullable(nullable)))
+    }
+
+    fn invoke_with_args(&self, args: ScalarFunctionArgs) -> DfResult<ColumnarValue> {
+        let n = args.number_rows;
+        let Some(arg) = args.args.first() else {
+            return Err(DataFusionError::Plan(format!(
+                "{} takes one argument",
+                self.name()
+            )));
+        };
+        let source = arg.to_array(n)?;
+        if !matches!(
+            source.data_type(),
+            DataType::Utf8 | DataType::Utf8View | DataType::LargeUtf8 | DataType::Null
+        ) {
+            let from = match source.data_type() {
+                DataType::Boolean => "boolean".to_string(),
+                DataType::Int16 => "smallint".to_string(),
+                DataType::Int32 => "integer".to_string(),
+                DataType::Int64 => "bigint".to_string(),
+                DataType::Float32 => "real".to_string(),
+                DataType::Float64 => "double precision".to_string(),
+                DataType::Decimal128(..) | DataType::Decimal256(..) => "numeric".to_string(),
+                DataType::Date32 => "date".to_string(),
+                DataType::Timestamp(_, None) => "timestamp without time zone".to_string(),
+                DataType::Timestamp(_, Some(_)) => "timestamp with time zone".to_string(),
+                DataType::Binary | DataType::LargeBinary | DataType::BinaryView => {
+                    "bytea".to_string()
+                }
+                other => other.to_string(),
+            };
+            return Err(DataFusionError::Plan(format!(
+                "cannot cast type {from} to {}",
+                self.kind.name()
+            )));
+        }
+        let text = datafusion::arrow::compute::cast(&source, &DataType::Utf8)?;
+        let text = text.as_string::<i32>();
+        let mut out = Vec::with_capacity(n);
+        for row in 0..text.len() {
+            if text.is_null(row) {
+                out.push(None);
+            } else {
+                let value = self
+                    .kind
+                    .input(text.value(row))
+                    .map_err(DataFusionError::Execution)?;
+                out.push(Some(value));
+            }
+        }
+        Ok(ColumnarValue::Array(Arc::new(StringArray::from(out))))
+    }
+}
+
+/// The kind of each column of `schema` (`None` for other columns).
+pub fn kinds(schema: &datafusion::arrow::datatypes::Schema) -> Vec<Option<PgKind>> {
+    schema
+        .fields()
+        .iter()
+        .map(|f| PgKind::of_field(f))
+        .collect()
+}
+
+/// `fields` with the json, jsonb and uuid columns of `schema` described as
+/// such (unchanged when none is, or the column counts differ).
+pub fn retype(
+    schema: &datafusion::arrow::datatypes::Schema,
+    fields: Vec<FieldInfo>,
+) -> Vec<FieldInfo> {
+    let kinds = kinds(schema);
+    if kinds.len() != fields.len() || kinds.iter().all(Option::is_none) {
+        return fields;
+    }
+    fields
+        .into_iter()
+        .zip(kinds)
+        .map(|(field, kind)| match kind {
+            Some(kind) => FieldInfo::new(
+                field.name().to_string(),
+                field.table_id(),
+                field.column_id(),
+                kind.pg_type(),
+                field.format(),
+            )
+            .with_format_options(Arc::clone(field.format_options()))
+            .with_type_size(if kind == PgKind::Uuid { 16 } else { -1 })
+            .with_type_modifier(field.type_modifier()),
+            None => field,
+        })
+        .collect()
+}
+
+/// The kind of each parameter `$n` (index n-1) that `plan` casts to one,
+/// or whose placeholder was given one (a declared parameter).
+pub fn parameter_kinds(plan: &LogicalPlan) -> HashMap<usize, PgKind> {
+    let mut kinds = HashMap::new();
+    let mut note = |id: &str, kind: PgKind| {
+        if let Some(n) = id.strip_prefix('$').and_then(|n| n.parse::<usize>().ok())
+            && n > 0
+        {
+            kinds.insert(n - 1, kind);
+        }
+    };
+    let _ = plan.apply_with_subqueries(|node| {
+        node.apply_expressions(|expr| {
+            expr.apply(|e| {
+                match e {
+                    Expr::Cast(Cast { expr, field }) => {
+                        if let (Expr::Placeholder(Placeholder { id, .. }), Some(kind)) =
+                            (expr.as_ref(), PgKind::of_field(field))
+                        {
+                            note(id, kind);
+                        }
+                    }
+                    Expr::Placeholder(Placeholder {
+                        id,
+                        field: Some(field),
+                    }) => {
+                        if let Some(kind) = PgKind::of_field(field) {
+                            note(id, kind);
+                        }
+                    }
+                    _ => {}
+                }
+                Ok(TreeNodeRecursion::Continue)
+            })
+        })
+    });
+    kinds
+}
+
+/// The Bind values of json, jsonb and uuid parameters as text in binary
+/// format (which the decoder takes verbatim), for a statement whose
+/// parameter `i` is of `kinds[i]`: binary jsonb loses its version byte,
+/// a binary uuid becomes its text. `None` when no parameter needs it.
+/// `types` and `formats` are the statement's declared types and the Bind's
+/// formats; the result is (types, format codes, values).
+#[allow(clippy::type_complexity)]
+pub fn bind_as_text(
+    kinds: &HashMap<usize, PgKind>,
+    types: &[Option<Type>],
+    formats: &pgwire::api::portal::Format,
+    values: &[Option<Bytes>],
+) -> Result<Option<(Vec<Option<Type>>, Vec<i16>, Vec<Option<Bytes>>)>, String> {
+    let kind_of = |i: usize| {
+        types
+            .get(i)
+            .and_then(|t| t.as_ref())
+            .and_then(PgKind::of_pg_type)
+            .or_else(|| {
+                let undeclared = types
+                    .get(i)
+                    .is_none_or(|t| t.as_ref().is_none_or(|t| *t == Type::UNKNOWN));
+                undeclared.then(|| kinds.get(&i).copied()).flatten()
+            })
+    };
+    if !(0..values.len()).any(|i| kind_of(i).is_some()) {
+        return Ok(None);
+    }
+    let mut new_types = Vec::with_capacity(values.len());
+    let mut codes = Vec::with_capacity(values.len());
+    let mut new_values = Vec::with_capacity(values.len());
+    for (i, value) in values.iter().enumerate() {
+        let binary = formats.is_binary(i);
+        let Some(kind) = kind_of(i) else {
+            new_types.push(types.get(i).cloned().flatten());
+            codes.push(i16::from(binary));
+            new_values.push(value.clone());
+            continue;
+        };
+        let text = match value {
+            None => None,
+            Some(bytes) => {
+                let raw: &[u8] = match (kind, binary) {
+                    (PgKind::Jsonb, true) => match bytes.split_first() {
+                        Some((1, rest)) => rest,
+                        _ => {
+                            return Err(format!(
+                                "unsupported jsonb version number in parameter ${}",
+                                i + 1
+                            ));
+                        }
+                    },
+                    _ => bytes,
+                };
+                let text = if kind == PgKind::Uuid && binary {
+                    let b: [u8; 16] = raw.try_into().map_err(|_| {
+                        format!(
+                            "a binary uuid is 16 bytes; parameter ${} has {}",
+                            i + 1,
+                            raw.len()
+                        )
+                    })?;
+                    uuid_from_bytes(&b)
+                } else {
+                    std::str::from_utf8(raw)
+                        .map_err(|_| format!("parameter ${} is not valid UTF-8", i + 1))?
+                        .to_string()
+                };
+                Some(Bytes::from(kind.input(&text)?))
+            }
+        };
+        new_types.push(Some(Type::TEXT));
+        codes.push(1);
+        new_values.push(text);
+    }
+    Ok(Some((new_types, codes, new_values)))
+}
+
+fn uuid_from_bytes(b: &[u8; 16]) -> String {
+    let hex: String = b.iter().map(|byte| format!("{byte:02x}")).collect();
+    format!(
+        "{}-{}-{}-{}-{}",
+        &hex[..8],
+        &hex[8..12],
+        &hex[12..16],
+        &hex[16..20],
+        &hex[20..]
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn jsonb_prints_as_postgresql() {
+        // Each expected text is PostgreSQL 15's `SELECT '…'::jsonb`.
+        let jsonb = |s: &str| PgKind::Jsonb.input(s);
+        assert_eq!(
+            jsonb(r#"{"b": [true,false], "a":1}"#).as_deref(),
+            Ok(r#"{"a": 1, "b": [true, false]}"#)
+        );
+        assert_eq!(
+            jsonb(r#"{"bb":1,"a":2,"a":3}"#).as_deref(),
+            Ok(r#"{"a": 3, "bb": 1}"#)
+        );
+        assert_eq!(
+            jsonb(r#"[1.50e1, 1e2, -0, 0.001E1, 12E-3, "\u00fc\n"]"#).as_deref(),
+            Ok(r#"[15.0, 100, 0, 0.01, 0.012, "ü\n"]"#)
+        );
+        assert_eq!(jsonb("{}").as_deref(), Ok("{}"));
+        assert!(jsonb(r#"{"a":}"#).is_err());
+        assert!(jsonb("01").is_err());
+        assert!(jsonb(r#""\u0000""#).is_err());
+        // json keeps the text as written.
+        assert_eq!(
+            PgKind::Json.input(r#"{"b":1, "a" :2}"#).as_deref(),
+            Ok(r#"{"b":1, "a" :2}"#)
+        );
+        assert!(PgKind::Json.input("[1,").is_err());
+    }
+
+    #[test]
+    fn uuid_reads_postgresql_inputs() {
+        let uuid = |s: &str| PgKind::Uuid.input(s);
+        let canonical = "a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11";
+        for input in [
+            "A0EEBC99-9C0B-4EF8-BB6D-6BB9BD380A11",
+            "{a0eebc99-9c0b4ef8-bb6d6bb9-bd380a11}",
+            "a0eebc999c0b4ef8bb6d6bb9bd380a11",
+            "a0ee-bc99-9c0b-4ef8-bb6d-6bb9-bd38-0a11",
+        ] {
+            assert_eq!(uuid(input).as_deref(), Ok(canonical), "{input}");
+        }
+        for bad in [
+            "a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a1",
+            "a0eeb-c99",
+            "-a0eebc999c0b4ef8bb6d6bb9bd380a11",
+            "g0eebc999c0b4ef8bb6d6bb9bd380a11",
+        ] {
+            assert!(uuid(bad).is_err(), "{bad}");
+        }
+        assert_eq!(
+            uuid_bytes(canonical)
+                .map(|b| uuid_from_bytes(&b))
+                .as_deref(),
+            Some(canonical)
+        );
+    }
+
+    #[tokio::test]
+    async fn casts_plan_run_and_say_their_type() {
+        let ctx = datafusion::prelude::SessionContext::new();
+        PgTypePlanner::install(&ctx);
+        // A NOT NULL source grouped on: the logical and physical schemas of
+        // the aggregate must agree (datafusion#22079).
+        let sql = "SELECT x::jsonb AS j, count(*) AS n, 'A0EEBC99-9C0B-4EF8-BB6D-6BB9BD380A11'::uuid AS u \
+                   FROM (VALUES ('{\"b\":1,\"a\":2}'), ('{\"a\": 2, \"b\": 1}')) t(x) GROUP BY 1";
+        assert_eq!(
+            crate::rules::table_text(&ctx, sql).await,
+            "+------------------+---+--------------------------------------+\n\
+             | j                | n | u                                    |\n\
+             +------------------+---+--------------------------------------+\n\
+             | {\"a\": 2, \"b\": 1} | 2 | a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11 |\n\
+             +------------------+---+--------------------------------------+"
+        );
+        let plan = ctx.state().create_logical_plan(sql).await.expect("plan");
+        assert_eq!(
+            kinds(plan.schema().as_arrow()),
+            vec![Some(PgKind::Jsonb), None, Some(PgKind::Uuid)]
+        );
+        // A plain cast back is text.
+        let plan = ctx
+            .state()
+            .create_logical_plan("SELECT CAST('{}'::jsonb AS TEXT)")
+            .await
+            .expect("plan");
+        assert_eq!(kinds(plan.schema().as_arrow()), vec![None]);
+        let error = ctx
+            .sql("SELECT CAST(1 AS uuid)")
+            .await
+            .expect("plan")
+            .collect()
+            .await
+            .expect_err("an integer is no uuid");
+        assert!(
+            error
+                .to_string()
+                .contains("cannot cast type bigint to uuid"),
+            "{error}"
+        );
+    }
+
+    #[test]
+    fn binary_parameters_become_text() {
+        let kinds = HashMap::from([(1, PgKind::Uuid)]);
+        let uuid = uuid_bytes("a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11").expect("uuid");
+        let values = vec![
+            Some(Bytes::from_static(b"\x01{\"b\":1,\"a\":2}")),
+            Some(Bytes::copy_from_slice(&uuid)),
+            Some(Bytes::from_static(b"7")),
+        ];
+        let (types, codes, values) = bind_as_text(
+            &kinds,
+            &[Some(Type::JSONB), None, Some(Type::INT4)],
+            &pgwire::api::portal::Format::Individual(vec![1, 1, 0]),
+            &values,
+        )
+        .expect("converted")
+        .expect("needed");
+        assert_eq!(
+            types,
+            vec![Some(Type::TEXT), Some(Type::TEXT), Some(Type::INT4)]
+        );
+        assert_eq!(codes, vec![1, 1, 0]);
+        assert_eq!(
+            values,
+            vec![
+                Some(Bytes::from_static(b"{\"a\": 2, \"b\": 1}")),
+                Some(Bytes::from_static(b"a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11")),
+                Some(Bytes::from_static(b"7")),
+            ]
+        );
+        assert!(
+            bind_as_text(
+                &kinds,
+                &[Some(Type::JSONB)],
+                &pgwire::api::portal::Format::UnifiedBinary,
+                &[Some(Bytes::from_static(b"\x02{}"))]
+            )
+            .is_err()
+        );
+    }
+}
