@@ -56,7 +56,52 @@ fn rewrite<'a>(expr: Expr, schema: &dyn Fn() -> &'a DFSchema) -> DfResult<Transf
     crate::bytea::rewrite(expr)?
         .transform_data(crate::like::rewrite)?
         .transform_data(|expr| crate::timetext::rewrite(expr, schema))?
-        .transform_data(crate::pgtypes::rewrite)
+        .transform_data(crate::pgtypes::rewrite)?
+        .transform_data(|expr| rounded_int_cast(expr, schema))
+}
+
+/// `CAST(9.5 AS integer)` is 10 in PostgreSQL, which rounds a float or
+/// numeric to the nearest integer; DataFusion truncates (9). The operand
+/// is rounded first (halves away from zero, as PostgreSQL's numeric; its
+/// float8 rounds halves to even, so `2.5::float8::int` gives 3 here and 2
+/// there).
+fn rounded_int_cast<'a>(
+    expr: Expr,
+    schema: &dyn Fn() -> &'a DFSchema,
+) -> DfResult<Transformed<Expr>> {
+    use datafusion::arrow::datatypes::DataType;
+    use datafusion::logical_expr::{ExprSchemable, expr::Cast};
+    let Expr::Cast(Cast { expr: inner, field }) = &expr else {
+        return Ok(Transformed::no(expr));
+    };
+    if !field.data_type().is_integer() {
+        return Ok(Transformed::no(expr));
+    }
+    // Already rounded (the rule sees its own output when plans are analyzed
+    // again, e.g. a view's).
+    if matches!(inner.as_ref(), Expr::ScalarFunction(f) if f.name() == "round") {
+        return Ok(Transformed::no(expr));
+    }
+    let Ok(source) = inner.get_type(schema()) else {
+        return Ok(Transformed::no(expr));
+    };
+    if !matches!(
+        source,
+        DataType::Float16
+            | DataType::Float32
+            | DataType::Float64
+            | DataType::Decimal32(..)
+            | DataType::Decimal64(..)
+            | DataType::Decimal128(..)
+            | DataType::Decimal256(..)
+    ) {
+        return Ok(Transformed::no(expr));
+    }
+    let rounded = datafusion::functions::math::expr_fn::round(vec![inner.as_ref().clone()]);
+    Ok(Transformed::yes(Expr::Cast(Cast::new_from_field(
+        Box::new(rounded),
+        field.clone(),
+    ))))
 }
 
 /// The result of `sql` in `ctx`, as DataFusion's pretty table.
@@ -73,4 +118,28 @@ pub(crate) async fn table_text(ctx: &datafusion::prelude::SessionContext, sql: &
     datafusion::arrow::util::pretty::pretty_format_batches(&batches)
         .expect("format")
         .to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    #[tokio::test]
+    async fn casts_to_integers_round_as_postgresql() {
+        // PostgreSQL 15: 10 | -10 | 3 | 7 | 2
+        let ctx = datafusion::prelude::SessionContext::new();
+        let table = super::table_text(
+            &ctx,
+            "SELECT CAST(9.5 AS INT) AS a, CAST(-9.5 AS INT) AS b, \
+             CAST(CAST(2.5 AS DECIMAL(5,2)) AS BIGINT) AS c, CAST(7.49 AS SMALLINT) AS d, \
+             CAST(x AS INT) AS e FROM (VALUES (2.25)) t(x)",
+        )
+        .await;
+        assert_eq!(
+            table,
+            "+----+-----+---+---+---+\n\
+             | a  | b   | c | d | e |\n\
+             +----+-----+---+---+---+\n\
+             | 10 | -10 | 3 | 7 | 2 |\n\
+             +----+-----+---+---+---+"
+        );
+    }
 }
