@@ -61,9 +61,35 @@ fn serve_refuses_a_public_address_without_users() {
     assert!(stderr.contains("not a loopback address"), "{stderr}");
 }
 
-/// `laketap serve` running as a child process on ephemeral ports.
+/// A child process killed when dropped: a test that fails (panics) while
+/// its server runs does not leave the server behind.
+pub(crate) struct Killed(pub std::process::Child);
+
+impl Drop for Killed {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+impl std::ops::Deref for Killed {
+    type Target = std::process::Child;
+
+    fn deref(&self) -> &Self::Target {
+        &self.0
+    }
+}
+
+impl std::ops::DerefMut for Killed {
+    fn deref_mut(&mut self) -> &mut Self::Target {
+        &mut self.0
+    }
+}
+
+/// `laketap serve` running as a child process on ephemeral ports (killed
+/// when dropped).
 pub(crate) struct Served {
-    pub child: std::process::Child,
+    pub child: Killed,
     pub pg_port: u16,
     pub http_port: u16,
     /// The rest of the server's log, once the process has ended.
@@ -82,7 +108,7 @@ pub(crate) fn spawn_serve(configure: impl FnOnce(&mut Command)) -> Served {
         .stderr(Stdio::piped())
         .stdout(Stdio::null());
     configure(&mut command);
-    let mut child = command.spawn().expect("spawn laketap serve");
+    let mut child = Killed(command.spawn().expect("spawn laketap serve"));
     let mut stderr = BufReader::new(child.stderr.take().expect("stderr"));
     let (pg_port, http_port) = bound_ports(&mut stderr);
     let log = std::thread::spawn(move || {

@@ -7,10 +7,10 @@
 
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use crate::binary::{BIN, spawn_serve};
+use crate::binary::{BIN, Killed, spawn_serve};
 use crate::{TestServer, answer, connect, copy_dir, fixture_catalog, repo};
 
 const ACCESS_KEY: &str = "laketap-test-key";
@@ -42,16 +42,6 @@ fn free_port() -> u16 {
         .and_then(|l| l.local_addr())
         .map(|a| a.port())
         .expect("free port")
-}
-
-/// A child process killed when dropped.
-struct Killed(Child);
-
-impl Drop for Killed {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
 }
 
 /// s3s-fs serving `root` (each folder a bucket) on a loopback port.
@@ -162,7 +152,7 @@ async fn the_lake_on_s3_answers_like_the_lake_on_disk() {
             .env_remove("AWS_ENDPOINT_URL");
     });
     let pg_port = served.pg_port;
-    let server = Killed(served.child);
+    let server = served.child;
     let s3 = connect(pg_port).await;
 
     let local = TestServer::start(&fixture_catalog()).await;
