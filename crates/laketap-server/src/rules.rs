@@ -7,6 +7,7 @@
 //! each optimizer rule).
 
 use std::cell::OnceCell;
+use std::sync::Arc;
 
 use datafusion::common::DFSchema;
 use datafusion::common::tree_node::{Transformed, TransformedResult, TreeNode};
@@ -23,6 +24,12 @@ pub struct PgExpressions;
 impl AnalyzerRule for PgExpressions {
     fn analyze(&self, plan: LogicalPlan, _config: &ConfigOptions) -> DfResult<LogicalPlan> {
         plan.transform_up_with_subqueries(|node| {
+            let node = match node {
+                LogicalPlan::TableScan(scan) if is_information_schema_columns(&scan.table_name) => {
+                    return postgres_data_types(scan);
+                }
+                other => other,
+            };
             // The inputs' schema, merged only if a rewrite asks for it
             // (a cast to text, to learn what it casts).
             let inputs: Vec<_> = node.inputs().iter().map(|p| p.schema().clone()).collect();
@@ -49,6 +56,94 @@ impl AnalyzerRule for PgExpressions {
 
     fn name(&self) -> &str {
         "laketap_pg_expressions"
+    }
+}
+
+fn is_information_schema_columns(table: &datafusion::common::TableReference) -> bool {
+    table.table() == "columns" && table.schema() == Some("information_schema")
+}
+
+/// `information_schema.columns` with `data_type` in PostgreSQL's words
+/// (`bigint`, `timestamp without time zone`, `ARRAY`), as Grafana's column
+/// picker and other SQL builders read it; DataFusion's provider writes Arrow
+/// type names (`Int64`, `Timestamp(µs)`).
+fn postgres_data_types(
+    scan: datafusion::logical_expr::TableScan,
+) -> DfResult<Transformed<LogicalPlan>> {
+    use datafusion::logical_expr::{Projection, ScalarUDF, Volatility, create_udf};
+    let qualifier = scan.table_name.clone();
+    let names = Arc::new(ScalarUDF::from(create_udf(
+        "laketap_pg_data_type",
+        vec![datafusion::arrow::datatypes::DataType::Utf8],
+        datafusion::arrow::datatypes::DataType::Utf8,
+        Volatility::Immutable,
+        Arc::new(|args: &[datafusion::logical_expr::ColumnarValue]| {
+            use datafusion::arrow::array::{Array, AsArray, StringArray};
+            let arrays = datafusion::logical_expr::ColumnarValue::values_to_arrays(args)?;
+            let names = arrays[0].as_string::<i32>();
+            let out: StringArray = (0..names.len())
+                .map(|i| (!names.is_null(i)).then(|| postgres_data_type(names.value(i))))
+                .collect();
+            Ok(datafusion::logical_expr::ColumnarValue::Array(Arc::new(
+                out,
+            )))
+        }),
+    )));
+    let columns: Vec<Expr> = scan
+        .projected_schema
+        .columns()
+        .into_iter()
+        .map(|column| {
+            if column.name == "data_type" {
+                names
+                    .call(vec![Expr::Column(column)])
+                    .alias_qualified(Some(qualifier.clone()), "data_type")
+            } else {
+                Expr::Column(column)
+            }
+        })
+        .collect();
+    Ok(Transformed::yes(LogicalPlan::Projection(
+        Projection::try_new(columns, Arc::new(LogicalPlan::TableScan(scan)))?,
+    )))
+}
+
+/// PostgreSQL's `information_schema` name of the type DataFusion writes as
+/// `arrow` (unknown names, and PostgreSQL's own, are returned as they are).
+fn postgres_data_type(arrow: &str) -> &str {
+    match arrow {
+        "Boolean" => "boolean",
+        "Int8" | "Int16" | "UInt8" => "smallint",
+        "Int32" | "UInt16" => "integer",
+        "Int64" | "UInt32" => "bigint",
+        "UInt64" => "numeric",
+        "Float16" | "Float32" => "real",
+        "Float64" => "double precision",
+        "Utf8" | "Utf8View" | "LargeUtf8" => "text",
+        "Binary" | "BinaryView" | "LargeBinary" => "bytea",
+        "Date32" | "Date64" => "date",
+        other if other.starts_with("Decimal") => "numeric",
+        other if other.starts_with("Timestamp(") => {
+            if other.contains(',') {
+                "timestamp with time zone"
+            } else {
+                "timestamp without time zone"
+            }
+        }
+        other if other.starts_with("Time32(") || other.starts_with("Time64(") => {
+            "time without time zone"
+        }
+        other if other.starts_with("Interval(") || other.starts_with("Duration(") => "interval",
+        other if other.starts_with("FixedSizeBinary(") => "bytea",
+        other
+            if other.starts_with("List(")
+                || other.starts_with("LargeList(")
+                || other.starts_with("FixedSizeList(")
+                || other.starts_with("ListView(") =>
+        {
+            "ARRAY"
+        }
+        other => other,
     }
 }
 
@@ -122,6 +217,45 @@ pub(crate) async fn table_text(ctx: &datafusion::prelude::SessionContext, sql: &
 
 #[cfg(test)]
 mod tests {
+    #[tokio::test]
+    async fn information_schema_columns_name_postgresql_types() {
+        let ctx = datafusion::prelude::SessionContext::new_with_config(
+            datafusion::prelude::SessionConfig::new().with_information_schema(true),
+        );
+        ctx.sql(
+            "CREATE TABLE t AS SELECT 1 AS i, 'a' AS s, CAST(1.5 AS DECIMAL(5,2)) AS d, \
+             CAST('2026-01-01' AS TIMESTAMP) AS ts, make_array(1, 2) AS a",
+        )
+        .await
+        .expect("plan")
+        .collect()
+        .await
+        .expect("create");
+        let table = super::table_text(
+            &ctx,
+            "SELECT column_name, data_type FROM information_schema.columns \
+             WHERE table_name = 't' ORDER BY ordinal_position",
+        )
+        .await;
+        assert_eq!(
+            table,
+            "+-------------+-----------------------------+\n\
+             | column_name | data_type                   |\n\
+             +-------------+-----------------------------+\n\
+             | i           | bigint                      |\n\
+             | s           | text                        |\n\
+             | d           | numeric                     |\n\
+             | ts          | timestamp without time zone |\n\
+             | a           | ARRAY                       |\n\
+             +-------------+-----------------------------+"
+        );
+        assert_eq!(
+            super::postgres_data_type("Timestamp(µs, \"UTC\")"),
+            "timestamp with time zone"
+        );
+        assert_eq!(super::postgres_data_type("bigint"), "bigint");
+    }
+
     #[tokio::test]
     async fn casts_to_integers_round_as_postgresql() {
         // PostgreSQL 15: 10 | -10 | 3 | 7 | 2
