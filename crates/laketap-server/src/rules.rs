@@ -70,9 +70,9 @@ fn is_information_schema_columns(table: &datafusion::common::TableReference) -> 
 fn postgres_data_types(
     scan: datafusion::logical_expr::TableScan,
 ) -> DfResult<Transformed<LogicalPlan>> {
-    use datafusion::logical_expr::{Projection, ScalarUDF, Volatility, create_udf};
+    use datafusion::logical_expr::{Projection, Volatility, create_udf};
     let qualifier = scan.table_name.clone();
-    let names = Arc::new(ScalarUDF::from(create_udf(
+    let names = Arc::new(create_udf(
         "laketap_pg_data_type",
         vec![datafusion::arrow::datatypes::DataType::Utf8],
         datafusion::arrow::datatypes::DataType::Utf8,
@@ -88,7 +88,7 @@ fn postgres_data_types(
                 out,
             )))
         }),
-    )));
+    ));
     let columns: Vec<Expr> = scan
         .projected_schema
         .columns()
