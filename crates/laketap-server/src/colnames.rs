@@ -127,6 +127,12 @@ fn name_of(expr: &Expr) -> (String, Strength) {
                 {
                     ("_pg_expandarray".to_string(), Strength::Named)
                 }
+                // compat.rs's form of `ARRAY(SELECT …)`.
+                ("coalesce", Some(Expr::Subquery(_)), Some(Expr::Function(empty)))
+                    if last_part(&empty.name) == "make_array" && args.len() == 2 =>
+                {
+                    ("array".to_string(), Strength::Keyword)
+                }
                 _ => (name, Strength::Named),
             }
         }
@@ -324,6 +330,10 @@ mod tests {
                 "SELECT (r.keys).x, get_field(r.keys, 'n'), unnest(laketap_expandarray(a)) FROM r"
             ),
             Some(vec![n("x"), n("n"), n("_pg_expandarray")])
+        );
+        assert_eq!(
+            names("SELECT coalesce((SELECT array_agg(x) FROM t), make_array()), ARRAY[1]"),
+            Some(vec![n("array"), n("array")])
         );
         assert_eq!(names("SELECT 34.457::float8"), Some(vec![n("float8")]));
         assert_eq!(

@@ -261,7 +261,71 @@ fn array_subquery(expr: &Expr) -> Option<Expr> {
             .parse_expr()
             .ok();
     }
-    None
+    array_of_rows(query)
+}
+
+/// `ARRAY(SELECT x FROM … [ORDER BY …])`, PostgreSQL's array of a
+/// subquery's rows (psql's `\du` lists role memberships so), as the
+/// aggregate DataFusion can decorrelate:
+/// `coalesce((SELECT array_agg(x ORDER BY …) FROM …), make_array())` —
+/// an empty array when there are no rows, as in PostgreSQL. Only a plain
+/// one-column SELECT (no grouping, DISTINCT, LIMIT) is rewritten.
+fn array_of_rows(query: &datafusion::sql::sqlparser::ast::Query) -> Option<Expr> {
+    use datafusion::sql::sqlparser::ast::{GroupByExpr, OrderByKind, SelectItem, SetExpr};
+    if query.limit_clause.is_some() || query.fetch.is_some() || query.with.is_some() {
+        return None;
+    }
+    let SetExpr::Select(select) = query.body.as_ref() else {
+        return None;
+    };
+    let grouped = !matches!(&select.group_by, GroupByExpr::Expressions(e, _) if e.is_empty());
+    if grouped || select.having.is_some() || select.distinct.is_some() {
+        return None;
+    }
+    // `oid = ANY(pol.polroles)` over a catalog's text "array" cannot plan
+    // either way, and datafusion-pg-catalog answers psql's policy listing,
+    // which has one, by its exact text: leave those alone.
+    let any_op = select.selection.as_ref().is_some_and(|w| {
+        datafusion::sql::sqlparser::ast::visit_expressions(w, |e| {
+            if matches!(e, Expr::AnyOp { .. } | Expr::AllOp { .. }) {
+                ControlFlow::Break(())
+            } else {
+                ControlFlow::Continue(())
+            }
+        })
+        .is_break()
+    });
+    if any_op {
+        return None;
+    }
+    let [SelectItem::UnnamedExpr(value) | SelectItem::ExprWithAlias { expr: value, .. }] =
+        select.projection.as_slice()
+    else {
+        return None;
+    };
+    let order = match &query.order_by {
+        None => String::new(),
+        Some(order_by) => match &order_by.kind {
+            OrderByKind::Expressions(items) if !items.is_empty() => format!(
+                " ORDER BY {}",
+                items
+                    .iter()
+                    .map(ToString::to_string)
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+            OrderByKind::Expressions(_) => String::new(),
+            OrderByKind::All(_) => return None,
+        },
+    };
+    let mut aggregated = query.clone();
+    aggregated.order_by = None;
+    if let SetExpr::Select(select) = aggregated.body.as_mut() {
+        select.projection = vec![SelectItem::UnnamedExpr(parse_expr(&format!(
+            "array_agg({value}{order})"
+        ))?)];
+    }
+    parse_expr(&format!("coalesce(({aggregated}), make_array())"))
 }
 
 /// A scalar subquery over `pg_catalog` tables that selects one value without
@@ -1620,6 +1684,25 @@ mod tests {
              | 1 | 9 | 3 |\n\
              | 2 | 4 | 1 |\n\
              +---+---+---+"
+        );
+    }
+
+    #[tokio::test]
+    async fn array_of_a_subquery_collects_its_rows() {
+        let ctx = datafusion::prelude::SessionContext::new();
+        let sql = rewrite_sql(
+            "SELECT t.k, ARRAY(SELECT u.v FROM (VALUES (1, 'a'), (1, 'b'), (3, 'c')) u(k, v) \
+             WHERE u.k = t.k ORDER BY u.v DESC) AS a FROM (VALUES (1), (2)) t(k) ORDER BY t.k",
+        )
+        .expect("rewritten");
+        assert_eq!(
+            crate::rules::table_text(&ctx, &sql).await,
+            "+---+--------+\n\
+             | k | a      |\n\
+             +---+--------+\n\
+             | 1 | [b, a] |\n\
+             | 2 | []     |\n\
+             +---+--------+"
         );
     }
 
