@@ -52,7 +52,7 @@ pub fn rewrite_sql(sql: &str) -> Option<String> {
                 .or_else(|| expandarray(expr))
                 .or_else(|| composite_field(expr))
                 .or_else(|| regclass.then(|| system_regclass(expr)).flatten())
-                .or_else(|| regclass.then(|| regproc_name(expr)).flatten())
+                .or_else(|| regclass.then(|| regproc_comparison(expr)).flatten())
             {
                 *expr = replacement;
                 changed = true;
@@ -154,9 +154,11 @@ fn system_catalog_oid(name: &str) -> Option<i32> {
         .map(|(_, oid)| *oid)
 }
 
-/// `'pg_class'::regclass` or `'pg_catalog.pg_class'::regclass` → `1259`
-/// (typed regclass). pg_catalog is first on every search path, so an
-/// unqualified system catalog name resolves there whatever the path.
+/// `'pg_class'::regclass` → `'pg_catalog.pg_class'::regclass`: pg_catalog
+/// is first on every search path, so an unqualified system catalog name
+/// resolves there whatever the path (datafusion-pg-catalog looks an
+/// unqualified name up in `current_schema()` only). pg_class answers it
+/// with the catalog's fixed OID ([`catalog_oid`]).
 fn system_regclass(expr: &Expr) -> Option<Expr> {
     use datafusion::sql::sqlparser::ast::{Value, ValueWithSpan};
     let Expr::Cast {
@@ -178,52 +180,92 @@ fn system_regclass(expr: &Expr) -> Option<Expr> {
     else {
         return None;
     };
-    let oid = system_catalog_oid(name.strip_prefix("pg_catalog.").unwrap_or(name))?;
+    system_catalog_oid(name)?;
     let mut replacement = expr.clone();
     if let Expr::Cast { expr: operand, .. } = &mut replacement
         && let Expr::Value(ValueWithSpan { value, .. }) = operand.as_mut()
     {
-        *value = Value::SingleQuotedString(oid.to_string());
+        *value = Value::SingleQuotedString(format!("pg_catalog.{name}"));
     }
     Some(replacement)
 }
 
-/// `'pg_catalog.array_in'::regproc` → `'array_in'`: a function named as
-/// regproc. pg_type's `typinput`, `typoutput`, … hold function names here
-/// (datafusion-pg-catalog's text), which is also how PostgreSQL prints a
-/// regproc; pgjdbc and DBeaver compare them with such literals
-/// (`typinput = 'array_in'::regproc`), which failed as a cast of every name
-/// to a number.
-fn regproc_name(expr: &Expr) -> Option<Expr> {
-    use datafusion::sql::sqlparser::ast::{Value, ValueWithSpan};
-    let Expr::Cast {
-        expr: operand,
-        data_type,
-        ..
-    } = expr
-    else {
+/// pg_type's regproc columns, which hold function names here
+/// (datafusion-pg-catalog's text).
+const REGPROC_COLUMNS: &[&str] = &[
+    "typinput",
+    "typoutput",
+    "typreceive",
+    "typsend",
+    "typmodin",
+    "typmodout",
+    "typanalyze",
+    "typsubscript",
+];
+
+/// `typinput = 'pg_catalog.array_in'::regproc` → `typinput = 'array_in'`:
+/// pg_type's regproc columns hold function names here, which is also how
+/// PostgreSQL prints a regproc; pgjdbc and DBeaver compare them with such
+/// literals, which failed as a cast of every name to a number. Elsewhere
+/// `'f'::regproc` is left to datafusion-pg-catalog (the function's OID).
+fn regproc_comparison(expr: &Expr) -> Option<Expr> {
+    use datafusion::sql::sqlparser::ast::{BinaryOperator, Value, ValueWithSpan};
+    let Expr::BinaryOp { left, op, right } = expr else {
         return None;
     };
-    let type_name = data_type.to_string().to_ascii_lowercase();
-    if !matches!(type_name.as_str(), "regproc" | "pg_catalog.regproc") {
+    if !matches!(op, BinaryOperator::Eq | BinaryOperator::NotEq) {
         return None;
     }
-    let Expr::Value(ValueWithSpan {
-        value: Value::SingleQuotedString(name),
-        span,
-    }) = operand.as_ref()
-    else {
+    let is_regproc_column = |e: &Expr| {
+        let name = match e {
+            Expr::Identifier(ident) => &ident.value,
+            Expr::CompoundIdentifier(parts) => match parts.last() {
+                Some(ident) => &ident.value,
+                None => return false,
+            },
+            _ => return false,
+        };
+        REGPROC_COLUMNS.contains(&name.to_ascii_lowercase().as_str())
+    };
+    let function_name = |e: &Expr| {
+        let Expr::Cast {
+            expr: operand,
+            data_type,
+            ..
+        } = e
+        else {
+            return None;
+        };
+        let type_name = data_type.to_string().to_ascii_lowercase();
+        if !matches!(type_name.as_str(), "regproc" | "pg_catalog.regproc") {
+            return None;
+        }
+        let Expr::Value(ValueWithSpan {
+            value: Value::SingleQuotedString(name),
+            span,
+        }) = operand.as_ref()
+        else {
+            return None;
+        };
+        Some(Expr::Value(ValueWithSpan {
+            value: Value::SingleQuotedString(
+                name.strip_prefix("pg_catalog.").unwrap_or(name).to_string(),
+            ),
+            span: *span,
+        }))
+    };
+    let (left, right) = if is_regproc_column(left) {
+        (left.as_ref().clone(), function_name(right)?)
+    } else if is_regproc_column(right) {
+        (function_name(left)?, right.as_ref().clone())
+    } else {
         return None;
     };
-    if name.bytes().all(|b| b.is_ascii_digit()) {
-        return None;
-    }
-    Some(Expr::Value(ValueWithSpan {
-        value: Value::SingleQuotedString(
-            name.strip_prefix("pg_catalog.").unwrap_or(name).to_string(),
-        ),
-        span: *span,
-    }))
+    Some(Expr::BinaryOp {
+        left: Box::new(left),
+        op: op.clone(),
+        right: Box::new(right),
+    })
 }
 
 /// `oid` as PostgreSQL numbers it: a system catalog's fixed OID when
@@ -1652,15 +1694,21 @@ mod tests {
             "SELECT 1 FROM pg_catalog.pg_description d WHERE d.classoid = 'pg_class'::regclass OR d.classoid = 'pg_catalog.pg_namespace'::pg_catalog.regclass OR d.objoid = 'sales.orders'::regclass",
         )
         .expect("rewritten");
-        assert!(sql.contains("d.classoid = '1259'::REGCLASS"), "{sql}");
         assert!(
-            sql.contains("d.classoid = '2615'::pg_catalog.regclass"),
+            sql.contains("d.classoid = 'pg_catalog.pg_class'::REGCLASS"),
+            "{sql}"
+        );
+        assert!(
+            sql.contains("d.classoid = 'pg_catalog.pg_namespace'::pg_catalog.regclass"),
             "{sql}"
         );
         assert!(sql.contains("'sales.orders'::REGCLASS"), "{sql}");
         let sql = rewrite_sql("SELECT typinput = 'pg_catalog.array_in'::regproc FROM pg_type")
             .expect("rewritten");
         assert_eq!(sql, "SELECT typinput = 'array_in' FROM pg_type");
+        // Elsewhere a regproc is the function's OID.
+        let sql = rewrite_sql("SELECT 1 FROM pg_proc WHERE oid = 'array_in'::regproc");
+        assert_eq!(sql, None);
     }
 
     #[tokio::test]

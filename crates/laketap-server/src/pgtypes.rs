@@ -136,8 +136,8 @@ impl PgKind {
                 .map(|_| text.to_string())
                 .map_err(|e| format!("invalid input syntax for type json: {e} (in \"{text}\")")),
             PgKind::Jsonb => json::parse(text)
-                .map(|v| v.to_jsonb())
-                .map_err(|e| format!("invalid input syntax for type jsonb: {e} (in \"{text}\")")),
+                .map_err(|e| format!("invalid input syntax for type jsonb: {e} (in \"{text}\")"))?
+                .to_jsonb(),
             PgKind::Uuid => uuid_text(text).ok_or_else(invalid),
         }
     }
@@ -446,17 +446,17 @@ mod json {
         /// jsonb's text: object keys by length, then bytes (the last of
         /// duplicate keys kept), `": "` and `", "` separators, numbers as
         /// numeric prints them.
-        pub fn to_jsonb(&self) -> String {
+        pub fn to_jsonb(&self) -> Result<String, String> {
             let mut out = String::new();
-            self.write(&mut out);
-            out
+            self.write(&mut out)?;
+            Ok(out)
         }
 
-        fn write(&self, out: &mut String) {
+        fn write(&self, out: &mut String) -> Result<(), String> {
             match self {
                 Value::Null => out.push_str("null"),
                 Value::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
-                Value::Number(n) => out.push_str(&numeric(n)),
+                Value::Number(n) => out.push_str(&numeric(n)?),
                 Value::String(s) => quote(s, out),
                 Value::Array(items) => {
                     out.push('[');
@@ -464,7 +464,7 @@ mod json {
                         if i > 0 {
                             out.push_str(", ");
                         }
-                        item.write(out);
+                        item.write(out)?;
                     }
                     out.push(']');
                 }
@@ -485,17 +485,18 @@ mod json {
                         }
                         quote(key, out);
                         out.push_str(": ");
-                        value.write(out);
+                        value.write(out)?;
                     }
                     out.push('}');
                 }
             }
+            Ok(())
         }
     }
 
     /// A JSON number as PostgreSQL's numeric prints it: positional, with
     /// the scale the lexeme implies (`1.50e1` → `15.0`, `1e2` → `100`).
-    fn numeric(lexeme: &str) -> String {
+    fn numeric(lexeme: &str) -> Result<String, String> {
         let (negative, rest) = match lexeme.strip_prefix('-') {
             Some(rest) => (true, rest),
             None => (false, lexeme),
@@ -506,7 +507,12 @@ mod json {
         };
         let (int, frac) = mantissa.split_once('.').unwrap_or((mantissa, ""));
         let digits: String = format!("{int}{frac}");
-        let point = int.len() as i64 + exponent;
+        let point = (int.len() as i64).saturating_add(exponent);
+        // numeric's limits: 131072 digits before the point, 16383 after.
+        let scale = (digits.len() as i64).saturating_sub(point);
+        if point > 131_072 || scale > 16_383 {
+            return Err(format!("value overflows numeric format: {lexeme}"));
+        }
         let len = digits.len() as i64;
         let (whole, fraction) = if point <= 0 {
             (
@@ -540,7 +546,7 @@ mod json {
             out.push('.');
             out.push_str(&fraction);
         }
-        out
+        Ok(out)
     }
 
     /// `s` as a JSON string the way PostgreSQL's escape_json writes it.
@@ -609,6 +615,105 @@ pub fn rewrite(expr: Expr) -> DfResult<Transformed<Expr>> {
             vec![inner.as_ref().clone()],
         ),
     )))
+}
+
+/// A string literal compared with a json, jsonb or uuid value is read as
+/// one, as PostgreSQL reads an untyped literal as the other side's type:
+/// `u = 'A0EE…'` matches the lower-case uuid, `j = '{"b":1,"a":2}'` the
+/// normalized jsonb (text comparisons missed both).
+pub fn compared_literal<'a>(
+    expr: Expr,
+    schema: &dyn Fn() -> &'a datafusion::common::DFSchema,
+) -> DfResult<Transformed<Expr>> {
+    use datafusion::logical_expr::ExprSchemable;
+    use datafusion::logical_expr::Operator;
+    use datafusion::logical_expr::expr::{BinaryExpr, InList};
+    let kind_of = |e: &Expr| {
+        e.to_field(schema())
+            .ok()
+            .and_then(|(_, field)| PgKind::of_field(&field))
+    };
+    let literal = |e: &Expr| {
+        matches!(
+            e,
+            Expr::Literal(
+                datafusion::scalar::ScalarValue::Utf8(Some(_))
+                    | datafusion::scalar::ScalarValue::Utf8View(Some(_))
+                    | datafusion::scalar::ScalarValue::LargeUtf8(Some(_)),
+                _
+            )
+        )
+    };
+    let input = |kind: PgKind, e: Expr| {
+        Expr::ScalarFunction(ScalarFunction::new_udf(
+            Arc::new(ScalarUDF::new_from_impl(PgInput::new(kind))),
+            vec![e],
+        ))
+    };
+    match expr {
+        Expr::BinaryExpr(BinaryExpr { left, op, right })
+            if matches!(
+                op,
+                Operator::Eq
+                    | Operator::NotEq
+                    | Operator::Lt
+                    | Operator::LtEq
+                    | Operator::Gt
+                    | Operator::GtEq
+                    | Operator::IsDistinctFrom
+                    | Operator::IsNotDistinctFrom
+            ) =>
+        {
+            if literal(&right)
+                && let Some(kind) = kind_of(&left)
+            {
+                let right = Box::new(input(kind, *right));
+                return Ok(Transformed::yes(Expr::BinaryExpr(BinaryExpr {
+                    left,
+                    op,
+                    right,
+                })));
+            }
+            if literal(&left)
+                && let Some(kind) = kind_of(&right)
+            {
+                let left = Box::new(input(kind, *left));
+                return Ok(Transformed::yes(Expr::BinaryExpr(BinaryExpr {
+                    left,
+                    op,
+                    right,
+                })));
+            }
+            Ok(Transformed::no(Expr::BinaryExpr(BinaryExpr {
+                left,
+                op,
+                right,
+            })))
+        }
+        Expr::InList(InList {
+            expr: value,
+            list,
+            negated,
+        }) => match kind_of(&value) {
+            Some(kind) if list.iter().any(literal) => {
+                let list = list
+                    .into_iter()
+                    .map(|e| if literal(&e) { input(kind, e) } else { e })
+                    .collect();
+                Ok(Transformed::yes(Expr::InList(InList {
+                    expr: value,
+                    list,
+                    negated,
+                })))
+            }
+            _ => Ok(Transformed::no(Expr::InList(InList {
+                expr: value,
+                list,
+                negated,
+            }))),
+        },
+        other => Ok(Transformed::no(other)),
+    }
 }
 
 /// `json_in`, `jsonb_in`, `uuid_in`: text to a value of the kind.
@@ -748,7 +853,7 @@ pub fn parameter_kinds(plan: &LogicalPlan) -> HashMap<usize, PgKind> {
         if let Some(n) = id.strip_prefix('$').and_then(|n| n.parse::<usize>().ok())
             && n > 0
         {
-            kinds.insert(n - 1, kind);
+            kinds.entry(n - 1).or_insert(kind);
         }
     };
     let _ = plan.apply_with_subqueries(|node| {
@@ -893,6 +998,14 @@ mod tests {
         assert!(jsonb(r#"{"a":}"#).is_err());
         assert!(jsonb("01").is_err());
         assert!(jsonb(r#""\u0000""#).is_err());
+        // numeric's range, not memory, bounds an exponent (PostgreSQL 15:
+        // 22003 for each of these).
+        assert_eq!(
+            jsonb("1e2147483648"),
+            Err("value overflows numeric format: 1e2147483648".to_string())
+        );
+        assert!(jsonb("0e2147483648").is_err());
+        assert!(jsonb("1e-20000").is_err());
         // json keeps the text as written.
         assert_eq!(
             PgKind::Json.input(r#"{"b":1, "a" :2}"#).as_deref(),
@@ -949,6 +1062,18 @@ mod tests {
         assert_eq!(
             kinds(plan.schema().as_arrow()),
             vec![Some(PgKind::Jsonb), None, Some(PgKind::Uuid)]
+        );
+        // Untyped literals compared with them are read as them.
+        assert_eq!(
+            crate::rules::table_text(
+                &ctx,
+                "SELECT count(*) AS n FROM (SELECT x::uuid AS u, '{\"b\":1,\"a\":2}'::jsonb AS j \
+                 FROM (VALUES ('a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11')) t(x)) s \
+                 WHERE u = 'A0EEBC99-9C0B-4EF8-BB6D-6BB9BD380A11' AND '{\"a\": 2, \"b\":1}' = j \
+                 AND u IN ('{a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11}')"
+            )
+            .await,
+            "+---+\n| n |\n+---+\n| 1 |\n+---+"
         );
         // A plain cast back is text.
         let plan = ctx

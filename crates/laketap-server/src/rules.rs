@@ -148,10 +148,13 @@ fn postgres_data_type(arrow: &str) -> &str {
 }
 
 fn rewrite<'a>(expr: Expr, schema: &dyn Fn() -> &'a DFSchema) -> DfResult<Transformed<Expr>> {
+    // json/jsonb/uuid casts before timetext's casts to text: theirs are casts
+    // to text too, and a timestamp is no jsonb (42846).
     crate::bytea::rewrite(expr)?
+        .transform_data(crate::pgtypes::rewrite)?
+        .transform_data(|expr| crate::pgtypes::compared_literal(expr, schema))?
         .transform_data(crate::like::rewrite)?
         .transform_data(|expr| crate::timetext::rewrite(expr, schema))?
-        .transform_data(crate::pgtypes::rewrite)?
         .transform_data(|expr| rounded_int_cast(expr, schema))
 }
 

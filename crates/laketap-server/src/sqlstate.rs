@@ -50,6 +50,8 @@ pub const CANT_CHANGE: &str = "55P02";
 pub const NOT_NULL_VIOLATION: &str = "23502";
 /// internal_error
 pub const INTERNAL: &str = "XX000";
+/// untranslatable_character (`\u0000` in jsonb).
+pub const UNTRANSLATABLE_CHARACTER: &str = "22P05";
 /// cannot_coerce (`cannot cast type bigint to jsonb`).
 pub const CANNOT_COERCE: &str = "42846";
 
@@ -89,6 +91,8 @@ const MESSAGE_RULES: &[(&str, &str)] = &[
     ("overflow", OUT_OF_RANGE),
     ("Overflow", OUT_OF_RANGE),
     ("cannot cast type", CANNOT_COERCE),
+    ("value overflows numeric format", OUT_OF_RANGE),
+    ("cannot be converted to text", UNTRANSLATABLE_CHARACTER),
     ("Cannot cast", INVALID_TEXT),
     ("Cast error", INVALID_TEXT),
     ("Error parsing", INVALID_TEXT),
