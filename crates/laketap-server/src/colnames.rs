@@ -85,6 +85,15 @@ enum Strength {
 
 const UNNAMED: &str = "?column?";
 
+/// PostgreSQL's name of `expr` as a select-list item, when the
+/// expression names itself (not `?column?`).
+pub(crate) fn figure_colname(expr: &Expr) -> Option<String> {
+    match name_of(expr) {
+        (name, Strength::Named) => Some(name),
+        _ => None,
+    }
+}
+
 fn name_of(expr: &Expr) -> (String, Strength) {
     let keyword = |name: &str| (name.to_string(), Strength::Keyword);
     match expr {

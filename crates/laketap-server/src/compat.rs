@@ -427,28 +427,19 @@ fn at_most_one_catalog_row(expr: &mut Expr) -> bool {
     .iter()
     .any(|aggregate| lower.starts_with(aggregate))
     {
+        // Already one row. Left as written: datafusion-pg-catalog answers
+        // some client queries that hold one (psql's publication listing)
+        // by their exact text, and replaces the rest with NULL when they
+        // are a whole select-list item.
         return false;
     }
-    // The relations the subquery reads, by the name its columns are
-    // qualified with (alias or table name).
-    let mut inner = std::collections::HashSet::new();
-    for table in &select.from {
-        for factor in
-            std::iter::once(&table.relation).chain(table.joins.iter().map(|j| &j.relation))
-        {
-            if let TableFactor::Table { name, alias, .. } = factor {
-                let named = match alias {
-                    Some(alias) => Some(alias.name.value.to_ascii_lowercase()),
-                    None => name
-                        .0
-                        .last()
-                        .and_then(|p| p.as_ident())
-                        .map(|i| i.value.to_ascii_lowercase()),
-                };
-                inner.extend(named);
-            }
-        }
-    }
+    // The value keeps its name (PostgreSQL names the subquery's column
+    // after it: `(SELECT a.attname …)` is `attname`, not `max`).
+    let named = alias.clone().or_else(|| {
+        crate::colnames::figure_colname(&value)
+            .map(|name| datafusion::sql::sqlparser::ast::Ident::with_quote('"', name))
+    });
+    let inner = inner_relations(select);
     // Conditions on the outer row alone (SQLAlchemy's `WHERE a.atthasdef
     // AND d.adrelid = a.attrelid …`) become a guard around the lookup:
     // DataFusion decorrelates only equalities with inner columns.
@@ -460,17 +451,24 @@ fn at_most_one_catalog_row(expr: &mut Expr) -> bool {
         let refs = column_refs(c);
         !refs.is_empty() && refs.iter().all(|r| is_outer(r, &inner)) && !contains_subquery(c)
     });
+    // DataFusion decorrelates a lookup whose conditions on the outer row are
+    // all `inner column = outer expression`; only such a lookup is kept from
+    // datafusion-pg-catalog's NULL (psql's `\d` collation lookup, with
+    // `a.attcollation <> t.typcollation`, is not, and stays NULL as before).
+    let decorrelatable = decorrelatable(&rest, &inner);
     select.selection = rest.into_iter().reduce(|a, b| Expr::BinaryOp {
         left: Box::new(a),
         op: datafusion::sql::sqlparser::ast::BinaryOperator::And,
         right: Box::new(b),
     });
-    let with_value = |query: &datafusion::sql::sqlparser::ast::Query, value: String| {
+    let with_value = |query: &datafusion::sql::sqlparser::ast::Query,
+                      value: String,
+                      alias: Option<datafusion::sql::sqlparser::ast::Ident>| {
         let mut query = query.clone();
         let parsed = parse_expr(&value)?;
         if let SetExpr::Select(select) = query.body.as_mut() {
             // The name stays: a scalar subquery's column is named after it.
-            select.projection = vec![match alias.clone() {
+            select.projection = vec![match alias {
                 Some(alias) => SelectItem::ExprWithAlias {
                     expr: parsed,
                     alias,
@@ -482,7 +480,7 @@ fn at_most_one_catalog_row(expr: &mut Expr) -> bool {
     };
     let refs = column_refs(&value);
     let lookup = if !refs.iter().any(|r| is_outer(r, &inner)) {
-        with_value(query, format!("max({text})"))
+        with_value(query, format!("max({text})"), named)
     } else {
         // The value also reads the outer row (`json_build_object('always',
         // a.attidentity = 'a', 'start', s.seqstart, …)`): each inner column
@@ -494,14 +492,14 @@ fn at_most_one_catalog_row(expr: &mut Expr) -> bool {
             if matches!(e, Expr::Identifier(_) | Expr::CompoundIdentifier(_))
                 && !is_outer(e, &inner)
             {
-                match with_value(query, format!("max({e})")).and_then(|q| parse_expr(&q)) {
+                match with_value(query, format!("max({e})"), None).and_then(|q| parse_expr(&q)) {
                     Some(lookup) => *e = lookup,
                     None => failed = true,
                 }
             }
             ControlFlow::<()>::Continue(())
         });
-        match with_value(query, "count(*)".to_string()) {
+        match with_value(query, "count(*)".to_string(), None) {
             Some(count) if !failed => Some(format!("CASE WHEN {count} > 0 THEN {value} END")),
             _ => None,
         }
@@ -520,11 +518,71 @@ fn at_most_one_catalog_row(expr: &mut Expr) -> bool {
     };
     match parse_expr(&lookup) {
         Some(replacement) => {
-            *expr = replacement;
+            // In parentheses: datafusion-pg-catalog replaces a correlated
+            // subquery that is a whole select-list item with NULL (its
+            // RemoveSubqueryFromProjection); this one plans, and its value
+            // is wanted.
+            *expr = if decorrelatable {
+                Expr::Nested(Box::new(replacement))
+            } else {
+                replacement
+            };
             true
         }
         None => false,
     }
+}
+
+/// The relations a subquery's SELECT reads, by the name its columns are
+/// qualified with (alias or table name), lower case.
+fn inner_relations(
+    select: &datafusion::sql::sqlparser::ast::Select,
+) -> std::collections::HashSet<String> {
+    use datafusion::sql::sqlparser::ast::TableFactor;
+    let mut inner = std::collections::HashSet::new();
+    for table in &select.from {
+        for factor in
+            std::iter::once(&table.relation).chain(table.joins.iter().map(|j| &j.relation))
+        {
+            if let TableFactor::Table { name, alias, .. } = factor {
+                let named = match alias {
+                    Some(alias) => Some(alias.name.value.to_ascii_lowercase()),
+                    None => name
+                        .0
+                        .last()
+                        .and_then(|p| p.as_ident())
+                        .map(|i| i.value.to_ascii_lowercase()),
+                };
+                inner.extend(named);
+            }
+        }
+    }
+    inner
+}
+
+/// Whether DataFusion decorrelates a lookup with these WHERE conjuncts:
+/// each that reads the outer row is `inner column = outer expression`.
+fn decorrelatable(conjuncts: &[Expr], inner: &std::collections::HashSet<String>) -> bool {
+    conjuncts.iter().all(|c| {
+        let refs = column_refs(c);
+        if !refs.iter().any(|r| is_outer(r, inner)) {
+            return true;
+        }
+        let Expr::BinaryOp {
+            left,
+            op: datafusion::sql::sqlparser::ast::BinaryOperator::Eq,
+            right,
+        } = c
+        else {
+            return false;
+        };
+        let inner_column = |e: &Expr| {
+            matches!(e, Expr::Identifier(_) | Expr::CompoundIdentifier(_)) && !is_outer(e, inner)
+        };
+        let outer_only =
+            |e: &Expr| !contains_subquery(e) && column_refs(e).iter().all(|r| is_outer(r, inner));
+        (inner_column(left) && outer_only(right)) || (inner_column(right) && outer_only(left))
+    })
 }
 
 /// `sql` as one expression.
@@ -1649,7 +1707,7 @@ mod tests {
         .expect("rewritten");
         assert!(
             sql.contains(
-                "(SELECT max(pg_catalog.pg_get_expr(d.adbin, d.adrelid)) FROM pg_catalog.pg_attrdef"
+                "((SELECT max(pg_catalog.pg_get_expr(d.adbin, d.adrelid)) AS \"pg_get_expr\" FROM pg_catalog.pg_attrdef"
             ),
             "{sql}"
         );
@@ -1665,8 +1723,8 @@ mod tests {
         .expect("rewritten");
         assert_eq!(
             sql,
-            "SELECT CASE WHEN (a.atthasdef) THEN (SELECT max(pg_catalog.pg_get_expr(d.adbin, d.adrelid)) AS e \
-             FROM pg_catalog.pg_attrdef AS d WHERE d.adrelid = a.attrelid AND d.adnum = a.attnum) END \
+            "SELECT (CASE WHEN (a.atthasdef) THEN (SELECT max(pg_catalog.pg_get_expr(d.adbin, d.adrelid)) AS e \
+             FROM pg_catalog.pg_attrdef AS d WHERE d.adrelid = a.attrelid AND d.adnum = a.attnum) END) \
              FROM pg_catalog.pg_attribute AS a"
         );
     }
@@ -1680,10 +1738,10 @@ mod tests {
         .expect("rewritten");
         assert_eq!(
             sql,
-            "SELECT CASE WHEN (a.attidentity <> $2) THEN CASE WHEN \
+            "SELECT (CASE WHEN (a.attidentity <> $2) THEN CASE WHEN \
              (SELECT count(*) FROM pg_catalog.pg_sequence AS s WHERE s.seqrelid = a.attrelid) > 0 \
              THEN json_build_object('always', a.attidentity = $1, 'start', \
-             (SELECT max(s.seqstart) FROM pg_catalog.pg_sequence AS s WHERE s.seqrelid = a.attrelid)) END END \
+             (SELECT max(s.seqstart) FROM pg_catalog.pg_sequence AS s WHERE s.seqrelid = a.attrelid)) END END) \
              FROM pg_catalog.pg_attribute AS a"
         );
     }

@@ -166,3 +166,123 @@ async fn text_results_and_listing_tables() {
     );
     server.stop().await;
 }
+
+/// json, jsonb and uuid over tokio-postgres (its binary results and typed
+/// parameters), and a catalog lookup in a select list giving its value.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn json_uuid_and_catalog_lookups() {
+    let server = TestServer::start(&fixture_catalog()).await;
+    let client = server.client().await;
+    // Binary results with their PostgreSQL types (tokio-postgres asks for binary).
+    let row = client
+        .query_one(
+            "SELECT '{\"b\": [1, 2.50], \"a\": null}'::jsonb AS j, \
+             'A0EEBC99-9C0B-4EF8-BB6D-6BB9BD380A11'::uuid AS u, '[1,2]'::json AS t",
+            &[],
+        )
+        .await
+        .expect("json query");
+    let types: Vec<_> = row.columns().iter().map(|c| c.type_().clone()).collect();
+    assert_eq!(
+        types,
+        vec![
+            tokio_postgres::types::Type::JSONB,
+            tokio_postgres::types::Type::UUID,
+            tokio_postgres::types::Type::JSON
+        ]
+    );
+    // tokio-postgres decodes jsonb by its version byte and uuid from 16 bytes.
+    let raw = |i: usize| -> Vec<u8> {
+        struct Raw(Vec<u8>);
+        impl<'a> tokio_postgres::types::FromSql<'a> for Raw {
+            fn from_sql(
+                _: &tokio_postgres::types::Type,
+                raw: &'a [u8],
+            ) -> Result<Self, Box<dyn std::error::Error + Sync + Send>> {
+                Ok(Raw(raw.to_vec()))
+            }
+            fn accepts(_: &tokio_postgres::types::Type) -> bool {
+                true
+            }
+        }
+        row.get::<_, Raw>(i).0
+    };
+    assert_eq!(raw(0), b"\x01{\"a\": null, \"b\": [1, 2.50]}".to_vec());
+    assert_eq!(
+        raw(1),
+        vec![
+            0xa0, 0xee, 0xbc, 0x99, 0x9c, 0x0b, 0x4e, 0xf8, 0xbb, 0x6d, 0x6b, 0xb9, 0xbd, 0x38,
+            0x0a, 0x11
+        ]
+    );
+    assert_eq!(raw(2), b"[1,2]".to_vec());
+    // A typed uuid parameter in binary comes back as text of the value.
+    let statement = client
+        .prepare_typed(
+            "SELECT CAST($1::uuid AS TEXT)",
+            &[tokio_postgres::types::Type::UUID],
+        )
+        .await
+        .expect("prepare");
+    #[derive(Debug)]
+    struct Uuid([u8; 16]);
+    impl tokio_postgres::types::ToSql for Uuid {
+        fn to_sql(
+            &self,
+            _: &tokio_postgres::types::Type,
+            out: &mut bytes::BytesMut,
+        ) -> Result<tokio_postgres::types::IsNull, Box<dyn std::error::Error + Sync + Send>>
+        {
+            out.extend_from_slice(&self.0);
+            Ok(tokio_postgres::types::IsNull::No)
+        }
+        fn accepts(ty: &tokio_postgres::types::Type) -> bool {
+            *ty == tokio_postgres::types::Type::UUID
+        }
+        tokio_postgres::types::to_sql_checked!();
+    }
+    let text: String = client
+        .query_one(&statement, &[&Uuid([0x11; 16])])
+        .await
+        .expect("uuid parameter")
+        .get(0);
+    assert_eq!(text, "11111111-1111-1111-1111-111111111111");
+    // Bad input is 22P02, and the connection goes on.
+    let error = client
+        .simple_query("SELECT '{\"a\":}'::jsonb")
+        .await
+        .expect_err("bad jsonb");
+    assert_eq!(
+        error.code(),
+        Some(&tokio_postgres::error::SqlState::INVALID_TEXT_REPRESENTATION)
+    );
+    // A catalog lookup in a select list has its value and its name.
+    let rows = client
+        .simple_query(
+            "SELECT c.relname, (SELECT a.attname FROM pg_catalog.pg_attribute a \
+             WHERE a.attrelid = c.oid AND a.attnum = 1) FROM pg_catalog.pg_class c \
+             WHERE c.relname = 'pg_namespace'",
+        )
+        .await
+        .expect("lookup");
+    let values: Vec<(String, Option<String>, String)> = rows
+        .iter()
+        .filter_map(|m| match m {
+            SimpleQueryMessage::Row(row) => Some((
+                row.get(0).unwrap_or_default().to_string(),
+                row.get(1).map(str::to_string),
+                row.columns()[1].name().to_string(),
+            )),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        values,
+        vec![(
+            "pg_namespace".to_string(),
+            Some("oid".to_string()),
+            "attname".to_string()
+        )]
+    );
+    server.stop().await;
+}
