@@ -161,6 +161,21 @@ fn system_catalog_oid(name: &str) -> Option<i32> {
 /// with the catalog's fixed OID ([`catalog_oid`]).
 fn system_regclass(expr: &Expr) -> Option<Expr> {
     use datafusion::sql::sqlparser::ast::{Value, ValueWithSpan};
+    let name = reg_literal(expr, "regclass")?;
+    system_catalog_oid(name)?;
+    let mut replacement = expr.clone();
+    if let Expr::Cast { expr: operand, .. } = &mut replacement
+        && let Expr::Value(ValueWithSpan { value, .. }) = operand.as_mut()
+    {
+        *value = Value::SingleQuotedString(format!("pg_catalog.{name}"));
+    }
+    Some(replacement)
+}
+
+/// The string of `'name'::kind` (or `::pg_catalog.kind`), a literal cast
+/// to an oid-alias type such as regclass.
+fn reg_literal<'a>(expr: &'a Expr, kind: &str) -> Option<&'a String> {
+    use datafusion::sql::sqlparser::ast::{Value, ValueWithSpan};
     let Expr::Cast {
         expr: operand,
         data_type,
@@ -170,24 +185,16 @@ fn system_regclass(expr: &Expr) -> Option<Expr> {
         return None;
     };
     let type_name = data_type.to_string().to_ascii_lowercase();
-    if !matches!(type_name.as_str(), "regclass" | "pg_catalog.regclass") {
+    if type_name.strip_prefix("pg_catalog.").unwrap_or(&type_name) != kind {
         return None;
     }
-    let Expr::Value(ValueWithSpan {
-        value: Value::SingleQuotedString(name),
-        ..
-    }) = operand.as_ref()
-    else {
-        return None;
-    };
-    system_catalog_oid(name)?;
-    let mut replacement = expr.clone();
-    if let Expr::Cast { expr: operand, .. } = &mut replacement
-        && let Expr::Value(ValueWithSpan { value, .. }) = operand.as_mut()
-    {
-        *value = Value::SingleQuotedString(format!("pg_catalog.{name}"));
+    match operand.as_ref() {
+        Expr::Value(ValueWithSpan {
+            value: Value::SingleQuotedString(name),
+            ..
+        }) => Some(name),
+        _ => None,
     }
-    Some(replacement)
 }
 
 /// pg_type's regproc columns, which hold function names here
@@ -228,30 +235,12 @@ fn regproc_comparison(expr: &Expr) -> Option<Expr> {
         REGPROC_COLUMNS.contains(&name.to_ascii_lowercase().as_str())
     };
     let function_name = |e: &Expr| {
-        let Expr::Cast {
-            expr: operand,
-            data_type,
-            ..
-        } = e
-        else {
-            return None;
-        };
-        let type_name = data_type.to_string().to_ascii_lowercase();
-        if !matches!(type_name.as_str(), "regproc" | "pg_catalog.regproc") {
-            return None;
-        }
-        let Expr::Value(ValueWithSpan {
-            value: Value::SingleQuotedString(name),
-            span,
-        }) = operand.as_ref()
-        else {
-            return None;
-        };
+        let name = reg_literal(e, "regproc")?;
         Some(Expr::Value(ValueWithSpan {
             value: Value::SingleQuotedString(
                 name.strip_prefix("pg_catalog.").unwrap_or(name).to_string(),
             ),
-            span: *span,
+            span: datafusion::sql::sqlparser::tokenizer::Span::empty(),
         }))
     };
     let (left, right) = if is_regproc_column(left) {

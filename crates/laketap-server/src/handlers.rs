@@ -632,15 +632,9 @@ async fn simple_query_types(
     if !mentions(b"json") && !mentions(b"uuid") {
         return;
     }
-    let Ok(statements) = datafusion::sql::sqlparser::parser::Parser::parse_sql(
-        &datafusion::sql::sqlparser::dialect::PostgreSqlDialect {},
-        sql,
-    ) else {
+    let Some(statements) = message_statements(sql, responses.len()) else {
         return;
     };
-    if statements.len() != responses.len() {
-        return;
-    }
     let state = ctx.state();
     for (statement, response) in statements.into_iter().zip(responses) {
         let (Response::Query(query), datafusion::sql::sqlparser::ast::Statement::Query(_)) =
@@ -658,6 +652,20 @@ async fn simple_query_types(
     }
 }
 
+/// The statements of a simple-query message that gave `responses`
+/// responses (`None` if it does not parse into as many).
+fn message_statements(
+    sql: &str,
+    responses: usize,
+) -> Option<Vec<datafusion::sql::sqlparser::ast::Statement>> {
+    datafusion::sql::sqlparser::parser::Parser::parse_sql(
+        &datafusion::sql::sqlparser::dialect::PostgreSqlDialect {},
+        sql,
+    )
+    .ok()
+    .filter(|statements| statements.len() == responses)
+}
+
 /// PostgreSQL's column names for the results of a simple-query message,
 /// one response per statement. The text is parsed again only when some
 /// column is named after an expression.
@@ -668,15 +676,9 @@ fn simple_query_names(sql: &str, responses: &mut [Response]) {
     if !named_after_expressions {
         return;
     }
-    let Ok(statements) = datafusion::sql::sqlparser::parser::Parser::parse_sql(
-        &datafusion::sql::sqlparser::dialect::PostgreSqlDialect {},
-        sql,
-    ) else {
+    let Some(statements) = message_statements(sql, responses.len()) else {
         return;
     };
-    if statements.len() != responses.len() {
-        return;
-    }
     for (statement, response) in statements.iter().zip(responses) {
         if let Response::Query(query) = response {
             query.row_schema = Arc::new(postgres_names(
