@@ -23,16 +23,19 @@ use datafusion::sql::sqlparser::ast::{Expr, FunctionArguments, visit_expressions
 use datafusion::sql::sqlparser::dialect::PostgreSqlDialect;
 use datafusion::sql::sqlparser::parser::Parser;
 
+/// Whether `sql` contains `word`, ignoring ASCII case (a cheap pre-check
+/// before parsing).
+pub fn mentions(sql: &str, word: &[u8]) -> bool {
+    sql.as_bytes()
+        .windows(word.len())
+        .any(|w| w.eq_ignore_ascii_case(word))
+}
+
 /// Rewrites what the engine cannot plan into what it can; `None` when the
 /// statement needs nothing (or does not parse: the engine reports that).
 pub fn rewrite_sql(sql: &str) -> Option<String> {
-    // Cheap pre-check without allocating: every rewrite below needs `array`
-    // or `generate_subscripts`.
-    let mentions = |word: &[u8]| {
-        sql.as_bytes()
-            .windows(word.len())
-            .any(|w| w.eq_ignore_ascii_case(word))
-    };
+    // Cheap pre-check without allocating: each rewrite below needs a word.
+    let mentions = |word: &[u8]| mentions(sql, word);
     let catalog_subquery = mentions(b"(select") && mentions(b"pg_catalog.");
     let regclass = mentions(b"regclass") || mentions(b"regproc");
     if !mentions(b"array")
@@ -1364,7 +1367,7 @@ impl PgCatalogOverlay {
                 let extra = missing(&table, &["attacl"]);
                 let attributes = with_null_columns("pg_attribute", table, &extra)?;
                 let typmod = Arc::new(descriptions.typmod_udf());
-                Some(view_columns_nullable(attributes, classes.clone(), typmod)?)
+                Some(attribute_fixes(attributes, classes.clone(), typmod)?)
             }
             (Some(table), None) => Some(with_null_columns("pg_attribute", table, &[])?),
             _ => None,
@@ -1448,29 +1451,26 @@ const BRACKETED_ARRAY_COLUMNS: &[(&str, DataType)] = &[
     ("conexclop", DataType::Int32),
 ];
 
-/// `pg_attribute` with `attnotnull` false for the columns of views, as in
-/// PostgreSQL (datafusion-pg-catalog derives it from the Arrow field, and a
-/// view's fields are often non-nullable): psql `\d` of a KPI view showed
-/// "not null" on columns that can be NULL.
-fn view_columns_nullable(
+/// `pg_attribute` as PostgreSQL has it: `attnotnull` false for the columns
+/// of views (datafusion-pg-catalog derives it from the Arrow field, and a
+/// view's fields are often non-nullable: psql `\d` of a KPI view showed
+/// "not null"), `attrelid` of the system catalogs their fixed OIDs, and
+/// `atttypmod` of `numeric(p, s)` columns.
+fn attribute_fixes(
     attributes: Arc<dyn TableProvider>,
     classes: Arc<dyn TableProvider>,
     typmod: Arc<datafusion::logical_expr::ScalarUDF>,
 ) -> DfResult<Arc<dyn TableProvider>> {
     use datafusion::common::JoinType;
-    const VIEW_OID: &str = "laketap_view_oid";
-    const CATALOG_OID: &str = "laketap_catalog_oid";
+    const CLASS_OID: &str = "laketap_class_oid";
+    const IS_VIEW: &str = "laketap_is_view";
     const FIXED_OID: &str = "laketap_fixed_oid";
-    let views = LogicalPlanBuilder::scan("pg_class", provider_as_source(classes.clone()), None)?
-        .filter(col("relkind").eq(lit("v")))?
-        .project(vec![col("oid").alias(VIEW_OID)])?
-        .build()?;
-    // The system catalogs' columns belong to their fixed OIDs (as pg_class
-    // numbers them, see `catalog_oid`).
-    let catalogs = LogicalPlanBuilder::scan("pg_class", provider_as_source(classes), None)?
-        .filter(col("relnamespace").eq(lit(PG_CATALOG_NAMESPACE)))?
+    // One pass over pg_class: whether the relation is a view, and its OID as
+    // PostgreSQL numbers it (a system catalog's fixed OID, see `catalog_oid`).
+    let relations = LogicalPlanBuilder::scan("pg_class", provider_as_source(classes), None)?
         .project(vec![
-            col("oid").alias(CATALOG_OID),
+            col("oid").alias(CLASS_OID),
+            col("relkind").eq(lit("v")).alias(IS_VIEW),
             catalog_oid(col("relname"), col("relnamespace"), col("oid")).alias(FIXED_OID),
         ])?
         .build()?;
@@ -1481,7 +1481,10 @@ fn view_columns_nullable(
         .map(|f| {
             let column = col(format!("pg_attribute.\"{}\"", f.name()));
             if f.name() == "attnotnull" {
-                column.and(col(VIEW_OID).is_null()).alias("attnotnull")
+                let view = datafusion::functions::expr_fn::coalesce(vec![col(IS_VIEW), lit(false)]);
+                column
+                    .and(datafusion::logical_expr::not(view))
+                    .alias("attnotnull")
             } else if f.name() == "atttypmod" {
                 // numeric(p, s) columns' modifiers (`format_type`, pgjdbc's
                 // COLUMN_SIZE / DECIMAL_DIGITS).
@@ -1503,15 +1506,9 @@ fn view_columns_nullable(
         .collect();
     let plan = LogicalPlanBuilder::scan("pg_attribute", provider_as_source(attributes), None)?
         .join(
-            views,
+            relations,
             JoinType::Left,
-            (vec!["pg_attribute.attrelid"], vec![VIEW_OID]),
-            None,
-        )?
-        .join(
-            catalogs,
-            JoinType::Left,
-            (vec!["pg_attribute.attrelid"], vec![CATALOG_OID]),
+            (vec!["pg_attribute.attrelid"], vec![CLASS_OID]),
             None,
         )?
         .project(columns)?

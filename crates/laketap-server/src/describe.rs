@@ -94,12 +94,17 @@ fn describe(
     }
 }
 
+/// A `pg_description` row: objoid, classoid, objsubid, description.
+type DescriptionRow = (i32, i32, i32, String);
+
 /// Descriptions by OID.
 #[derive(Debug, Default)]
 pub struct Descriptions {
     relations: RwLock<HashMap<i64, Described>>,
     /// oid → (schema name, description).
     namespaces: RwLock<HashMap<i64, (String, String)>>,
+    /// The `pg_description` rows of the above, built at each refresh.
+    rows: RwLock<Arc<Vec<DescriptionRow>>>,
 }
 
 impl Descriptions {
@@ -166,6 +171,8 @@ impl Descriptions {
         }
         *self.relations.write().unwrap_or_else(|p| p.into_inner()) = relations;
         *self.namespaces.write().unwrap_or_else(|p| p.into_inner()) = namespaces;
+        let rows = Arc::new(self.description_rows());
+        *self.rows.write().unwrap_or_else(|p| p.into_inner()) = rows;
         Ok(())
     }
 
@@ -196,16 +203,6 @@ impl Descriptions {
             .get(&oid)
             .filter(|d| readable(&d.schema))
             .and_then(|d| d.definition.clone())
-    }
-
-    /// The type modifier of column `attnum` of relation `oid`, when it is a
-    /// `numeric(p, s)`.
-    fn typmod(&self, oid: i64, attnum: i64) -> Option<i32> {
-        self.relations
-            .read()
-            .unwrap_or_else(|p| p.into_inner())
-            .get(&oid)
-            .and_then(|d| d.typmods.get(&attnum).copied())
     }
 
     /// `laketap_atttypmod(attrelid, attnum)`: the column's `numeric(p, s)`
@@ -371,7 +368,7 @@ impl Descriptions {
     /// (objoid, classoid, objsubid, description), as PostgreSQL stores
     /// `COMMENT ON` — a relation with objsubid 0, a column with its attnum,
     /// a schema under pg_namespace. Sorted, so scans are repeatable.
-    fn rows(&self) -> Vec<(i32, i32, i32, String)> {
+    fn description_rows(&self) -> Vec<DescriptionRow> {
         let mut rows = Vec::new();
         let oid = |o: i64| i32::try_from(o).ok();
         for (&reloid, described) in self
@@ -468,7 +465,12 @@ impl datafusion::catalog::TableProvider for DescriptionTable {
         _limit: Option<usize>,
     ) -> DfResult<Arc<dyn datafusion::physical_plan::ExecutionPlan>> {
         use datafusion::arrow::array::{Int32Array, RecordBatch, StringArray};
-        let rows = self.descriptions.rows();
+        let rows = self
+            .descriptions
+            .rows
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone();
         let batch = RecordBatch::try_new(
             self.schema.clone(),
             vec![
@@ -535,14 +537,19 @@ impl ScalarUDFImpl for TypmodUdf {
         let relids = relids.as_primitive::<Int64Type>();
         let attnums = cast(&attnums.to_array(n)?, &DataType::Int64)?;
         let attnums = attnums.as_primitive::<Int64Type>();
+        let relations = self
+            .descriptions
+            .relations
+            .read()
+            .unwrap_or_else(|p| p.into_inner());
         let typmods: datafusion::arrow::array::Int32Array = (0..n)
             .map(|row| {
                 if relids.is_null(row) || attnums.is_null(row) {
-                    None
-                } else {
-                    self.descriptions
-                        .typmod(relids.value(row), attnums.value(row))
+                    return None;
                 }
+                relations
+                    .get(&relids.value(row))
+                    .and_then(|d| d.typmods.get(&attnums.value(row)).copied())
             })
             .collect();
         Ok(ColumnarValue::Array(Arc::new(typmods)))

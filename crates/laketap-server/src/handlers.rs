@@ -353,7 +353,8 @@ impl QueryParser for CompatParser {
             .get_result_schema(stmt, column_format)?;
         let fields = match &stmt.1 {
             Some((_, plan)) => {
-                let fields = crate::pgtypes::retype(plan.schema().as_arrow(), fields);
+                let fields =
+                    crate::pgtypes::retyped(plan.schema().as_arrow(), &fields).unwrap_or(fields);
                 self.sessions.table_oids.describe(plan, fields)
             }
             None => fields,
@@ -624,12 +625,7 @@ async fn simple_query_types(
     sql: &str,
     responses: &mut [Response],
 ) {
-    let mentions = |word: &[u8]| {
-        sql.as_bytes()
-            .windows(word.len())
-            .any(|w| w.eq_ignore_ascii_case(word))
-    };
-    if !mentions(b"json") && !mentions(b"uuid") {
+    if !compat::mentions(sql, b"json") && !compat::mentions(sql, b"uuid") {
         return;
     }
     let Some(statements) = message_statements(sql, responses.len()) else {
@@ -643,11 +639,11 @@ async fn simple_query_types(
             continue;
         };
         let statement = datafusion::sql::parser::Statement::Statement(Box::new(statement));
-        if let Ok(plan) = state.statement_to_plan(statement).await {
-            query.row_schema = Arc::new(crate::pgtypes::retype(
-                plan.schema().as_arrow(),
-                query.row_schema.as_ref().clone(),
-            ));
+        if let Ok(plan) = state.statement_to_plan(statement).await
+            && let Some(fields) =
+                crate::pgtypes::retyped(plan.schema().as_arrow(), &query.row_schema)
+        {
+            query.row_schema = Arc::new(fields);
         }
     }
 }
@@ -768,8 +764,8 @@ impl ExtendedQueryHandler for LoggedService {
         let parsed = portal.statement.statement.1.as_ref();
         // json, jsonb and uuid parameters reach the decoder as text.
         let rebound = match parsed {
-            Some((_, plan)) => crate::pgtypes::bind_as_text(
-                &crate::pgtypes::parameter_kinds(plan),
+            Some((_, plan)) if !portal.parameters.is_empty() => crate::pgtypes::bind_as_text(
+                plan,
                 &portal.statement.parameter_types,
                 &portal.parameter_format,
                 &portal.parameters,
@@ -781,7 +777,7 @@ impl ExtendedQueryHandler for LoggedService {
                     e,
                 )))
             })?,
-            None => None,
+            _ => None,
         };
         let rebound = rebound.map(|(types, codes, values)| {
             let statement = pgwire::api::stmt::StoredStatement::new(
@@ -806,11 +802,11 @@ impl ExtendedQueryHandler for LoggedService {
         .await;
         match result {
             Ok(mut response) => {
-                if let (Response::Query(query), Some((_, plan))) = (&mut response, parsed) {
-                    query.row_schema = Arc::new(crate::pgtypes::retype(
-                        plan.schema().as_arrow(),
-                        query.row_schema.as_ref().clone(),
-                    ));
+                if let (Response::Query(query), Some((_, plan))) = (&mut response, parsed)
+                    && let Some(fields) =
+                        crate::pgtypes::retyped(plan.schema().as_arrow(), &query.row_schema)
+                {
+                    query.row_schema = Arc::new(fields);
                 }
                 postgres_text(client, &mut response);
                 if let Response::Query(query) = &mut response {

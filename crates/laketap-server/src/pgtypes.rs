@@ -694,8 +694,8 @@ pub fn compared_literal<'a>(
             expr: value,
             list,
             negated,
-        }) => match kind_of(&value) {
-            Some(kind) if list.iter().any(literal) => {
+        }) => match list.iter().any(literal).then(|| kind_of(&value)).flatten() {
+            Some(kind) => {
                 let list = list
                     .into_iter()
                     .map(|e| if literal(&e) { input(kind, e) } else { e })
@@ -817,17 +817,18 @@ pub fn kinds(schema: &datafusion::arrow::datatypes::Schema) -> Vec<Option<PgKind
 }
 
 /// `fields` with the json, jsonb and uuid columns of `schema` described as
-/// such (unchanged when none is, or the column counts differ).
-pub fn retype(
+/// such; `None` when none is (or the column counts differ).
+pub fn retyped(
     schema: &datafusion::arrow::datatypes::Schema,
-    fields: Vec<FieldInfo>,
-) -> Vec<FieldInfo> {
+    fields: &[FieldInfo],
+) -> Option<Vec<FieldInfo>> {
     let kinds = kinds(schema);
     if kinds.len() != fields.len() || kinds.iter().all(Option::is_none) {
-        return fields;
+        return None;
     }
-    fields
-        .into_iter()
+    let fields = fields
+        .iter()
+        .cloned()
         .zip(kinds)
         .map(|(field, kind)| match kind {
             Some(kind) => FieldInfo::new(
@@ -842,7 +843,8 @@ pub fn retype(
             .with_type_modifier(field.type_modifier()),
             None => field,
         })
-        .collect()
+        .collect();
+    Some(fields)
 }
 
 /// The kind of each parameter `$n` (index n-1) that `plan` casts to one,
@@ -892,11 +894,14 @@ pub fn parameter_kinds(plan: &LogicalPlan) -> HashMap<usize, PgKind> {
 /// formats; the result is (types, format codes, values).
 #[allow(clippy::type_complexity)]
 pub fn bind_as_text(
-    kinds: &HashMap<usize, PgKind>,
+    plan: &LogicalPlan,
     types: &[Option<Type>],
     formats: &pgwire::api::portal::Format,
     values: &[Option<Bytes>],
 ) -> Result<Option<(Vec<Option<Type>>, Vec<i16>, Vec<Option<Bytes>>)>, String> {
+    // The plan is walked only for a parameter the client left untyped.
+    let kinds = std::cell::OnceCell::new();
+    let kinds = || kinds.get_or_init(|| parameter_kinds(plan));
     let kind_of = |i: usize| {
         types
             .get(i)
@@ -906,7 +911,7 @@ pub fn bind_as_text(
                 let undeclared = types
                     .get(i)
                     .is_none_or(|t| t.as_ref().is_none_or(|t| *t == Type::UNKNOWN));
-                undeclared.then(|| kinds.get(&i).copied()).flatten()
+                undeclared.then(|| kinds().get(&i).copied()).flatten()
             })
     };
     if !(0..values.len()).any(|i| kind_of(i).is_some()) {
@@ -1099,7 +1104,17 @@ mod tests {
 
     #[test]
     fn binary_parameters_become_text() {
-        let kinds = HashMap::from([(1, PgKind::Uuid)]);
+        let plan = datafusion::logical_expr::LogicalPlanBuilder::empty(true)
+            .project(vec![Expr::Cast(Cast::new_from_field(
+                Box::new(Expr::Placeholder(Placeholder::new_with_field(
+                    "$2".to_string(),
+                    None,
+                ))),
+                PgKind::Uuid.field(""),
+            ))])
+            .expect("project")
+            .build()
+            .expect("plan");
         let uuid = uuid_bytes("a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11").expect("uuid");
         let values = vec![
             Some(Bytes::from_static(b"\x01{\"b\":1,\"a\":2}")),
@@ -1107,7 +1122,7 @@ mod tests {
             Some(Bytes::from_static(b"7")),
         ];
         let (types, codes, values) = bind_as_text(
-            &kinds,
+            &plan,
             &[Some(Type::JSONB), None, Some(Type::INT4)],
             &pgwire::api::portal::Format::Individual(vec![1, 1, 0]),
             &values,
@@ -1129,7 +1144,7 @@ mod tests {
         );
         assert!(
             bind_as_text(
-                &kinds,
+                &plan,
                 &[Some(Type::JSONB)],
                 &pgwire::api::portal::Format::UnifiedBinary,
                 &[Some(Bytes::from_static(b"\x02{}"))]
