@@ -563,6 +563,28 @@ fn query_writes(query: &Query) -> bool {
             .is_some_and(|with| with.cte_tables.iter().any(|cte| query_writes(&cte.query)))
 }
 
+/// `SELECT … INTO TEMPORARY`: DataFusion would create a table every session
+/// sees, where `CREATE TEMPORARY TABLE` is refused (0A000); it is refused too.
+fn selects_into_temporary(statement: &Statement) -> bool {
+    fn into_temporary(body: &SetExpr) -> bool {
+        match body {
+            SetExpr::Select(select) => select.into.as_ref().is_some_and(|into| into.temporary),
+            SetExpr::Query(query) => into_temporary(&query.body),
+            SetExpr::SetOperation { left, right, .. } => {
+                into_temporary(left) || into_temporary(right)
+            }
+            _ => false,
+        }
+    }
+    match statement {
+        Statement::Query(query) => into_temporary(&query.body),
+        Statement::Explain { statement, .. } | Statement::Prepare { statement, .. } => {
+            selects_into_temporary(statement)
+        }
+        _ => false,
+    }
+}
+
 /// The engine settings (`datafusion.*`) a non-admin may change; the others
 /// can replace the session's memory pool or disk manager, point the catalog
 /// at a location, or raise batch sizes past the memory accounting.
@@ -717,6 +739,12 @@ impl StatementGate {
             .session_extensions()
             .get::<SessionUser>()
             .map(|u| u.0.clone())?;
+        if selects_into_temporary(statement) {
+            return Some(Err(sqlstate::error(
+                sqlstate::NOT_SUPPORTED,
+                "Temporary tables not supported (SELECT … INTO TEMPORARY)",
+            )));
+        }
         let who = Who::new(self.auth.clone(), user);
         if who.access().admin {
             return None;

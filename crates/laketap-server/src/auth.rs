@@ -95,6 +95,8 @@ struct Entry {
     /// The clear password, when it came from the environment (md5 needs it).
     password: Option<String>,
     access: Arc<Access>,
+    /// The roles it was given (`roles = [...]`).
+    roles: Vec<String>,
 }
 
 enum Mode {
@@ -108,6 +110,8 @@ enum Mode {
 pub struct Directory {
     mode: Mode,
     users: HashMap<String, Entry>,
+    /// `[roles.NAME]`: whether each is an admin role.
+    roles: BTreeMap<String, bool>,
 }
 
 impl Debug for Directory {
@@ -129,6 +133,7 @@ impl Directory {
                 user: user.to_string(),
             },
             users: HashMap::new(),
+            roles: BTreeMap::new(),
         }
     }
 
@@ -210,6 +215,7 @@ impl Directory {
                     verifier,
                     password,
                     access: Arc::new(access),
+                    roles: user.roles.clone(),
                 },
             );
         }
@@ -219,6 +225,10 @@ impl Directory {
         Ok(Directory {
             mode: Mode::Password { method },
             users: entries,
+            roles: roles
+                .iter()
+                .map(|(name, r)| (name.clone(), r.admin))
+                .collect(),
         })
     }
 
@@ -235,6 +245,28 @@ impl Directory {
     /// No users are configured.
     pub fn is_empty(&self) -> bool {
         self.users.is_empty()
+    }
+
+    /// The login users: (name, admin, roles given), sorted by name.
+    pub fn logins(&self) -> Vec<(String, bool, Vec<String>)> {
+        match &self.mode {
+            Mode::Trust { user } => vec![(user.clone(), true, Vec::new())],
+            Mode::Password { .. } => {
+                let mut users: Vec<(String, bool, Vec<String>)> = self
+                    .users
+                    .iter()
+                    .map(|(name, e)| (name.clone(), e.access.admin, e.roles.clone()))
+                    .collect();
+                users.sort();
+                users
+            }
+        }
+    }
+
+    /// The configured roles (`[roles.NAME]`) and whether each is an admin
+    /// role, sorted by name.
+    pub fn roles(&self) -> &BTreeMap<String, bool> {
+        &self.roles
     }
 
     fn access(&self, user: &str) -> Arc<Access> {

@@ -1310,6 +1310,9 @@ pub struct PgCatalogOverlay {
     pg_settings: Arc<dyn TableProvider>,
     /// `pg_description`: the built-in rows and the catalog's descriptions.
     pg_description: Option<Arc<dyn TableProvider>>,
+    /// `pg_roles`, `pg_user` and `pg_auth_members` from laketap's users
+    /// ([`crate::roles`]).
+    roles: [(&'static str, Arc<dyn TableProvider>); 3],
 }
 
 impl PgCatalogOverlay {
@@ -1319,6 +1322,7 @@ impl PgCatalogOverlay {
         inner: Arc<dyn SchemaProvider>,
         views: &[(String, String, String)],
         descriptions: Arc<crate::describe::Descriptions>,
+        auth: Arc<crate::auth::Auth>,
     ) -> DfResult<Self> {
         use datafusion::arrow::array::{RecordBatch, StringArray};
         use datafusion::arrow::datatypes::Schema;
@@ -1338,11 +1342,44 @@ impl PgCatalogOverlay {
             vec![
                 column(|v| &v.0),
                 column(|v| &v.1),
-                column(|_| "postgres"),
+                column(|_| crate::roles::OWNER_NAME),
                 column(|v| &v.2),
             ],
         )?;
-        let views = Arc::new(MemTable::try_new(schema, vec![vec![batch]])?);
+        let views: Arc<dyn TableProvider> = Arc::new(MemTable::try_new(schema, vec![vec![batch]])?);
+        // Only the views that were created (a KPI view whose tables are not
+        // in the catalog is not): those pg_class lists with relkind 'v'.
+        let views = match (
+            inner.table("pg_class").await?,
+            inner.table("pg_namespace").await?,
+        ) {
+            (Some(classes), Some(namespaces)) => {
+                let created = LogicalPlanBuilder::scan("c", provider_as_source(classes), None)?
+                    .filter(col("c.relkind").eq(lit("v")))?
+                    .join(
+                        LogicalPlanBuilder::scan("n", provider_as_source(namespaces), None)?
+                            .build()?,
+                        datafusion::logical_expr::JoinType::Inner,
+                        (vec!["c.relnamespace"], vec!["n.oid"]),
+                        None,
+                    )?
+                    .project(vec![col("n.nspname"), col("c.relname")])?
+                    .build()?;
+                let plan = LogicalPlanBuilder::scan("pg_views", provider_as_source(views), None)?
+                    .join(
+                        created,
+                        datafusion::logical_expr::JoinType::LeftSemi,
+                        (
+                            vec!["pg_views.schemaname", "pg_views.viewname"],
+                            vec!["n.nspname", "c.relname"],
+                        ),
+                        None,
+                    )?
+                    .build()?;
+                Arc::new(ViewTable::new(plan, None)) as Arc<dyn TableProvider>
+            }
+            _ => views,
+        };
         // reloptions (psql `\d+`) and relacl / attacl (pgjdbc's privilege
         // listings) are NULL: no storage options and no grants beyond the
         // owner's, which pgjdbc derives from relowner as PostgreSQL's clients do.
@@ -1407,6 +1444,17 @@ impl PgCatalogOverlay {
             pg_constraint,
             pg_settings: Arc::new(laketap_engine::pgsettings::PgSettingsTable::default()),
             pg_description,
+            roles: {
+                use crate::roles::{RoleCatalog, RolesTable};
+                let table = |which| {
+                    Arc::new(RolesTable::new(auth.clone(), which)) as Arc<dyn TableProvider>
+                };
+                [
+                    ("pg_roles", table(RoleCatalog::Roles)),
+                    ("pg_user", table(RoleCatalog::Users)),
+                    ("pg_auth_members", table(RoleCatalog::Members)),
+                ]
+            },
         })
     }
 }
@@ -1549,6 +1597,16 @@ fn with_null_columns(
                     column,
                 )
                 .alias_with_metadata(f.name(), Some(oid.clone()))
+            } else if name == "pg_class" && f.name() == "relowner" {
+                // Every relation is the owner role's (crate::roles), where
+                // datafusion-pg-catalog leaves lake tables at 0.
+                datafusion::logical_expr::when(
+                    column.clone().eq(lit(0_i32)),
+                    lit(crate::roles::OWNER_OID),
+                )
+                .otherwise(column)
+                .map(|owner| owner.alias_with_metadata(f.name(), Some(oid.clone())))
+                .unwrap_or_else(|_| col(format!("{name}.relowner")))
             } else if OID_COLUMNS.contains(&f.name().as_str()) {
                 column.alias_with_metadata(f.name(), Some(oid.clone()))
             } else if let Some((_, item)) = bracketed {
@@ -1599,10 +1657,23 @@ fn with_null_columns(
 #[async_trait]
 impl SchemaProvider for PgCatalogOverlay {
     fn table_names(&self) -> Vec<String> {
-        self.inner.table_names()
+        let mut names = self.inner.table_names();
+        for (name, _) in &self.roles {
+            if !names.iter().any(|n| n == name) {
+                names.push(name.to_string());
+            }
+        }
+        names
     }
 
     async fn table(&self, name: &str) -> DfResult<Option<Arc<dyn TableProvider>>> {
+        if let Some((_, table)) = self
+            .roles
+            .iter()
+            .find(|(role_table, _)| name.eq_ignore_ascii_case(role_table))
+        {
+            return Ok(Some(table.clone()));
+        }
         if name.eq_ignore_ascii_case("pg_views") {
             return Ok(Some(self.views.clone()));
         }
@@ -1638,7 +1709,10 @@ impl SchemaProvider for PgCatalogOverlay {
     }
 
     fn table_exist(&self, name: &str) -> bool {
-        self.inner.table_exist(name)
+        self.roles
+            .iter()
+            .any(|(role_table, _)| name.eq_ignore_ascii_case(role_table))
+            || self.inner.table_exist(name)
     }
 }
 

@@ -66,6 +66,9 @@ struct Described {
 const KPI_DESCRIPTION: &str =
     "KPI views of the live-audio app (KPI_SPEC.md), computed from schema amp";
 
+/// PostgreSQL's description of the `public` schema.
+const PUBLIC_DESCRIPTION: &str = "standard public schema";
+
 /// Column descriptions keyed by attnum (the 1-based column position).
 fn describe(
     description: Option<String>,
@@ -167,6 +170,21 @@ impl Descriptions {
                 let mut described = described;
                 described.schema = schema.to_string();
                 relations.insert(oids.value(row), described);
+            }
+        }
+        // PostgreSQL's comment on schema public (its built-in pg_description
+        // row has OID 2200; here public's OID is assigned at start).
+        let public = ctx
+            .sql("SELECT CAST(oid AS BIGINT) FROM pg_catalog.pg_namespace WHERE nspname = 'public'")
+            .await?
+            .collect()
+            .await?;
+        for batch in &public {
+            let oids = batch.column(0).as_primitive::<Int64Type>();
+            for row in 0..batch.num_rows() {
+                namespaces
+                    .entry(oids.value(row))
+                    .or_insert_with(|| ("public".to_string(), PUBLIC_DESCRIPTION.to_string()));
             }
         }
         *self.relations.write().unwrap_or_else(|p| p.into_inner()) = relations;

@@ -46,6 +46,7 @@ pub mod limits;
 pub mod params;
 pub mod pgtext;
 pub mod pgtypes;
+pub mod roles;
 mod rules;
 pub mod savepoints;
 pub mod scram;
@@ -167,13 +168,29 @@ impl PgServer {
             })
             .collect();
         let descriptions = Arc::new(describe::Descriptions::default());
-        let overlay = compat::PgCatalogOverlay::new(pg_catalog, &views, descriptions.clone())
-            .await
-            .map_err(|e| Error::Setup(e.to_string()))?;
+        let overlay = compat::PgCatalogOverlay::new(
+            pg_catalog,
+            &views,
+            descriptions.clone(),
+            config.auth.clone(),
+        )
+        .await
+        .map_err(|e| Error::Setup(e.to_string()))?;
         catalog
             .register_schema("pg_catalog", Arc::new(overlay))
             .map_err(|e| Error::Setup(e.to_string()))?;
         compat::register_functions(ctx);
+        ctx.register_udf(datafusion::logical_expr::ScalarUDF::new_from_impl(
+            roles::UserByIdUdf::new(config.auth.clone()),
+        ));
+        ctx.register_udf(datafusion::logical_expr::ScalarUDF::new_from_impl(
+            pgtypes::PgTypeOf::default(),
+        ));
+        if let Ok(format_type) = datafusion::execution::FunctionRegistry::udf(ctx, "format_type") {
+            ctx.register_udf(datafusion::logical_expr::ScalarUDF::new_from_impl(
+                pgtypes::FormatType::new(format_type),
+            ));
+        }
         ctx.add_analyzer_rule(Arc::new(rules::PgExpressions));
         // After pg_catalog's functions: PostgreSQL's version(), current_setting().
         laketap_engine::pgsettings::register(ctx);

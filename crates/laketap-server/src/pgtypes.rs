@@ -716,6 +716,143 @@ pub fn compared_literal<'a>(
     }
 }
 
+/// PostgreSQL's name of the type of values of `data_type` (`kind` when the
+/// field carries one), as `pg_typeof` and `format_type` print it.
+pub fn type_name(data_type: &DataType, kind: Option<PgKind>) -> String {
+    if let Some(kind) = kind {
+        return kind.name().to_string();
+    }
+    match data_type {
+        DataType::Null => "unknown".to_string(),
+        DataType::Boolean => "boolean".to_string(),
+        DataType::Int8 | DataType::Int16 | DataType::UInt8 => "smallint".to_string(),
+        DataType::Int32 | DataType::UInt16 => "integer".to_string(),
+        DataType::Int64 | DataType::UInt32 => "bigint".to_string(),
+        DataType::UInt64 => "numeric".to_string(),
+        DataType::Float16 | DataType::Float32 => "real".to_string(),
+        DataType::Float64 => "double precision".to_string(),
+        DataType::Decimal128(..) | DataType::Decimal256(..) => "numeric".to_string(),
+        DataType::Utf8 | DataType::Utf8View | DataType::LargeUtf8 => "text".to_string(),
+        DataType::Date32 | DataType::Date64 => "date".to_string(),
+        DataType::Time32(_) | DataType::Time64(_) => "time without time zone".to_string(),
+        DataType::Timestamp(_, None) => "timestamp without time zone".to_string(),
+        DataType::Timestamp(_, Some(_)) => "timestamp with time zone".to_string(),
+        DataType::Interval(_) | DataType::Duration(_) => "interval".to_string(),
+        DataType::Binary
+        | DataType::LargeBinary
+        | DataType::BinaryView
+        | DataType::FixedSizeBinary(_) => "bytea".to_string(),
+        DataType::List(item)
+        | DataType::LargeList(item)
+        | DataType::FixedSizeList(item, _)
+        | DataType::ListView(item) => {
+            format!("{}[]", type_name(item.data_type(), PgKind::of_field(item)))
+        }
+        DataType::Struct(_) => "record".to_string(),
+        other => other.to_string(),
+    }
+}
+
+/// `pg_typeof(any)`: the name of its argument's type (PostgreSQL's
+/// regtype, printed: `bigint`, `text[]`, `jsonb`).
+#[derive(Debug, PartialEq, Eq, Hash)]
+pub struct PgTypeOf {
+    signature: Signature,
+}
+
+impl Default for PgTypeOf {
+    fn default() -> Self {
+        PgTypeOf {
+            signature: Signature::any(1, Volatility::Immutable),
+        }
+    }
+}
+
+impl ScalarUDFImpl for PgTypeOf {
+    fn name(&self) -> &str {
+        "pg_typeof"
+    }
+
+    fn signature(&self) -> &Signature {
+        &self.signature
+    }
+
+    fn return_type(&self, _arg_types: &[DataType]) -> DfResult<DataType> {
+        Ok(DataType::Utf8)
+    }
+
+    fn return_field_from_args(&self, _args: ReturnFieldArgs) -> DfResult<FieldRef> {
+        Ok(Arc::new(Field::new(self.name(), DataType::Utf8, false)))
+    }
+
+    fn invoke_with_args(&self, args: ScalarFunctionArgs) -> DfResult<ColumnarValue> {
+        let Some(field) = args.arg_fields.first() else {
+            return Err(DataFusionError::Plan("pg_typeof takes one argument".into()));
+        };
+        Ok(ColumnarValue::Scalar(
+            datafusion::scalar::ScalarValue::Utf8(Some(type_name(
+                field.data_type(),
+                PgKind::of_field(field),
+            ))),
+        ))
+    }
+}
+
+/// datafusion-pg-catalog's `format_type(oid, typmod)`, with numeric's
+/// typmod printed as PostgreSQL does: `numeric(12,0)`, not `numeric(12)`.
+#[derive(Debug, PartialEq, Eq, Hash)]
+pub struct FormatType {
+    inner: Arc<ScalarUDF>,
+}
+
+impl FormatType {
+    /// Wraps `inner`, the installed `format_type`.
+    pub fn new(inner: Arc<ScalarUDF>) -> Self {
+        FormatType { inner }
+    }
+}
+
+impl ScalarUDFImpl for FormatType {
+    fn name(&self) -> &str {
+        self.inner.name()
+    }
+
+    fn signature(&self) -> &Signature {
+        self.inner.signature()
+    }
+
+    fn return_type(&self, arg_types: &[DataType]) -> DfResult<DataType> {
+        self.inner.return_type(arg_types)
+    }
+
+    fn invoke_with_args(&self, args: ScalarFunctionArgs) -> DfResult<ColumnarValue> {
+        let n = args.number_rows;
+        let arrays = ColumnarValue::values_to_arrays(&args.args)?;
+        let formatted = self.inner.invoke_with_args(args)?.to_array(n)?;
+        let formatted = datafusion::arrow::compute::cast(&formatted, &DataType::Utf8)?;
+        let oids = datafusion::arrow::compute::cast(&arrays[0], &DataType::Int64)?;
+        let oids = oids.as_primitive::<datafusion::arrow::datatypes::Int64Type>();
+        let names = formatted.as_string::<i32>();
+        let fixed: StringArray = (0..n)
+            .map(|row| {
+                if names.is_null(row) {
+                    return None;
+                }
+                let name = names.value(row);
+                // numeric (1700) and numeric[] (1231) with a precision only.
+                let numeric = !oids.is_null(row) && matches!(oids.value(row), 1700 | 1231);
+                match name.strip_prefix("numeric(") {
+                    Some(rest) if numeric && !rest.contains(',') => {
+                        Some(name.replacen(')', ",0)", 1))
+                    }
+                    _ => Some(name.to_string()),
+                }
+            })
+            .collect();
+        Ok(ColumnarValue::Array(Arc::new(fixed)))
+    }
+}
+
 /// `json_in`, `jsonb_in`, `uuid_in`: text to a value of the kind.
 #[derive(Debug, PartialEq, Eq, Hash)]
 pub struct PgInput {
@@ -768,22 +905,7 @@ impl ScalarUDFImpl for PgInput {
             source.data_type(),
             DataType::Utf8 | DataType::Utf8View | DataType::LargeUtf8 | DataType::Null
         ) {
-            let from = match source.data_type() {
-                DataType::Boolean => "boolean".to_string(),
-                DataType::Int16 => "smallint".to_string(),
-                DataType::Int32 => "integer".to_string(),
-                DataType::Int64 => "bigint".to_string(),
-                DataType::Float32 => "real".to_string(),
-                DataType::Float64 => "double precision".to_string(),
-                DataType::Decimal128(..) | DataType::Decimal256(..) => "numeric".to_string(),
-                DataType::Date32 => "date".to_string(),
-                DataType::Timestamp(_, None) => "timestamp without time zone".to_string(),
-                DataType::Timestamp(_, Some(_)) => "timestamp with time zone".to_string(),
-                DataType::Binary | DataType::LargeBinary | DataType::BinaryView => {
-                    "bytea".to_string()
-                }
-                other => other.to_string(),
-            };
+            let from = type_name(source.data_type(), None);
             return Err(DataFusionError::Plan(format!(
                 "cannot cast type {from} to {}",
                 self.kind.name()

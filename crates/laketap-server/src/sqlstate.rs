@@ -54,6 +54,10 @@ pub const INTERNAL: &str = "XX000";
 pub const UNTRANSLATABLE_CHARACTER: &str = "22P05";
 /// cannot_coerce (`cannot cast type bigint to jsonb`).
 pub const CANNOT_COERCE: &str = "42846";
+/// invalid_sql_statement_name: EXECUTE or DEALLOCATE of an unknown statement.
+pub const INVALID_SQL_STATEMENT_NAME: &str = "26000";
+/// duplicate_prepared_statement.
+pub const DUPLICATE_PREPARED_STATEMENT: &str = "42P05";
 
 /// An ErrorResponse (severity ERROR) with `code`, for the hooks' own refusals.
 pub fn error(code: &str, message: impl Into<String>) -> pgwire::error::PgWireError {
@@ -81,6 +85,8 @@ const MESSAGE_RULES: &[(&str, &str)] = &[
         NOT_NULL_VIOLATION,
     ),
     ("unrecognized configuration parameter", UNDEFINED_OBJECT),
+    ("' does not exist", INVALID_SQL_STATEMENT_NAME),
+    ("' already exists", DUPLICATE_PREPARED_STATEMENT),
     ("not found", UNDEFINED_TABLE),
     ("No field named", UNDEFINED_COLUMN),
     ("Invalid function", UNDEFINED_FUNCTION),
@@ -109,6 +115,9 @@ fn by_message(message: &str, default: &'static str) -> &'static str {
             // "table 'x' not found" and "column 'x' not found" differ in code.
             if *fragment == "not found" {
                 message.contains("table '") && message.contains(fragment)
+            } else if fragment.starts_with("' ") {
+                // DataFusion's prepared statements: "Prepared statement 'p' …".
+                message.contains("Prepared statement '") && message.contains(fragment)
             } else {
                 message.contains(fragment)
             }
@@ -271,6 +280,18 @@ mod tests {
                 UNDEFINED_FUNCTION,
             ),
             (DataFusionError::Plan("something odd".into()), INVALID_QUERY),
+            (
+                DataFusionError::Execution("Prepared statement 'p' does not exist".into()),
+                INVALID_SQL_STATEMENT_NAME,
+            ),
+            (
+                DataFusionError::Execution("Prepared statement 'p' already exists".into()),
+                DUPLICATE_PREPARED_STATEMENT,
+            ),
+            (
+                DataFusionError::Execution("file 'x' does not exist".into()),
+                DATA_EXCEPTION,
+            ),
             (
                 DataFusionError::ArrowError(Box::new(ArrowError::DivideByZero), None),
                 DIVISION_BY_ZERO,

@@ -498,6 +498,67 @@ async fn roles_limit_reads_writes_and_what_the_catalogs_show() {
         count(&ana, "SELECT count(*) FROM kpi.user_profile").await,
         count(&root, "SELECT count(*) FROM kpi.user_profile").await
     );
+    // pg_roles: the owner (OID 10), the users by name, then the roles; a
+    // user's roles are its pg_auth_members rows; every table is the owner's.
+    let text = |rows: Vec<tokio_postgres::SimpleQueryMessage>| -> Vec<String> {
+        rows.iter()
+            .filter_map(|m| match m {
+                tokio_postgres::SimpleQueryMessage::Row(r) => Some(
+                    (0..r.len())
+                        .map(|i| r.get(i).unwrap_or("NULL"))
+                        .collect::<Vec<_>>()
+                        .join("|"),
+                ),
+                _ => None,
+            })
+            .collect()
+    };
+    let roles = ana
+        .simple_query(
+            "SELECT oid, rolname, rolsuper, rolcanlogin FROM pg_catalog.pg_roles ORDER BY oid",
+        )
+        .await
+        .expect("pg_roles");
+    assert_eq!(
+        text(roles),
+        [
+            "10|postgres|t|f",
+            "16384|ana|f|t",
+            "16385|eng|f|t",
+            "16386|pub|f|t",
+            "16387|root|t|t",
+            "16388|admin|t|f",
+            "16389|analyst|f|f",
+            "16390|engineer|f|f",
+            "16391|public_writer|f|f",
+        ]
+    );
+    let members = ana
+        .simple_query(
+            "SELECT u.rolname, r.rolname FROM pg_catalog.pg_auth_members m \
+             JOIN pg_catalog.pg_roles u ON m.member = u.oid \
+             JOIN pg_catalog.pg_roles r ON m.roleid = r.oid ORDER BY 1",
+        )
+        .await
+        .expect("pg_auth_members");
+    assert_eq!(
+        text(members),
+        [
+            "ana|analyst",
+            "eng|engineer",
+            "pub|public_writer",
+            "root|admin"
+        ]
+    );
+    let owners = root
+        .simple_query(
+            "SELECT DISTINCT pg_catalog.pg_get_userbyid(c.relowner), pg_catalog.pg_get_userbyid(16385) \
+             FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON c.relnamespace = n.oid \
+             WHERE n.nspname = 'amp'",
+        )
+        .await
+        .expect("owners");
+    assert_eq!(text(owners), ["postgres|eng"]);
     let _ = crate::ingest::kill_served(served);
 }
 
