@@ -38,7 +38,11 @@ pub fn rewrite_sql(sql: &str) -> Option<String> {
     let mentions = |word: &[u8]| mentions(sql, word);
     let catalog_subquery = mentions(b"(select") && mentions(b"pg_catalog.");
     let regclass = mentions(b"regclass") || mentions(b"regproc");
+    let interval = mentions(b"interval");
+    let numeric = mentions(b"numeric") || mentions(b"decimal") || mentions(b"dec");
     if !mentions(b"array")
+        && !interval
+        && !numeric
         && !mentions(b"generate_subscripts")
         && !catalog_subquery
         && !regclass
@@ -56,6 +60,8 @@ pub fn rewrite_sql(sql: &str) -> Option<String> {
                 .or_else(|| composite_field(expr))
                 .or_else(|| regclass.then(|| system_regclass(expr)).flatten())
                 .or_else(|| regclass.then(|| regproc_comparison(expr)).flatten())
+                .or_else(|| interval.then(|| interval_literal(expr)).flatten())
+                .or_else(|| numeric.then(|| numeric_literal(expr)).flatten())
             {
                 *expr = replacement;
                 changed = true;
@@ -72,6 +78,147 @@ pub fn rewrite_sql(sql: &str) -> Option<String> {
             .collect::<Vec<_>>()
             .join("; ")
     })
+}
+
+/// `INTERVAL '1 day 02:03:04'` and `'2 mins'::interval`: a string literal
+/// read as an interval is read as PostgreSQL reads it
+/// ([`crate::interval`]) and handed to the engine in a form Arrow's parser
+/// takes (`0 months 1 days 7384000000 microseconds`). A literal that
+/// PostgreSQL's rules do not read either is left to the engine's error.
+fn interval_literal(expr: &Expr) -> Option<Expr> {
+    use datafusion::sql::sqlparser::ast::{DataType as SqlType, Value, ValueWithSpan};
+    let text_of = |e: &Expr| match e {
+        Expr::Value(ValueWithSpan {
+            value: Value::SingleQuotedString(text),
+            ..
+        }) => Some(text.clone()),
+        _ => None,
+    };
+    let canonical = |text: &str| {
+        let parsed = crate::interval::parse(text).ok()?;
+        let canonical = crate::interval::canonical(parsed);
+        (canonical != text).then(|| Expr::value(Value::SingleQuotedString(canonical)))
+    };
+    match expr {
+        Expr::Interval(interval)
+            if interval.leading_field.is_none() && interval.last_field.is_none() =>
+        {
+            let literal = canonical(&text_of(&interval.value)?)?;
+            let mut rewritten = interval.clone();
+            rewritten.value = Box::new(literal);
+            Some(Expr::Interval(rewritten))
+        }
+        Expr::Cast {
+            expr: inner,
+            data_type: SqlType::Interval { fields: None, .. },
+            ..
+        } => {
+            let literal = canonical(&text_of(inner)?)?;
+            let mut rewritten = expr.clone();
+            if let Expr::Cast { expr, .. } = &mut rewritten {
+                **expr = literal;
+            }
+            Some(rewritten)
+        }
+        _ => None,
+    }
+}
+
+/// `'1.10'::numeric`, `123456789012345678901234567890.123::numeric`: a
+/// literal cast to an unconstrained numeric keeps its own digits and scale,
+/// as PostgreSQL's numeric does, where DataFusion gives every unconstrained
+/// numeric Decimal128(38, 10) (`1.1000000000`, and an overflow past 28
+/// integer digits). It becomes a cast of its text to `numeric(p, s)` of its
+/// own precision and scale; one with more than 38 digits is left to the
+/// engine's error. A number literal cast to any numeric is cast from its
+/// text: DataFusion reads `1.5` as a float first, which loses digits past
+/// the 17th.
+fn numeric_literal(expr: &Expr) -> Option<Expr> {
+    use datafusion::sql::sqlparser::ast::{
+        DataType as SqlType, ExactNumberInfo, Value, ValueWithSpan,
+    };
+    let Expr::Cast {
+        expr: inner,
+        data_type: SqlType::Numeric(info) | SqlType::Decimal(info) | SqlType::Dec(info),
+        ..
+    } = expr
+    else {
+        return None;
+    };
+    let number_text = |e: &Expr| match e {
+        Expr::Value(ValueWithSpan {
+            value: Value::Number(text, _),
+            ..
+        }) => Some(text.clone()),
+        _ => None,
+    };
+    let (text, number) = match inner.as_ref() {
+        Expr::Value(ValueWithSpan {
+            value: Value::SingleQuotedString(text),
+            ..
+        }) => (text.clone(), false),
+        // `-1.005` is a minus applied to a number literal.
+        Expr::UnaryOp {
+            op: datafusion::sql::sqlparser::ast::UnaryOperator::Minus,
+            expr,
+        } => (format!("-{}", number_text(expr)?), true),
+        other => (number_text(other)?, true),
+    };
+    let text = &text;
+    let value = arrow_pg::numeric::PgNumeric::parse(text).ok()?;
+    let data_type = match info {
+        ExactNumberInfo::None => {
+            let (precision, scale) = value.natural_precision_scale()?;
+            Some(SqlType::Numeric(ExactNumberInfo::PrecisionAndScale(
+                u64::from(precision),
+                i64::from(scale),
+            )))
+        }
+        // numeric(p, s): the literal rounded to s digits as PostgreSQL
+        // rounds (half away from zero; Arrow's text cast rounds -1.005 to
+        // -1.00), and a number literal from its text (read as a float,
+        // `99999999999999999999.999999999999999999` lost digits).
+        ExactNumberInfo::Precision(p) | ExactNumberInfo::PrecisionAndScale(p, _) => {
+            let scale = match info {
+                ExactNumberInfo::PrecisionAndScale(_, s) => *s,
+                _ => 0,
+            };
+            match (u8::try_from(*p), i8::try_from(scale)) {
+                (Ok(p), Ok(s)) => {
+                    if let Ok(unscaled) = value.to_i128(p, s) {
+                        let rounded = arrow_pg::numeric::PgNumeric::from_i128(unscaled, s);
+                        if !number && rounded.to_string() == *text {
+                            return None;
+                        }
+                        let mut rewritten = expr.clone();
+                        if let Expr::Cast { expr, .. } = &mut rewritten {
+                            **expr = Expr::value(Value::SingleQuotedString(rounded.to_string()));
+                        }
+                        return Some(rewritten);
+                    }
+                    if !number {
+                        return None;
+                    }
+                    None
+                }
+                _ if number => None,
+                _ => return None,
+            }
+        }
+    };
+    let mut rewritten = expr.clone();
+    if let Expr::Cast {
+        expr,
+        data_type: target,
+        ..
+    } = &mut rewritten
+    {
+        **expr = Expr::value(Value::SingleQuotedString(value.to_string()));
+        if let Some(data_type) = data_type {
+            *target = data_type;
+        }
+    }
+    Some(rewritten)
 }
 
 /// PostgreSQL's OIDs of its system catalogs (`pg_class` 1259, …), as
@@ -1719,6 +1866,49 @@ impl SchemaProvider for PgCatalogOverlay {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test]
+    async fn numeric_and_interval_literals_read_as_postgresql_reads_them() {
+        let ctx = datafusion::prelude::SessionContext::new();
+        // Each expected value is PostgreSQL 15's answer to the same query.
+        let sql = rewrite_sql(
+            "SELECT CAST('1.10'::numeric AS VARCHAR) AS a, \
+             CAST(123456789012345678901234567890.123::numeric AS VARCHAR) AS b, \
+             CAST(CAST(-1.005 AS numeric(10,2)) AS VARCHAR) AS c, \
+             CAST(CAST(99999999999999999999.999999999999999999 AS decimal(38,18)) AS VARCHAR) AS d, \
+             CAST(INTERVAL '1 day 02:03:04.000005' AS VARCHAR) AS e, \
+             CAST('2 mins 3.5 secs ago'::interval AS VARCHAR) AS f",
+        )
+        .expect("rewritten");
+        let batches = ctx
+            .sql(&sql)
+            .await
+            .expect("plans")
+            .collect()
+            .await
+            .expect("runs");
+        let row: Vec<String> = (0..6)
+            .map(|i| {
+                datafusion::arrow::util::display::array_value_to_string(batches[0].column(i), 0)
+                    .expect("text")
+            })
+            .collect();
+        assert_eq!(
+            row[..4],
+            [
+                "1.10",
+                "123456789012345678901234567890.123",
+                "-1.01",
+                "99999999999999999999.999999999999999999",
+            ]
+        );
+        // Arrow's interval text: the parts are what matter here.
+        assert_eq!(row[4], "1 days 2 hours 3 mins 4.000005000 secs");
+        assert_eq!(row[5], "-2 mins -3.500000000 secs");
+        // What needs nothing is left alone.
+        assert_eq!(rewrite_sql("SELECT CAST('1.10' AS numeric(10,2))"), None);
+        assert_eq!(rewrite_sql("SELECT x::numeric FROM t"), None);
+    }
 
     #[test]
     fn psql_toast_options_become_an_empty_array() {

@@ -41,8 +41,11 @@ pub mod cursors;
 pub mod describe;
 pub mod handlers;
 pub mod http;
+pub mod interval;
 pub mod like;
 pub mod limits;
+#[cfg(test)]
+mod numeric_tests;
 pub mod params;
 pub mod pgtext;
 pub mod pgtypes;

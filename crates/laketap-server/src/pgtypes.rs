@@ -1008,12 +1008,17 @@ pub fn parameter_kinds(plan: &LogicalPlan) -> HashMap<usize, PgKind> {
     kinds
 }
 
-/// The Bind values of json, jsonb and uuid parameters as text in binary
-/// format (which the decoder takes verbatim), for a statement whose
-/// parameter `i` is of `kinds[i]`: binary jsonb loses its version byte,
-/// a binary uuid becomes its text. `None` when no parameter needs it.
-/// `types` and `formats` are the statement's declared types and the Bind's
-/// formats; the result is (types, format codes, values).
+/// The Bind values that pgwire's decoder cannot read, in forms it can:
+/// - json, jsonb and uuid parameters as text in binary format (which the
+///   decoder takes verbatim): binary jsonb loses its version byte, a binary
+///   uuid becomes its text;
+/// - interval parameters in text (pgjdbc's `1 days 2 hours 3 mins …`,
+///   psql's `1 day 02:03:04`) read as PostgreSQL reads them
+///   ([`crate::interval`]) and passed in binary.
+///
+/// `None` when no parameter needs it. `types` and `formats` are the
+/// statement's declared types and the Bind's formats; the result is
+/// (types, format codes, values).
 #[allow(clippy::type_complexity)]
 pub fn bind_as_text(
     plan: &LogicalPlan,
@@ -1036,7 +1041,20 @@ pub fn bind_as_text(
                 undeclared.then(|| kinds().get(&i).copied()).flatten()
             })
     };
-    if !(0..values.len()).any(|i| kind_of(i).is_some()) {
+    let planned = std::cell::OnceCell::new();
+    let planned = || planned.get_or_init(|| plan.get_parameter_types().unwrap_or_default());
+    let interval_text = |i: usize| {
+        !formats.is_binary(i)
+            && match types.get(i).and_then(|t| t.as_ref()) {
+                Some(t) if *t == Type::INTERVAL => true,
+                Some(t) if *t != Type::UNKNOWN => false,
+                _ => matches!(
+                    planned().get(&format!("${}", i + 1)),
+                    Some(Some(DataType::Interval(_)))
+                ),
+            }
+    };
+    if !(0..values.len()).any(|i| kind_of(i).is_some() || interval_text(i)) {
         return Ok(None);
     }
     let mut new_types = Vec::with_capacity(values.len());
@@ -1044,6 +1062,21 @@ pub fn bind_as_text(
     let mut new_values = Vec::with_capacity(values.len());
     for (i, value) in values.iter().enumerate() {
         let binary = formats.is_binary(i);
+        if interval_text(i) {
+            let value = match value {
+                None => None,
+                Some(bytes) => {
+                    let text = std::str::from_utf8(bytes)
+                        .map_err(|_| format!("parameter ${} is not valid UTF-8", i + 1))?;
+                    let interval = crate::interval::parse(text)?;
+                    Some(Bytes::from(crate::interval::binary(interval)))
+                }
+            };
+            new_types.push(Some(Type::INTERVAL));
+            codes.push(1);
+            new_values.push(value);
+            continue;
+        }
         let Some(kind) = kind_of(i) else {
             new_types.push(types.get(i).cloned().flatten());
             codes.push(i16::from(binary));

@@ -98,6 +98,7 @@ const MESSAGE_RULES: &[(&str, &str)] = &[
     ("Overflow", OUT_OF_RANGE),
     ("cannot cast type", CANNOT_COERCE),
     ("value overflows numeric format", OUT_OF_RANGE),
+    ("is too large to store in a Decimal", OUT_OF_RANGE),
     ("cannot be converted to text", UNTRANSLATABLE_CHARACTER),
     ("Cannot cast", INVALID_TEXT),
     ("Cast error", INVALID_TEXT),

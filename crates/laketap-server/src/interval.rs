@@ -1,0 +1,298 @@
+//! PostgreSQL's interval input (`interval_in`), for the forms Arrow's and
+//! pgwire's parsers refuse.
+//!
+//! Arrow's parser (SQL literals and casts) takes `1 day 2 hours` but not a
+//! time field (`1 day 02:03:04.000005`, psql and psycopg's text) nor
+//! PostgreSQL's abbreviations (`mins`, `secs`, `mons`); pgwire's parameter
+//! decoder takes PostgreSQL's output style only, and pgjdbc binds
+//! `0 years 0 mons 1 days 2 hours 3 mins 4.000005 secs`. [`parse`] reads
+//! what PostgreSQL reads (units and their abbreviations, `HH:MM[:SS.ffffff]`,
+//! signs, `ago`, a leading `@`, and ISO 8601 `P1Y2M3DT4H5M6S`); laketap
+//! hands the result on as [`canonical`] text (literals) or binary
+//! (parameters).
+
+/// An interval as PostgreSQL stores it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Interval {
+    pub months: i32,
+    pub days: i32,
+    pub micros: i64,
+}
+
+const MICROS_PER_DAY: f64 = 86_400_000_000.0;
+
+/// Accumulates fields with PostgreSQL's fraction cascade: a fraction of a
+/// month is 30 days, of a day 24 hours.
+#[derive(Default)]
+struct Sum {
+    months: f64,
+    days: f64,
+    micros: f64,
+}
+
+impl Sum {
+    fn add_months(&mut self, months: f64) {
+        let whole = months.trunc();
+        self.months += whole;
+        self.add_days((months - whole) * 30.0);
+    }
+
+    fn add_days(&mut self, days: f64) {
+        let whole = days.trunc();
+        self.days += whole;
+        self.micros += (days - whole) * MICROS_PER_DAY;
+    }
+
+    fn finish(self, negate: bool) -> Result<Interval, String> {
+        let sign = if negate { -1.0 } else { 1.0 };
+        let months = (self.months * sign).round();
+        let days = (self.days * sign).round();
+        let micros = (self.micros * sign).round();
+        if months.abs() > f64::from(i32::MAX)
+            || days.abs() > f64::from(i32::MAX)
+            || micros.abs() > 9.2e18
+        {
+            return Err("interval out of range".to_string());
+        }
+        Ok(Interval {
+            months: months as i32,
+            days: days as i32,
+            micros: micros as i64,
+        })
+    }
+}
+
+/// What one unit word adds, per 1 of its amount.
+enum Unit {
+    Months(f64),
+    Days(f64),
+    Micros(f64),
+}
+
+fn unit(word: &str) -> Option<Unit> {
+    Some(match word {
+        "microsecond" | "microseconds" | "microsecon" | "us" | "usec" | "usecs" | "useconds" => {
+            Unit::Micros(1.0)
+        }
+        "millisecond" | "milliseconds" | "millisecon" | "ms" | "msec" | "msecs" | "mseconds" => {
+            Unit::Micros(1_000.0)
+        }
+        "second" | "seconds" | "sec" | "secs" | "s" => Unit::Micros(1_000_000.0),
+        "minute" | "minutes" | "min" | "mins" | "m" => Unit::Micros(60_000_000.0),
+        "hour" | "hours" | "hr" | "hrs" | "h" => Unit::Micros(3_600_000_000.0),
+        "day" | "days" | "d" => Unit::Days(1.0),
+        "week" | "weeks" | "w" => Unit::Days(7.0),
+        "month" | "months" | "mon" | "mons" => Unit::Months(1.0),
+        "year" | "years" | "yr" | "yrs" | "y" => Unit::Months(12.0),
+        "decade" | "decades" | "dec" | "decs" => Unit::Months(120.0),
+        "century" | "centuries" | "cent" | "c" => Unit::Months(1_200.0),
+        "millennium" | "millennia" | "mil" | "mils" => Unit::Months(12_000.0),
+        _ => return None,
+    })
+}
+
+fn invalid(text: &str) -> String {
+    format!("invalid input syntax for type interval: \"{text}\"")
+}
+
+/// `HH:MM[:SS[.ffffff]]` (or `MM:SS.ffffff`, when the first field has a
+/// fraction-bearing second part) as microseconds, without sign.
+fn time_field(field: &str) -> Option<f64> {
+    let parts: Vec<&str> = field.split(':').collect();
+    let number = |s: &str| -> Option<f64> {
+        (!s.is_empty() && s.chars().all(|c| c.is_ascii_digit() || c == '.'))
+            .then(|| s.parse::<f64>().ok())
+            .flatten()
+    };
+    let (h, m, s) = match parts.as_slice() {
+        [h, m] => (number(h)?, number(m)?, 0.0),
+        [h, m, s] => (number(h)?, number(m)?, number(s)?),
+        _ => return None,
+    };
+    if m >= 60.0 || s >= 60.0 || h.fract() != 0.0 || m.fract() != 0.0 {
+        return None;
+    }
+    Some(((h * 60.0 + m) * 60.0 + s) * 1_000_000.0)
+}
+
+/// ISO 8601's `P[nY][nM][nW][nD][T[nH][nM][nS]]`.
+fn iso8601(text: &str) -> Option<Interval> {
+    let body = text.strip_prefix('P').or_else(|| text.strip_prefix('p'))?;
+    let mut sum = Sum::default();
+    let mut in_time = false;
+    let mut number = String::new();
+    let mut any = false;
+    for c in body.chars() {
+        match c {
+            'T' | 't' if number.is_empty() => in_time = true,
+            '0'..='9' | '.' | '-' | '+' => number.push(c),
+            unit => {
+                let amount: f64 = number.parse().ok()?;
+                number.clear();
+                any = true;
+                match (unit.to_ascii_uppercase(), in_time) {
+                    ('Y', false) => sum.add_months(amount * 12.0),
+                    ('M', false) => sum.add_months(amount),
+                    ('W', false) => sum.add_days(amount * 7.0),
+                    ('D', false) => sum.add_days(amount),
+                    ('H', true) => sum.micros += amount * 3_600_000_000.0,
+                    ('M', true) => sum.micros += amount * 60_000_000.0,
+                    ('S', true) => sum.micros += amount * 1_000_000.0,
+                    _ => return None,
+                }
+            }
+        }
+    }
+    (any && number.is_empty())
+        .then(|| sum.finish(false).ok())
+        .flatten()
+}
+
+/// Reads `text` as PostgreSQL's `interval_in` does (IntervalStyle postgres).
+pub fn parse(text: &str) -> Result<Interval, String> {
+    let trimmed = text.trim();
+    if let Some(interval) = iso8601(trimmed) {
+        return Ok(interval);
+    }
+    let lower = trimmed.to_ascii_lowercase();
+    let body = lower.strip_prefix('@').unwrap_or(&lower).trim();
+    // Split "1day" into "1 day" and "-1:00" stays whole.
+    let mut tokens: Vec<String> = Vec::new();
+    for word in body.split_whitespace() {
+        let split = word
+            .char_indices()
+            .find(|(i, c)| *i > 0 && c.is_ascii_alphabetic())
+            .map(|(i, _)| i);
+        match split {
+            Some(i) if word[..i].chars().all(|c| "+-.0123456789".contains(c)) => {
+                tokens.push(word[..i].to_string());
+                tokens.push(word[i..].to_string());
+            }
+            _ => tokens.push(word.to_string()),
+        }
+    }
+    let mut sum = Sum::default();
+    let mut negate = false;
+    let mut any = false;
+    let mut i = 0;
+    while i < tokens.len() {
+        let token = tokens[i].as_str();
+        if token == "ago" {
+            if i + 1 != tokens.len() || !any {
+                return Err(invalid(text));
+            }
+            negate = true;
+            i += 1;
+            continue;
+        }
+        let (sign, unsigned) = match token.as_bytes().first() {
+            Some(b'-') => (-1.0, &token[1..]),
+            Some(b'+') => (1.0, &token[1..]),
+            _ => (1.0, token),
+        };
+        if unsigned.contains(':') {
+            let micros = time_field(unsigned).ok_or_else(|| invalid(text))?;
+            sum.micros += sign * micros;
+            any = true;
+            i += 1;
+            continue;
+        }
+        let amount: f64 = unsigned
+            .parse()
+            .ok()
+            .filter(|_| {
+                !unsigned.is_empty() && unsigned.chars().all(|c| c.is_ascii_digit() || c == '.')
+            })
+            .ok_or_else(|| invalid(text))?;
+        let amount = sign * amount;
+        // A number without a unit is seconds (PostgreSQL's default field).
+        let (what, used) = match tokens.get(i + 1).and_then(|w| unit(w)) {
+            Some(u) => (u, 2),
+            None => (Unit::Micros(1_000_000.0), 1),
+        };
+        match what {
+            Unit::Months(per) => sum.add_months(amount * per),
+            Unit::Days(per) => sum.add_days(amount * per),
+            Unit::Micros(per) => sum.micros += amount * per,
+        }
+        any = true;
+        i += used;
+    }
+    if !any {
+        return Err(invalid(text));
+    }
+    sum.finish(negate)
+}
+
+/// Text that Arrow's interval parser reads as exactly `interval`.
+pub fn canonical(interval: Interval) -> String {
+    format!(
+        "{} months {} days {} microseconds",
+        interval.months, interval.days, interval.micros
+    )
+}
+
+/// PostgreSQL's binary interval: microseconds (int8), days (int4), months
+/// (int4), big-endian.
+pub fn binary(interval: Interval) -> Vec<u8> {
+    let mut out = Vec::with_capacity(16);
+    out.extend_from_slice(&interval.micros.to_be_bytes());
+    out.extend_from_slice(&interval.days.to_be_bytes());
+    out.extend_from_slice(&interval.months.to_be_bytes());
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn iv(months: i32, days: i32, micros: i64) -> Interval {
+        Interval {
+            months,
+            days,
+            micros,
+        }
+    }
+
+    #[test]
+    fn postgres_input_forms() {
+        let cases: &[(&str, Interval)] = &[
+            ("1 day 02:03:04.000005", iv(0, 1, 7_384_000_005)),
+            (
+                "0 years 0 mons 1 days 2 hours 3 mins 4.000005 secs",
+                iv(0, 1, 7_384_000_005),
+            ),
+            ("1 year 2 mons", iv(14, 0, 0)),
+            ("@ 3 days ago", iv(0, -3, 0)),
+            ("-1 day +02:00", iv(0, -1, 7_200_000_000)),
+            ("-02:30", iv(0, 0, -9_000_000_000)),
+            ("1.5 days", iv(0, 1, 43_200_000_000)),
+            ("1.5 months", iv(1, 15, 0)),
+            ("2 weeks", iv(0, 14, 0)),
+            ("90", iv(0, 0, 90_000_000)),
+            ("1day 3h", iv(0, 1, 10_800_000_000)),
+            ("P1Y2M3DT4H5M6.5S", iv(14, 3, 14_706_500_000)),
+            ("10 ms", iv(0, 0, 10_000)),
+        ];
+        for (text, expected) in cases {
+            assert_eq!(parse(text).as_ref(), Ok(expected), "{text}");
+        }
+        for bad in ["", "ago", "1 fortnight", "1:99", "abc", "1 day ago 2 hours"] {
+            let err = parse(bad).expect_err(bad);
+            assert!(
+                err.contains("invalid input syntax for type interval"),
+                "{bad}: {err}"
+            );
+        }
+    }
+
+    #[test]
+    fn canonical_text_and_binary() {
+        let i = iv(14, -3, 7_384_000_005);
+        assert_eq!(canonical(i), "14 months -3 days 7384000005 microseconds");
+        let b = binary(i);
+        assert_eq!(&b[..8], &7_384_000_005_i64.to_be_bytes());
+        assert_eq!(&b[8..12], &(-3_i32).to_be_bytes());
+        assert_eq!(&b[12..], &14_i32.to_be_bytes());
+    }
+}

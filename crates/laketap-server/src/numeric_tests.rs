@@ -1,0 +1,95 @@
+//! Tests of vendor/arrow-pg's exact numeric ([`arrow_pg::numeric`]), which
+//! `cargo test --workspace` does not reach in the vendored crate itself.
+
+use arrow_pg::numeric::PgNumeric;
+use bytes::BytesMut;
+
+fn binary(n: &PgNumeric) -> Vec<u8> {
+    let mut out = BytesMut::new();
+    n.write_binary(&mut out).expect("encodes");
+    out.to_vec()
+}
+
+#[test]
+fn text_keeps_every_digit_and_the_scale() {
+    assert_eq!(PgNumeric::from_i128(110, 2).to_string(), "1.10");
+    assert_eq!(PgNumeric::from_i128(0, 3).to_string(), "0.000");
+    assert_eq!(PgNumeric::from_i128(-5, 3).to_string(), "-0.005");
+    assert_eq!(PgNumeric::from_i128(12, -2).to_string(), "1200");
+    let big = PgNumeric::from_i128(123456789012345678901234567890123, 3);
+    assert_eq!(big.to_string(), "123456789012345678901234567890.123");
+    let max = PgNumeric::from_i128(-99999999999999999999999999999999999999, 18);
+    assert_eq!(max.to_string(), "-99999999999999999999.999999999999999999");
+}
+
+#[test]
+fn parse_and_rescale_round_half_away_from_zero() {
+    let n = PgNumeric::parse("12345678901234567890.123456789").expect("parses");
+    assert_eq!(n.natural_precision_scale(), Some((29, 9)));
+    assert_eq!(
+        n.to_i128(38, 10).expect("fits"),
+        123456789012345678901234567890
+    );
+    assert_eq!(
+        PgNumeric::parse("1.005")
+            .expect("p")
+            .to_i128(10, 2)
+            .expect("f"),
+        101
+    );
+    assert_eq!(
+        PgNumeric::parse("-1.005")
+            .expect("p")
+            .to_i128(10, 2)
+            .expect("f"),
+        -101
+    );
+    assert_eq!(PgNumeric::parse("1e3").expect("p").to_string(), "1000");
+    assert_eq!(PgNumeric::parse(" +.5 ").expect("p").to_string(), "0.5");
+    assert_eq!(
+        PgNumeric::parse("9.99")
+            .expect("p")
+            .to_i128(3, 1)
+            .expect("f"),
+        100
+    );
+    assert!(PgNumeric::parse("9.99").expect("p").to_i128(2, 1).is_err());
+    assert!(PgNumeric::parse("1e40").expect("p").to_i128(38, 0).is_err());
+    for bad in ["", ".", "1.2.3", "abc", "1e", "NaN", "-Infinity"] {
+        assert!(PgNumeric::parse(bad).is_err(), "{bad}");
+    }
+}
+
+#[test]
+fn binary_is_postgresqls() {
+    // SELECT numeric_send('1.10'::numeric) = 0002 0000 0000 0002 0001 03e8
+    assert_eq!(
+        binary(&PgNumeric::from_i128(110, 2)),
+        [0, 2, 0, 0, 0, 0, 0, 2, 0, 1, 0x03, 0xe8]
+    );
+    // numeric_send('0.000'::numeric) = 0000 0000 0000 0003
+    assert_eq!(
+        binary(&PgNumeric::from_i128(0, 3)),
+        [0, 0, 0, 0, 0, 0, 0, 3]
+    );
+    // numeric_send('-12345.6'::numeric) = 0003 0001 4000 0001 0001 0929 1770
+    assert_eq!(
+        binary(&PgNumeric::from_i128(-123456, 1)),
+        [0, 3, 0, 1, 0x40, 0, 0, 1, 0, 1, 0x09, 0x29, 0x17, 0x70]
+    );
+    // numeric_send('0.0001'::numeric) = 0001 ffff 0000 0004 0001
+    assert_eq!(
+        binary(&PgNumeric::from_i128(1, 4)),
+        [0, 1, 0xff, 0xff, 0, 0, 0, 4, 0, 1]
+    );
+    for n in [
+        PgNumeric::from_i128(110, 2),
+        PgNumeric::from_i128(0, 3),
+        PgNumeric::from_i128(-123456, 1),
+        PgNumeric::from_i128(1, 4),
+        PgNumeric::from_i128(123456789012345678901234567890123, 3),
+        PgNumeric::from_i128(10000, 0),
+    ] {
+        assert_eq!(PgNumeric::read_binary(&binary(&n)).expect("reads"), n);
+    }
+}
