@@ -40,7 +40,11 @@ pub fn rewrite_sql(sql: &str) -> Option<String> {
     let regclass = mentions(b"regclass") || mentions(b"regproc");
     let interval = mentions(b"interval");
     let numeric = mentions(b"numeric") || mentions(b"decimal") || mentions(b"dec");
+    let datetime_format = mentions(b"to_timestamp") || mentions(b"to_date");
+    let epoch = mentions(b"'epoch'");
     if !mentions(b"array")
+        && !datetime_format
+        && !epoch
         && !interval
         && !numeric
         && !mentions(b"generate_subscripts")
@@ -61,7 +65,10 @@ pub fn rewrite_sql(sql: &str) -> Option<String> {
                 .or_else(|| regclass.then(|| system_regclass(expr)).flatten())
                 .or_else(|| regclass.then(|| regproc_comparison(expr)).flatten())
                 .or_else(|| interval.then(|| interval_literal(expr)).flatten())
+                .or_else(|| interval.then(|| interval_product(expr)).flatten())
                 .or_else(|| numeric.then(|| numeric_literal(expr)).flatten())
+                .or_else(|| datetime_format.then(|| datetime_template(expr)).flatten())
+                .or_else(|| epoch.then(|| epoch_literal(expr)).flatten())
             {
                 *expr = replacement;
                 changed = true;
@@ -122,6 +129,78 @@ fn interval_literal(expr: &Expr) -> Option<Expr> {
         }
         _ => None,
     }
+}
+
+/// `timestamp 'epoch'`, `'epoch'::date`: PostgreSQL's special input for
+/// 1970-01-01 00:00:00 (UTC for timestamptz), which Arrow's parser refuses.
+fn epoch_literal(expr: &Expr) -> Option<Expr> {
+    use datafusion::sql::sqlparser::ast::{DataType as SqlType, Value, ValueWithSpan};
+    let is_epoch = |v: &ValueWithSpan| matches!(&v.value, Value::SingleQuotedString(t) if t.trim().eq_ignore_ascii_case("epoch"));
+    let epoch_text = |data_type: &SqlType| match data_type {
+        SqlType::Date => Some("1970-01-01"),
+        SqlType::Timestamp(_, datafusion::sql::sqlparser::ast::TimezoneInfo::Tz)
+        | SqlType::Timestamp(_, datafusion::sql::sqlparser::ast::TimezoneInfo::WithTimeZone) => {
+            Some("1970-01-01 00:00:00+00")
+        }
+        SqlType::Timestamp(..) | SqlType::Datetime(_) => Some("1970-01-01 00:00:00"),
+        _ => None,
+    };
+    let mut rewritten = expr.clone();
+    match &mut rewritten {
+        Expr::TypedString(typed) if is_epoch(&typed.value) => {
+            let text = epoch_text(&typed.data_type)?;
+            typed.value.value = Value::SingleQuotedString(text.to_string());
+        }
+        Expr::Cast {
+            expr: inner,
+            data_type,
+            ..
+        } => {
+            let Expr::Value(value) = inner.as_mut() else {
+                return None;
+            };
+            if !is_epoch(value) {
+                return None;
+            }
+            value.value = Value::SingleQuotedString(epoch_text(data_type)?.to_string());
+        }
+        _ => return None,
+    }
+    Some(rewritten)
+}
+
+/// `n * interval '1 second'` (either order): DataFusion has no interval
+/// multiplication, so a product with an interval literal or cast becomes
+/// `laketap_interval_mul(interval, n)` ([`crate::interval::IntervalMul`]).
+fn interval_product(expr: &Expr) -> Option<Expr> {
+    use datafusion::sql::sqlparser::ast::{BinaryOperator, DataType as SqlType};
+    let Expr::BinaryOp {
+        left,
+        op: BinaryOperator::Multiply,
+        right,
+    } = expr
+    else {
+        return None;
+    };
+    fn is_interval(e: &Expr) -> bool {
+        match e {
+            Expr::Interval(_) => true,
+            Expr::Cast {
+                data_type: SqlType::Interval { .. },
+                ..
+            } => true,
+            Expr::Nested(inner) => is_interval(inner),
+            _ => false,
+        }
+    }
+    let (interval, factor) = match (is_interval(left), is_interval(right)) {
+        (true, false) => (left, right),
+        (false, true) => (right, left),
+        _ => return None,
+    };
+    parse_expr(&format!(
+        "laketap_interval_mul({interval}, CAST(({factor}) AS DOUBLE PRECISION))"
+    ))
 }
 
 /// `'1.10'::numeric`, `123456789012345678901234567890.123::numeric`: a
@@ -872,6 +951,42 @@ fn expandarray(expr: &Expr) -> Option<Expr> {
         return None;
     };
     parse_expr(&format!("unnest({EXPAND_ARRAY}({array}))"))
+}
+
+/// `to_timestamp(text, 'YYYY-MM-DD HH24:MI:SS.US')`, `to_date(text,
+/// 'YYYY-MM-DD')`: a PostgreSQL template given as a literal becomes the
+/// chrono format DataFusion's functions take ([`crate::pgformat`]).
+fn datetime_template(expr: &Expr) -> Option<Expr> {
+    use datafusion::sql::sqlparser::ast::{FunctionArg, FunctionArgExpr, Value, ValueWithSpan};
+    let Expr::Function(function) = expr else {
+        return None;
+    };
+    let name = function.name.to_string().to_ascii_lowercase();
+    let name = name.strip_prefix("pg_catalog.").unwrap_or(&name);
+    if name != "to_timestamp" && name != "to_date" {
+        return None;
+    }
+    let FunctionArguments::List(list) = &function.args else {
+        return None;
+    };
+    let [
+        _,
+        FunctionArg::Unnamed(FunctionArgExpr::Expr(Expr::Value(ValueWithSpan {
+            value: Value::SingleQuotedString(template),
+            ..
+        }))),
+    ] = list.args.as_slice()
+    else {
+        return None;
+    };
+    let format = crate::pgformat::chrono_format(template)?;
+    let mut rewritten = function.clone();
+    if let FunctionArguments::List(list) = &mut rewritten.args {
+        list.args[1] = FunctionArg::Unnamed(FunctionArgExpr::Expr(Expr::value(
+            Value::SingleQuotedString(format),
+        )));
+    }
+    Some(Expr::Function(rewritten))
 }
 
 /// `(composite).field`, PostgreSQL's field selection from a row value
@@ -1905,6 +2020,39 @@ mod tests {
         // Arrow's interval text: the parts are what matter here.
         assert_eq!(row[4], "1 days 2 hours 3 mins 4.000005000 secs");
         assert_eq!(row[5], "-2 mins -3.500000000 secs");
+        // Superset's time expressions.
+        ctx.register_udf(datafusion::logical_expr::ScalarUDF::new_from_impl(
+            crate::interval::IntervalMul::default(),
+        ));
+        let sql = rewrite_sql(
+            "SELECT CAST(TO_TIMESTAMP('2026-03-01 00:00:00.000005', 'YYYY-MM-DD HH24:MI:SS.US') AS VARCHAR) AS a, \
+             CAST(TO_DATE('2026-03-02', 'YYYY-MM-DD') AS VARCHAR) AS b, \
+             CAST((timestamp 'epoch' + 1772323200 * interval '1 second') AS VARCHAR) AS c, \
+             CAST('epoch'::date AS VARCHAR) AS d",
+        )
+        .expect("rewritten");
+        let batches = ctx
+            .sql(&sql)
+            .await
+            .expect("plans")
+            .collect()
+            .await
+            .expect("runs");
+        let row: Vec<String> = (0..4)
+            .map(|i| {
+                datafusion::arrow::util::display::array_value_to_string(batches[0].column(i), 0)
+                    .expect("text")
+            })
+            .collect();
+        assert_eq!(
+            row,
+            [
+                "2026-03-01T00:00:00.000005",
+                "2026-03-02",
+                "2026-03-01T00:00:00",
+                "1970-01-01"
+            ]
+        );
         // What needs nothing is left alone.
         assert_eq!(rewrite_sql("SELECT CAST('1.10' AS numeric(10,2))"), None);
         assert_eq!(rewrite_sql("SELECT x::numeric FROM t"), None);

@@ -287,6 +287,19 @@ mod tests {
     }
 
     #[test]
+    fn multiplication_carries_fractions_down() {
+        // PostgreSQL 15: SELECT interval '1 second' * 1772323200,
+        // interval '1 month 1 day' * 1.5, interval '1 day' * 0.25.
+        assert_eq!(
+            multiply(iv(0, 0, 1_000_000), 1_772_323_200.0),
+            Some(iv(0, 0, 1_772_323_200_000_000))
+        );
+        assert_eq!(multiply(iv(1, 1, 0), 1.5), Some(iv(1, 16, 43_200_000_000)));
+        assert_eq!(multiply(iv(0, 1, 0), 0.25), Some(iv(0, 0, 21_600_000_000)));
+        assert_eq!(multiply(iv(i32::MAX, 0, 0), 2.0), None);
+    }
+
+    #[test]
     fn canonical_text_and_binary() {
         let i = iv(14, -3, 7_384_000_005);
         assert_eq!(canonical(i), "14 months -3 days 7384000005 microseconds");
@@ -294,5 +307,98 @@ mod tests {
         assert_eq!(&b[..8], &7_384_000_005_i64.to_be_bytes());
         assert_eq!(&b[8..12], &(-3_i32).to_be_bytes());
         assert_eq!(&b[12..], &14_i32.to_be_bytes());
+    }
+}
+
+/// `laketap_interval_mul(interval, float8)`: PostgreSQL's `interval *
+/// number` (`interval_mul`), which DataFusion has no operator for (Superset's
+/// `timestamp 'epoch' + n * interval '1 second'`). Months and days are
+/// multiplied and their fractions carried down (a month is 30 days, a day
+/// 24 hours); microseconds are rounded.
+#[derive(Debug, PartialEq, Eq, Hash)]
+pub struct IntervalMul {
+    signature: datafusion::logical_expr::Signature,
+}
+
+impl Default for IntervalMul {
+    fn default() -> Self {
+        use datafusion::arrow::datatypes::{DataType, IntervalUnit};
+        IntervalMul {
+            signature: datafusion::logical_expr::Signature::exact(
+                vec![
+                    DataType::Interval(IntervalUnit::MonthDayNano),
+                    DataType::Float64,
+                ],
+                datafusion::logical_expr::Volatility::Immutable,
+            ),
+        }
+    }
+}
+
+/// `interval × factor` as PostgreSQL computes it; `None` out of range.
+pub fn multiply(interval: Interval, factor: f64) -> Option<Interval> {
+    let mut sum = Sum::default();
+    sum.add_months(f64::from(interval.months) * factor);
+    sum.add_days(f64::from(interval.days) * factor);
+    sum.micros += interval.micros as f64 * factor;
+    sum.finish(false).ok()
+}
+
+impl datafusion::logical_expr::ScalarUDFImpl for IntervalMul {
+    fn name(&self) -> &str {
+        "laketap_interval_mul"
+    }
+
+    fn signature(&self) -> &datafusion::logical_expr::Signature {
+        &self.signature
+    }
+
+    fn return_type(
+        &self,
+        _args: &[datafusion::arrow::datatypes::DataType],
+    ) -> datafusion::error::Result<datafusion::arrow::datatypes::DataType> {
+        Ok(datafusion::arrow::datatypes::DataType::Interval(
+            datafusion::arrow::datatypes::IntervalUnit::MonthDayNano,
+        ))
+    }
+
+    fn invoke_with_args(
+        &self,
+        args: datafusion::logical_expr::ScalarFunctionArgs,
+    ) -> datafusion::error::Result<datafusion::logical_expr::ColumnarValue> {
+        use datafusion::arrow::array::{Array, AsArray, IntervalMonthDayNanoArray};
+        use datafusion::arrow::datatypes::{
+            Float64Type, IntervalMonthDayNano, IntervalMonthDayNanoType,
+        };
+        let arrays = datafusion::logical_expr::ColumnarValue::values_to_arrays(&args.args)?;
+        let intervals = arrays[0].as_primitive::<IntervalMonthDayNanoType>();
+        let factors = arrays[1].as_primitive::<Float64Type>();
+        let mut out = Vec::with_capacity(intervals.len());
+        for i in 0..intervals.len() {
+            if intervals.is_null(i) || factors.is_null(i) {
+                out.push(None);
+                continue;
+            }
+            let v = intervals.value(i);
+            let product = multiply(
+                Interval {
+                    months: v.months,
+                    days: v.days,
+                    micros: v.nanoseconds / 1_000,
+                },
+                factors.value(i),
+            )
+            .ok_or_else(|| {
+                datafusion::error::DataFusionError::Execution("interval out of range".to_string())
+            })?;
+            out.push(Some(IntervalMonthDayNano::new(
+                product.months,
+                product.days,
+                product.micros * 1_000,
+            )));
+        }
+        Ok(datafusion::logical_expr::ColumnarValue::Array(
+            std::sync::Arc::new(IntervalMonthDayNanoArray::from(out)),
+        ))
     }
 }

@@ -47,6 +47,7 @@ pub mod limits;
 #[cfg(test)]
 mod numeric_tests;
 pub mod params;
+pub mod pgformat;
 pub mod pgtext;
 pub mod pgtypes;
 pub mod roles;
@@ -189,12 +190,16 @@ impl PgServer {
         ctx.register_udf(datafusion::logical_expr::ScalarUDF::new_from_impl(
             pgtypes::PgTypeOf::default(),
         ));
+        ctx.register_udf(datafusion::logical_expr::ScalarUDF::new_from_impl(
+            interval::IntervalMul::default(),
+        ));
         if let Ok(format_type) = datafusion::execution::FunctionRegistry::udf(ctx, "format_type") {
             ctx.register_udf(datafusion::logical_expr::ScalarUDF::new_from_impl(
                 pgtypes::FormatType::new(format_type),
             ));
         }
         ctx.add_analyzer_rule(Arc::new(rules::PgExpressions));
+        rules::UntypedLiterals::install(ctx);
         // After pg_catalog's functions: PostgreSQL's version(), current_setting().
         laketap_engine::pgsettings::register(ctx);
         descriptions.register(ctx);

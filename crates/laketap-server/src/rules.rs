@@ -1,4 +1,10 @@
-//! laketap's one analyzer rule, [`PgExpressions`]: PostgreSQL's meaning of
+//! laketap's analyzer rules. [`UntypedLiterals`] runs before DataFusion's
+//! type coercion: a string literal compared with a boolean is read as a
+//! boolean, as PostgreSQL reads an untyped literal as the other side's type
+//! (`i.indisprimary = 't'`, Tableau's catalog queries), where DataFusion
+//! refused "Boolean = Utf8". (In a select list DataFusion computes the
+//! comparison's type while planning, before any analyzer rule, and still
+//! refuses it.) [`PgExpressions`] runs after it: PostgreSQL's meaning of
 //! expressions DataFusion reads otherwise ([`crate::bytea`] literals,
 //! [`crate::like`] escapes, [`crate::timetext`] casts, [`crate::pgtypes`]
 //! json/jsonb/uuid casts), applied in a single
@@ -56,6 +62,127 @@ impl AnalyzerRule for PgExpressions {
 
     fn name(&self) -> &str {
         "laketap_pg_expressions"
+    }
+}
+
+/// See the module documentation.
+#[derive(Debug, Default)]
+pub struct UntypedLiterals;
+
+impl UntypedLiterals {
+    /// Installs the rule in `ctx`'s session, in front of type coercion.
+    pub fn install(ctx: &datafusion::prelude::SessionContext) {
+        use datafusion::execution::session_state::SessionStateBuilder;
+        let state = ctx.state_ref();
+        let existing = state.read().clone();
+        let mut rules = existing.analyzer().rules.clone();
+        let at = rules
+            .iter()
+            .position(|r| r.name() == "type_coercion")
+            .unwrap_or(0);
+        rules.insert(at, Arc::new(UntypedLiterals));
+        *state.write() = SessionStateBuilder::new_from_existing(existing)
+            .with_analyzer_rules(rules)
+            .build();
+    }
+}
+
+/// PostgreSQL's boolean input (`boolin`): unique prefixes of true, yes, on,
+/// false, no, off, and 1 / 0, any case, surrounding spaces ignored.
+pub fn parse_bool(text: &str) -> Option<bool> {
+    let t = text.trim().to_ascii_lowercase();
+    let prefix_of = |word: &str, min: usize| t.len() >= min && word.starts_with(t.as_str());
+    if t == "1" || prefix_of("true", 1) || prefix_of("yes", 1) || prefix_of("on", 2) {
+        Some(true)
+    } else if t == "0" || prefix_of("false", 1) || prefix_of("no", 1) || prefix_of("off", 2) {
+        Some(false)
+    } else {
+        None
+    }
+}
+
+impl AnalyzerRule for UntypedLiterals {
+    fn analyze(&self, plan: LogicalPlan, _config: &ConfigOptions) -> DfResult<LogicalPlan> {
+        use datafusion::logical_expr::expr::BinaryExpr;
+        use datafusion::logical_expr::{ExprSchemable, Operator};
+        use datafusion::scalar::ScalarValue;
+        plan.transform_up_with_subqueries(|node| {
+            let inputs: Vec<_> = node.inputs().iter().map(|p| p.schema().clone()).collect();
+            let schema = OnceCell::new();
+            let schema = || {
+                schema.get_or_init(|| {
+                    let mut merged = DFSchema::empty();
+                    for input in &inputs {
+                        merged.merge(input);
+                    }
+                    merged
+                })
+            };
+            let text = |e: &Expr| match e {
+                Expr::Literal(
+                    ScalarValue::Utf8(Some(t))
+                    | ScalarValue::Utf8View(Some(t))
+                    | ScalarValue::LargeUtf8(Some(t)),
+                    _,
+                ) => Some(t.clone()),
+                _ => None,
+            };
+            let boolean = |e: &Expr| {
+                matches!(
+                    e.get_type(schema()),
+                    Ok(datafusion::arrow::datatypes::DataType::Boolean)
+                )
+            };
+            let as_bool = |t: &str| {
+                parse_bool(t)
+                    .map(|b| Expr::Literal(ScalarValue::Boolean(Some(b)), None))
+                    .ok_or_else(|| {
+                        datafusion::error::DataFusionError::Plan(format!(
+                            "invalid input syntax for type boolean: \"{t}\""
+                        ))
+                    })
+            };
+            let names = NamePreserver::new(&node);
+            node.map_expressions(|expr| {
+                let name = names.save(&expr);
+                Ok(expr
+                    .transform_up(|e| match e {
+                        Expr::BinaryExpr(BinaryExpr { left, op, right })
+                            if matches!(
+                                op,
+                                Operator::Eq
+                                    | Operator::NotEq
+                                    | Operator::IsDistinctFrom
+                                    | Operator::IsNotDistinctFrom
+                            ) =>
+                        {
+                            let (left, right) = match (text(&left), text(&right)) {
+                                (Some(t), None) if boolean(&right) => (as_bool(&t)?, *right),
+                                (None, Some(t)) if boolean(&left) => (*left, as_bool(&t)?),
+                                _ => {
+                                    return Ok(Transformed::no(Expr::BinaryExpr(BinaryExpr {
+                                        left,
+                                        op,
+                                        right,
+                                    })));
+                                }
+                            };
+                            Ok(Transformed::yes(Expr::BinaryExpr(BinaryExpr::new(
+                                Box::new(left),
+                                op,
+                                Box::new(right),
+                            ))))
+                        }
+                        other => Ok(Transformed::no(other)),
+                    })?
+                    .update_data(|expr| name.restore(expr)))
+            })
+        })
+        .data()
+    }
+
+    fn name(&self) -> &str {
+        "laketap_untyped_literals"
     }
 }
 
@@ -220,6 +347,43 @@ pub(crate) async fn table_text(ctx: &datafusion::prelude::SessionContext, sql: &
 
 #[cfg(test)]
 mod tests {
+    #[tokio::test]
+    async fn a_string_compared_with_a_boolean_is_read_as_one() {
+        let ctx = datafusion::prelude::SessionContext::new();
+        super::UntypedLiterals::install(&ctx);
+        let table = super::table_text(
+            &ctx,
+            "SELECT b FROM (VALUES (true), (false), (NULL)) t(b) \
+             WHERE b = 't' OR b IS NOT DISTINCT FROM 'off' ORDER BY b",
+        )
+        .await;
+        assert_eq!(
+            table,
+            "+-------+\n\
+             | b     |\n\
+             +-------+\n\
+             | false |\n\
+             | true  |\n\
+             +-------+"
+        );
+        let err = ctx
+            .sql("SELECT 1 FROM (VALUES (true)) t(b) WHERE b = 'maybe'")
+            .await
+            .expect("plans")
+            .collect()
+            .await
+            .expect_err("not a boolean");
+        assert!(
+            err.to_string()
+                .contains("invalid input syntax for type boolean: \"maybe\""),
+            "{err}"
+        );
+        for (text, value) in [("T", Some(true)), (" on ", Some(true)), ("of", Some(false))] {
+            assert_eq!(super::parse_bool(text), value, "{text}");
+        }
+        assert_eq!(super::parse_bool("o"), None);
+    }
+
     #[tokio::test]
     async fn information_schema_columns_name_postgresql_types() {
         let ctx = datafusion::prelude::SessionContext::new_with_config(
