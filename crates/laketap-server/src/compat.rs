@@ -36,15 +36,17 @@ pub fn mentions(sql: &str, word: &[u8]) -> bool {
 pub fn rewrite_sql(sql: &str) -> Option<String> {
     // Cheap pre-check without allocating: each rewrite below needs a word.
     let mentions = |word: &[u8]| mentions(sql, word);
-    let catalog_subquery = mentions(b"(select") && mentions(b"pg_catalog.");
+    let catalog_subquery = mentions(b"(select") && mentions(b"pg_");
     let regclass = mentions(b"regclass") || mentions(b"regproc");
     let interval = mentions(b"interval");
     let numeric = mentions(b"numeric") || mentions(b"decimal") || mentions(b"dec");
     let datetime_format = mentions(b"to_timestamp") || mentions(b"to_date");
     let epoch = mentions(b"'epoch'");
+    let regproc_join = mentions(b".oid") && REGPROC_COLUMNS.iter().any(|c| mentions(c.as_bytes()));
     if !mentions(b"array")
         && !datetime_format
         && !epoch
+        && !regproc_join
         && !interval
         && !numeric
         && !mentions(b"generate_subscripts")
@@ -69,6 +71,7 @@ pub fn rewrite_sql(sql: &str) -> Option<String> {
                 .or_else(|| numeric.then(|| numeric_literal(expr)).flatten())
                 .or_else(|| datetime_format.then(|| datetime_template(expr)).flatten())
                 .or_else(|| epoch.then(|| epoch_literal(expr)).flatten())
+                .or_else(|| regproc_join.then(|| regproc_oid_join(expr)).flatten())
             {
                 *expr = replacement;
                 changed = true;
@@ -486,6 +489,54 @@ fn regproc_comparison(expr: &Expr) -> Option<Expr> {
     })
 }
 
+/// `proc.oid = typ.typreceive` → `proc.proname = typ.typreceive`: a
+/// function's OID compared with one of pg_type's regproc columns, which hold
+/// function names here (npgsql's type loading joins pg_proc so, and failed
+/// casting `'record_recv'` to a number). The functions these columns name
+/// (`array_recv`, `int4in`, …) are not overloaded, so the name finds the
+/// same row.
+fn regproc_oid_join(expr: &Expr) -> Option<Expr> {
+    use datafusion::sql::sqlparser::ast::{BinaryOperator, Ident};
+    let Expr::BinaryOp { left, op, right } = expr else {
+        return None;
+    };
+    if !matches!(op, BinaryOperator::Eq | BinaryOperator::NotEq) {
+        return None;
+    }
+    let regproc_column = |e: &Expr| match e {
+        Expr::Identifier(ident) => {
+            REGPROC_COLUMNS.contains(&ident.value.to_ascii_lowercase().as_str())
+        }
+        Expr::CompoundIdentifier(parts) => parts
+            .last()
+            .is_some_and(|i| REGPROC_COLUMNS.contains(&i.value.to_ascii_lowercase().as_str())),
+        _ => false,
+    };
+    let proname = |e: &Expr| match e {
+        Expr::CompoundIdentifier(parts)
+            if parts.len() == 2 && parts[1].value.eq_ignore_ascii_case("oid") =>
+        {
+            Some(Expr::CompoundIdentifier(vec![
+                parts[0].clone(),
+                Ident::new("proname"),
+            ]))
+        }
+        _ => None,
+    };
+    let (left, right) = if regproc_column(right) {
+        (proname(left)?, right.as_ref().clone())
+    } else if regproc_column(left) {
+        (left.as_ref().clone(), proname(right)?)
+    } else {
+        return None;
+    };
+    Some(Expr::BinaryOp {
+        left: Box::new(left),
+        op: op.clone(),
+        right: Box::new(right),
+    })
+}
+
 /// `oid` as PostgreSQL numbers it: a system catalog's fixed OID when
 /// `relnamespace` is pg_catalog, else `oid` (all int32).
 fn catalog_oid(relname: DfExpr, relnamespace: DfExpr, oid: DfExpr) -> DfExpr {
@@ -608,12 +659,18 @@ fn at_most_one_catalog_row(expr: &mut Expr) -> bool {
     let SetExpr::Select(select) = query.body.as_mut() else {
         return false;
     };
+    // `pg_catalog.pg_type`, or a system catalog named alone (`pg_range`,
+    // npgsql's type loading), which resolves to pg_catalog's.
     let catalog = |factor: &TableFactor| match factor {
-        TableFactor::Table { name, .. } => name
-            .0
-            .first()
-            .and_then(|part| part.as_ident())
-            .is_some_and(|schema| schema.value.eq_ignore_ascii_case("pg_catalog")),
+        TableFactor::Table { name, .. } => match name.0.as_slice() {
+            [schema, _] => schema
+                .as_ident()
+                .is_some_and(|schema| schema.value.eq_ignore_ascii_case("pg_catalog")),
+            [table] => table.as_ident().is_some_and(|table| {
+                system_catalog_oid(&table.value.to_ascii_lowercase()).is_some()
+            }),
+            _ => false,
+        },
         _ => false,
     };
     let only_catalog = !select.from.is_empty()
@@ -2056,6 +2113,22 @@ mod tests {
         // What needs nothing is left alone.
         assert_eq!(rewrite_sql("SELECT CAST('1.10' AS numeric(10,2))"), None);
         assert_eq!(rewrite_sql("SELECT x::numeric FROM t"), None);
+    }
+
+    #[test]
+    fn npgsql_type_loading_joins_and_lookups() {
+        let sql = rewrite_sql(
+            "SELECT CASE WHEN typ.typtype = 'm' THEN (SELECT rngtypid FROM pg_range WHERE rngmultitypid = typ.oid) END \
+             FROM pg_type AS typ LEFT JOIN pg_proc AS proc ON proc.oid = typ.typreceive",
+        )
+        .expect("rewritten");
+        assert!(sql.contains("proc.proname = typ.typreceive"), "{sql}");
+        assert!(sql.contains("max(rngtypid)"), "{sql}");
+        // A table that is not a system catalog is not assumed to have one row.
+        assert_eq!(
+            rewrite_sql("SELECT (SELECT v FROM pg_things WHERE k = t.k) FROM t"),
+            None
+        );
     }
 
     #[test]
