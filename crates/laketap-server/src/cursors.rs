@@ -242,3 +242,130 @@ impl QueryHook for Cursors {
         .await
     }
 }
+
+/// `MOVE [direction] [FROM | IN] cursor` as the `FETCH` it is: sqlparser has
+/// no MOVE statement, and a MOVE is a FETCH whose rows are not sent
+/// ([`moved`] makes its answer). `FROM` is supplied where the client left
+/// it out (`MOVE FORWARD 1 portal`, asyncpg's cursor.forward), which
+/// PostgreSQL allows and sqlparser does not. `None` when `sql` is not a MOVE.
+pub fn move_as_fetch(sql: &str) -> Option<String> {
+    let text = sql.trim().trim_end_matches(';').trim_end();
+    let verb_end = text.find(|c: char| c.is_whitespace())?;
+    if !text[..verb_end].eq_ignore_ascii_case("move") {
+        return None;
+    }
+    let rest = text[verb_end..].trim();
+    // The cursor name is the last word (a quoted name may hold spaces).
+    let name_start = if rest.ends_with('"') {
+        rest[..rest.len() - 1].rfind('"')?
+    } else {
+        rest.rfind(char::is_whitespace).map_or(0, |i| i + 1)
+    };
+    let (direction, name) = rest.split_at(name_start);
+    let direction = direction.trim();
+    let last_word = direction.rsplit(char::is_whitespace).next().unwrap_or("");
+    let position = if last_word.eq_ignore_ascii_case("from") || last_word.eq_ignore_ascii_case("in")
+    {
+        ""
+    } else {
+        " FROM"
+    };
+    let direction = if direction.is_empty() {
+        String::new()
+    } else {
+        format!(" {direction}")
+    };
+    Some(format!("FETCH{direction}{position} {name}"))
+}
+
+/// The statements of a simple-query message that holds a MOVE, each as
+/// its text (a MOVE as its FETCH) and whether it is a MOVE; `None` when no
+/// statement is a MOVE (or the text does not tokenize).
+pub fn split_moves(sql: &str) -> Option<Vec<(String, bool)>> {
+    use datafusion::sql::sqlparser::dialect::PostgreSqlDialect;
+    use datafusion::sql::sqlparser::tokenizer::{Token, Tokenizer};
+    if !crate::compat::mentions(sql, b"move") {
+        return None;
+    }
+    let tokens = Tokenizer::new(&PostgreSqlDialect {}, sql).tokenize().ok()?;
+    let mut statements = Vec::new();
+    let mut current = String::new();
+    for token in tokens {
+        if token == Token::SemiColon {
+            statements.push(std::mem::take(&mut current));
+        } else {
+            current.push_str(&token.to_string());
+        }
+    }
+    statements.push(current);
+    let statements: Vec<(String, bool)> = statements
+        .into_iter()
+        .filter(|s| !s.trim().is_empty())
+        .map(|s| match move_as_fetch(&s) {
+            Some(fetch) => (fetch, true),
+            None => (s, false),
+        })
+        .collect();
+    statements
+        .iter()
+        .any(|(_, is_move)| *is_move)
+        .then_some(statements)
+}
+
+/// The answer of a MOVE from that of its FETCH: the rows are passed over and
+/// counted, and the tag is `MOVE n`.
+pub async fn moved(response: Response) -> PgWireResult<Response> {
+    use futures::StreamExt;
+    match response {
+        Response::Query(mut query) => {
+            let mut rows =
+                std::mem::replace(&mut query.data_rows, Box::pin(futures::stream::empty()));
+            let mut count = 0;
+            while let Some(row) = rows.next().await {
+                row?;
+                count += 1;
+            }
+            Ok(Response::Execution(
+                pgwire::api::results::Tag::new("MOVE").with_rows(count),
+            ))
+        }
+        other => Ok(other),
+    }
+}
+
+#[cfg(test)]
+mod move_tests {
+    use super::move_as_fetch;
+
+    #[test]
+    fn move_is_read_as_fetch() {
+        assert_eq!(
+            move_as_fetch("MOVE 1 IN c1").as_deref(),
+            Some("FETCH 1 IN c1")
+        );
+        assert_eq!(
+            move_as_fetch("move forward 3 __asyncpg_portal_4__").as_deref(),
+            Some("FETCH forward 3 FROM __asyncpg_portal_4__")
+        );
+        assert_eq!(move_as_fetch("MOVE c1;").as_deref(), Some("FETCH FROM c1"));
+        assert_eq!(
+            move_as_fetch("MOVE LAST FROM \"my cursor\"").as_deref(),
+            Some("FETCH LAST FROM \"my cursor\"")
+        );
+        assert_eq!(move_as_fetch("MOVED 1 IN c1"), None);
+        let split = super::split_moves(
+            "DECLARE c CURSOR FOR SELECT ';' AS s; MOVE 2 IN c; FETCH 1 FROM c;",
+        )
+        .expect("has a MOVE");
+        assert_eq!(
+            split,
+            [
+                ("DECLARE c CURSOR FOR SELECT ';' AS s".to_string(), false),
+                ("FETCH 2 IN c".to_string(), true),
+                (" FETCH 1 FROM c".to_string(), false),
+            ]
+        );
+        assert_eq!(super::split_moves("SELECT 'move'"), None);
+        assert_eq!(move_as_fetch("SELECT 1"), None);
+    }
+}

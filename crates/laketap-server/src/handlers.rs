@@ -284,12 +284,21 @@ impl QueryParser for CompatParser {
     where
         C: ClientInfo + Unpin + Send + Sync,
     {
-        let rewritten = compat::rewrite_sql(sql);
+        let moving = crate::cursors::move_as_fetch(sql);
+        let rewritten = match &moving {
+            Some(fetch) => Some(fetch.clone()),
+            None => compat::rewrite_sql(sql),
+        };
         let session = self.sessions.of(client);
         let parsed = session
             .parser
             .parse_sql(client, rewritten.as_deref().unwrap_or(sql), types)
             .await
+            // A MOVE keeps its own text: Execute answers it as a MOVE.
+            .map(|statement| match (statement, &moving) {
+                (Some((_, parsed)), Some(_)) => Some((sql.to_string(), parsed)),
+                (statement, _) => statement,
+            })
             .and_then(|statement| match statement {
                 Some((text, Some((ast, plan)))) => {
                     let time_zone = session
@@ -706,15 +715,46 @@ impl SimpleQueryHandler for LoggedService {
         PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
     {
         let mut running = Running::new(&self.log, client, query);
-        let rewritten = compat::rewrite_sql(query);
-        let sql = rewritten.as_deref().unwrap_or(query);
         let session = self.sessions.of(client);
         let limit = statement_timeout(client);
-        let result = within_timeout(
-            limit,
-            SimpleQueryHandler::do_query(session.service.as_ref(), client, sql),
-        )
-        .await;
+        // A message with a MOVE runs statement by statement, each MOVE as
+        // its FETCH without the rows (sqlparser has no MOVE).
+        let (result, sql) = match crate::cursors::split_moves(query) {
+            Some(statements) => {
+                let run = async {
+                    let mut responses = Vec::new();
+                    for (text, is_move) in &statements {
+                        let sql = compat::rewrite_sql(text);
+                        let answers = SimpleQueryHandler::do_query(
+                            session.service.as_ref(),
+                            client,
+                            sql.as_deref().unwrap_or(text),
+                        )
+                        .await?;
+                        for answer in answers {
+                            responses.push(if *is_move {
+                                crate::cursors::moved(answer).await?
+                            } else {
+                                answer
+                            });
+                        }
+                    }
+                    Ok(responses)
+                };
+                (within_timeout(limit, run).await, query.to_string())
+            }
+            None => {
+                let rewritten = compat::rewrite_sql(query);
+                let sql = rewritten.unwrap_or_else(|| query.to_string());
+                let result = within_timeout(
+                    limit,
+                    SimpleQueryHandler::do_query(session.service.as_ref(), client, &sql),
+                )
+                .await;
+                (result, sql)
+            }
+        };
+        let sql = sql.as_str();
         match result {
             Ok(mut responses) => {
                 for response in &mut responses {
@@ -800,6 +840,14 @@ impl ExtendedQueryHandler for LoggedService {
             ExtendedQueryHandler::do_query(session.service.as_ref(), client, portal, max_rows),
         )
         .await;
+        let result = match result {
+            Ok(response)
+                if crate::cursors::move_as_fetch(&portal.statement.statement.0).is_some() =>
+            {
+                crate::cursors::moved(response).await
+            }
+            other => other,
+        };
         match result {
             Ok(mut response) => {
                 if let (Response::Query(query), Some((_, plan))) = (&mut response, parsed)
