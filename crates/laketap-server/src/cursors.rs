@@ -256,8 +256,8 @@ pub fn move_as_fetch(sql: &str) -> Option<String> {
     }
     let rest = text[verb_end..].trim();
     // The cursor name is the last word (a quoted name may hold spaces).
-    let name_start = if rest.ends_with('"') {
-        rest[..rest.len() - 1].rfind('"')?
+    let name_start = if let Some(unclosed) = rest.strip_suffix('"') {
+        unclosed.rfind('"')?
     } else {
         rest.rfind(char::is_whitespace).map_or(0, |i| i + 1)
     };
