@@ -246,14 +246,16 @@ fn session_user(user: &str) -> Arc<datafusion::logical_expr::ScalarUDF> {
     use datafusion::logical_expr::{ColumnarValue, Volatility, create_udf};
     use datafusion::scalar::ScalarValue;
     let user = user.to_string();
-    Arc::new(create_udf(
-        "session_user",
-        vec![],
-        datafusion::arrow::datatypes::DataType::Utf8,
-        Volatility::Stable,
-        Arc::new(move |_: &[ColumnarValue]| {
-            Ok(ColumnarValue::Scalar(ScalarValue::Utf8(Some(user.clone()))))
-        }),
+    Arc::new(datafusion::logical_expr::ScalarUDF::new_from_impl(
+        crate::pgtypes::NameResult::new(Arc::new(create_udf(
+            "session_user",
+            vec![],
+            datafusion::arrow::datatypes::DataType::Utf8,
+            Volatility::Stable,
+            Arc::new(move |_: &[ColumnarValue]| {
+                Ok(ColumnarValue::Scalar(ScalarValue::Utf8(Some(user.clone()))))
+            }),
+        ))),
     ))
 }
 
@@ -629,26 +631,35 @@ fn postgres_names(
 /// json, jsonb and uuid columns of a simple-query message's results
 /// described as such ([`crate::pgtypes`]). Only a message that names one of
 /// these types is planned again for it (its queries, not run).
-async fn simple_query_types(
-    ctx: &datafusion::prelude::SessionContext,
-    sql: &str,
-    responses: &mut [Response],
-) {
-    if !compat::mentions(sql, b"json") && !compat::mentions(sql, b"uuid") {
+async fn simple_query_types<C>(parser: &DfParser, client: &C, sql: &str, responses: &mut [Response])
+where
+    C: ClientInfo + Unpin + Send + Sync,
+{
+    let typed = [
+        b"json".as_slice(),
+        b"uuid",
+        b"current_user",
+        b"session_user",
+        b"current_schema",
+        b"current_database",
+        b"pg_encoding_to_char",
+    ];
+    if !typed.iter().any(|word| compat::mentions(sql, word)) {
         return;
     }
     let Some(statements) = message_statements(sql, responses.len()) else {
         return;
     };
-    let state = ctx.state();
     for (statement, response) in statements.into_iter().zip(responses) {
         let (Response::Query(query), datafusion::sql::sqlparser::ast::Statement::Query(_)) =
             (&mut *response, &statement)
         else {
             continue;
         };
-        let statement = datafusion::sql::parser::Statement::Statement(Box::new(statement));
-        if let Ok(plan) = state.statement_to_plan(statement).await
+        // Planned as Parse plans it (with datafusion-pg-catalog's rewrites:
+        // `current_user` is `session_user()`), not run.
+        if let Ok(Some((_, Some((_, plan))))) =
+            parser.parse_sql(client, &statement.to_string(), &[]).await
             && let Some(fields) =
                 crate::pgtypes::retyped(plan.schema().as_arrow(), &query.row_schema)
         {
@@ -760,7 +771,7 @@ impl SimpleQueryHandler for LoggedService {
                 for response in &mut responses {
                     postgres_text(client, response);
                 }
-                simple_query_types(&session.ctx, sql, &mut responses).await;
+                simple_query_types(&session.parser, client, sql, &mut responses).await;
                 simple_query_names(sql, &mut responses);
                 // One log entry per simple-query message; rows are counted on its last result.
                 match responses.last_mut() {

@@ -46,6 +46,9 @@ pub enum PgKind {
     Json,
     Jsonb,
     Uuid,
+    /// `name`: text that PostgreSQL's catalog functions return
+    /// (`current_user`, `current_schema()`); only results carry it.
+    Name,
 }
 
 impl PgKind {
@@ -54,6 +57,7 @@ impl PgKind {
             PgKind::Json => "laketap.json",
             PgKind::Jsonb => "laketap.jsonb",
             PgKind::Uuid => "laketap.uuid",
+            PgKind::Name => "laketap.name",
         }
     }
 
@@ -62,6 +66,7 @@ impl PgKind {
             PgKind::Json => "json",
             PgKind::Jsonb => "jsonb",
             PgKind::Uuid => "uuid",
+            PgKind::Name => "name",
         }
     }
 
@@ -71,6 +76,7 @@ impl PgKind {
             "laketap.json" => Some(PgKind::Json),
             "laketap.jsonb" => Some(PgKind::Jsonb),
             "laketap.uuid" => Some(PgKind::Uuid),
+            "laketap.name" => Some(PgKind::Name),
             _ => None,
         }
     }
@@ -114,6 +120,7 @@ impl PgKind {
             PgKind::Json => Type::JSON,
             PgKind::Jsonb => Type::JSONB,
             PgKind::Uuid => Type::UUID,
+            PgKind::Name => Type::NAME,
         }
     }
 
@@ -139,6 +146,7 @@ impl PgKind {
                 .map_err(|e| format!("invalid input syntax for type jsonb: {e} (in \"{text}\")"))?
                 .to_jsonb(),
             PgKind::Uuid => uuid_text(text).ok_or_else(invalid),
+            PgKind::Name => Ok(text.to_string()),
         }
     }
 }
@@ -798,6 +806,54 @@ impl ScalarUDFImpl for PgTypeOf {
     }
 }
 
+/// A function whose result PostgreSQL types `name` (`current_schema()`,
+/// `current_database()`, `session_user`, `pg_encoding_to_char`): the same
+/// function, its result field tagged [`PgKind::Name`], so RowDescription
+/// says `name` (19) as clients that check the type expect. The text is the
+/// same in both types, in text and in binary.
+#[derive(Debug, PartialEq, Eq, Hash)]
+pub struct NameResult {
+    inner: Arc<ScalarUDF>,
+}
+
+impl NameResult {
+    pub fn new(inner: Arc<ScalarUDF>) -> Self {
+        NameResult { inner }
+    }
+}
+
+impl ScalarUDFImpl for NameResult {
+    fn name(&self) -> &str {
+        self.inner.name()
+    }
+
+    fn aliases(&self) -> &[String] {
+        self.inner.aliases()
+    }
+
+    fn signature(&self) -> &Signature {
+        self.inner.signature()
+    }
+
+    fn return_type(&self, arg_types: &[DataType]) -> DfResult<DataType> {
+        self.inner.return_type(arg_types)
+    }
+
+    fn return_field_from_args(&self, args: ReturnFieldArgs) -> DfResult<FieldRef> {
+        let field = self.inner.return_field_from_args(args)?;
+        if field.data_type() != &DataType::Utf8 {
+            return Ok(field);
+        }
+        let mut metadata = field.metadata().clone();
+        metadata.insert(KIND_KEY.to_string(), PgKind::Name.tag().to_string());
+        Ok(Arc::new(field.as_ref().clone().with_metadata(metadata)))
+    }
+
+    fn invoke_with_args(&self, args: ScalarFunctionArgs) -> DfResult<ColumnarValue> {
+        self.inner.invoke_with_args(args)
+    }
+}
+
 /// datafusion-pg-catalog's `format_type(oid, typmod)`, with numeric's
 /// typmod printed as PostgreSQL does: `numeric(12,0)`, not `numeric(12)`.
 #[derive(Debug, PartialEq, Eq, Hash)]
@@ -875,6 +931,7 @@ impl ScalarUDFImpl for PgInput {
             PgKind::Json => "json_in",
             PgKind::Jsonb => "jsonb_in",
             PgKind::Uuid => "uuid_in",
+            PgKind::Name => "namein",
         }
     }
 
