@@ -44,11 +44,15 @@ pub fn rewrite_sql(sql: &str) -> Option<String> {
     let epoch = mentions(b"'epoch'");
     let regproc_join = mentions(b".oid") && REGPROC_COLUMNS.iter().any(|c| mentions(c.as_bytes()));
     let domain_lookup = mentions(b"typtype") && mentions(b"recursive");
+    let oid_aggregate = mentions(b"array_agg") && mentions(b"atttypid");
+    let regtype_text = mentions(b"regtype");
     if !mentions(b"array")
         && !datetime_format
         && !epoch
         && !regproc_join
         && !domain_lookup
+        && !oid_aggregate
+        && !regtype_text
         && !interval
         && !numeric
         && !mentions(b"generate_subscripts")
@@ -75,6 +79,8 @@ pub fn rewrite_sql(sql: &str) -> Option<String> {
                 .or_else(|| epoch.then(|| epoch_literal(expr)).flatten())
                 .or_else(|| regproc_join.then(|| regproc_oid_join(expr)).flatten())
                 .or_else(|| domain_lookup.then(|| no_domains(expr)).flatten())
+                .or_else(|| oid_aggregate.then(|| oid_array_agg(expr)).flatten())
+                .or_else(|| regtype_text.then(|| regtype_as_text(expr)).flatten())
             {
                 *expr = replacement;
                 changed = true;
@@ -544,6 +550,96 @@ fn no_domains(expr: &Expr) -> Option<Expr> {
     Some(rewritten)
 }
 
+/// `x::regtype::text` → `format_type(x, NULL)`: a type's name, as
+/// PostgreSQL's regtype prints it (`integer`). The cast chain gave the
+/// number as text, still described as oid, which asyncpg's type
+/// introspection (`elemtype::regtype::text`) decoded as a 4-byte oid.
+fn regtype_as_text(expr: &Expr) -> Option<Expr> {
+    use datafusion::sql::sqlparser::ast::DataType as SqlType;
+    let Expr::Cast {
+        expr: inner,
+        data_type: SqlType::Text | SqlType::Varchar(_) | SqlType::String(_),
+        ..
+    } = expr
+    else {
+        return None;
+    };
+    let Expr::Cast {
+        expr: value,
+        data_type: SqlType::Custom(name, modifiers),
+        ..
+    } = inner.as_ref()
+    else {
+        return None;
+    };
+    let regtype = modifiers.is_empty()
+        && name
+            .0
+            .last()
+            .and_then(|part| part.as_ident())
+            .is_some_and(|ident| ident.value.eq_ignore_ascii_case("regtype"));
+    if !regtype {
+        return None;
+    }
+    parse_expr(&format!("format_type({value}, NULL)"))
+}
+
+/// `array_agg(ia.atttypid …)` → `laketap_oid_array(array_agg(…))`: the
+/// aggregate of an oid column is an `oid[]`, described so
+/// ([`crate::pgtypes::OidArray`]); DataFusion's array_agg drops the
+/// column's oid tag and it was described as int4[], for which asyncpg has
+/// no codec.
+fn oid_array_agg(expr: &Expr) -> Option<Expr> {
+    use datafusion::sql::sqlparser::ast::{FunctionArg, FunctionArgExpr, SelectItem, SetExpr};
+    // A CASE drops the tag of its branches (asyncpg's `CASE WHEN t.typtype
+    // = 'c' THEN (SELECT array_agg(ia.atttypid …) …) ELSE NULL END`): a
+    // CASE with such a lookup as a branch is tagged as a whole.
+    if let Expr::Case {
+        conditions,
+        else_result,
+        ..
+    } = expr
+    {
+        let tagged = |e: &Expr| match e {
+            Expr::Subquery(query) => match query.body.as_ref() {
+                SetExpr::Select(select) => matches!(
+                    select.projection.as_slice(),
+                    [SelectItem::UnnamedExpr(value) | SelectItem::ExprWithAlias { expr: value, .. }]
+                        if value.to_string().starts_with("laketap_oid_array(")
+                ),
+                _ => false,
+            },
+            _ => false,
+        };
+        let any = conditions.iter().any(|w| tagged(&w.result))
+            || else_result.as_deref().is_some_and(tagged);
+        return any
+            .then(|| parse_expr(&format!("laketap_oid_array({expr})")))
+            .flatten();
+    }
+    let Expr::Function(function) = expr else {
+        return None;
+    };
+    if !function.name.to_string().eq_ignore_ascii_case("array_agg") {
+        return None;
+    }
+    let FunctionArguments::List(list) = &function.args else {
+        return None;
+    };
+    let [FunctionArg::Unnamed(FunctionArgExpr::Expr(argument))] = list.args.as_slice() else {
+        return None;
+    };
+    let column = match argument {
+        Expr::Identifier(ident) => &ident.value,
+        Expr::CompoundIdentifier(parts) => &parts.last()?.value,
+        _ => return None,
+    };
+    if !column.eq_ignore_ascii_case("atttypid") {
+        return None;
+    }
+    parse_expr(&format!("laketap_oid_array({expr})"))
+}
+
 /// `proc.oid = typ.typreceive` → `proc.proname = typ.typreceive`: a
 /// function's OID compared with one of pg_type's regproc columns, which hold
 /// function names here (npgsql's type loading joins pg_proc so, and failed
@@ -753,6 +849,8 @@ fn at_most_one_catalog_row(expr: &mut Expr) -> bool {
         "array_agg(",
         "string_agg(",
         "bool_",
+        // array_agg of oids (oid_array_agg)
+        "laketap_oid_array(",
     ]
     .iter()
     .any(|aggregate| lower.starts_with(aggregate))
@@ -2178,6 +2276,30 @@ mod tests {
         .expect("rewritten");
         assert!(sql.contains("WHEN t.typtype = 'd' THEN NULL"), "{sql}");
         assert!(!sql.contains("RECURSIVE"), "{sql}");
+    }
+
+    #[test]
+    fn asyncpg_introspection_types() {
+        let sql = rewrite_sql(
+            "SELECT (CASE WHEN t.typtype = 'c' THEN (SELECT array_agg(ia.atttypid ORDER BY ia.attnum) FROM pg_attribute ia WHERE ia.attrelid = t.typrelid) ELSE NULL END) AS attrtypoids, \
+             t.typelem::regtype::text AS elemtype_name FROM pg_catalog.pg_type t WHERE t.oid = any($1::oid[])",
+        )
+        .expect("rewritten");
+        assert!(
+            sql.contains("laketap_oid_array((CASE") || sql.contains("laketap_oid_array(CASE"),
+            "{sql}"
+        );
+        assert!(
+            sql.contains("format_type(t.typelem, NULL) AS elemtype_name"),
+            "{sql}"
+        );
+        let statement = Parser::parse_sql(&PostgreSqlDialect {}, &sql)
+            .expect("parses")
+            .remove(0);
+        assert_eq!(
+            crate::pgtypes::oid_parameters(&statement),
+            std::collections::HashMap::from([(0, pgwire::api::Type::OID_ARRAY)])
+        );
     }
 
     #[test]

@@ -332,10 +332,18 @@ impl QueryParser for CompatParser {
     fn get_parameter_types(&self, stmt: &Self::Statement) -> PgWireResult<Vec<Type>> {
         let mut types = self.sessions.any_parser.get_parameter_types(stmt)?;
         // `$1::jsonb` is described as jsonb (asyncpg encodes by it).
-        if let Some((_, plan)) = &stmt.1 {
+        if let Some((ast, plan)) = &stmt.1 {
             for (i, kind) in crate::pgtypes::parameter_kinds(plan) {
                 if let Some(ty) = types.get_mut(i) {
                     *ty = kind.pg_type();
+                }
+            }
+            // `$1::oid[]` is oid[] (asyncpg has a codec for it, not int4[]).
+            for (i, ty) in crate::pgtypes::oid_parameters(ast) {
+                if let Some(slot) = types.get_mut(i)
+                    && matches!(*slot, Type::INT4 | Type::INT4_ARRAY)
+                {
+                    *slot = ty;
                 }
             }
         }

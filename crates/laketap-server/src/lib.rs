@@ -193,6 +193,9 @@ impl PgServer {
         ctx.register_udf(datafusion::logical_expr::ScalarUDF::new_from_impl(
             interval::IntervalMul::default(),
         ));
+        ctx.register_udf(datafusion::logical_expr::ScalarUDF::new_from_impl(
+            pgtypes::OidArray::default(),
+        ));
         // Results PostgreSQL types `name` (session_user is per session).
         for function in ["current_schema", "current_database", "pg_encoding_to_char"] {
             if let Ok(inner) = datafusion::execution::FunctionRegistry::udf(ctx, function) {

@@ -49,6 +49,9 @@ pub enum PgKind {
     /// `name`: text that PostgreSQL's catalog functions return
     /// (`current_user`, `current_schema()`); only results carry it.
     Name,
+    /// `oid[]`: a list of oids (`array_agg(atttypid)`); only results carry
+    /// it.
+    OidArray,
 }
 
 impl PgKind {
@@ -58,6 +61,7 @@ impl PgKind {
             PgKind::Jsonb => "laketap.jsonb",
             PgKind::Uuid => "laketap.uuid",
             PgKind::Name => "laketap.name",
+            PgKind::OidArray => "laketap.oid_array",
         }
     }
 
@@ -67,6 +71,7 @@ impl PgKind {
             PgKind::Jsonb => "jsonb",
             PgKind::Uuid => "uuid",
             PgKind::Name => "name",
+            PgKind::OidArray => "oid[]",
         }
     }
 
@@ -77,6 +82,7 @@ impl PgKind {
             "laketap.jsonb" => Some(PgKind::Jsonb),
             "laketap.uuid" => Some(PgKind::Uuid),
             "laketap.name" => Some(PgKind::Name),
+            "laketap.oid_array" => Some(PgKind::OidArray),
             _ => None,
         }
     }
@@ -121,6 +127,7 @@ impl PgKind {
             PgKind::Jsonb => Type::JSONB,
             PgKind::Uuid => Type::UUID,
             PgKind::Name => Type::NAME,
+            PgKind::OidArray => Type::OID_ARRAY,
         }
     }
 
@@ -146,7 +153,7 @@ impl PgKind {
                 .map_err(|e| format!("invalid input syntax for type jsonb: {e} (in \"{text}\")"))?
                 .to_jsonb(),
             PgKind::Uuid => uuid_text(text).ok_or_else(invalid),
-            PgKind::Name => Ok(text.to_string()),
+            PgKind::Name | PgKind::OidArray => Ok(text.to_string()),
         }
     }
 }
@@ -854,6 +861,106 @@ impl ScalarUDFImpl for NameResult {
     }
 }
 
+/// `laketap_oid_array(list)`: its argument, a list of oids, described as
+/// `oid[]` (1028) rather than `int4[]`. asyncpg has built-in codecs for
+/// `oid[]` and `text[]` only, and its type introspection query aggregates
+/// `atttypid` (compat.rs wraps such an `array_agg`).
+#[derive(Debug, PartialEq, Eq, Hash)]
+pub struct OidArray {
+    signature: Signature,
+}
+
+impl Default for OidArray {
+    fn default() -> Self {
+        OidArray {
+            signature: Signature::any(1, Volatility::Immutable),
+        }
+    }
+}
+
+impl ScalarUDFImpl for OidArray {
+    fn name(&self) -> &str {
+        "laketap_oid_array"
+    }
+
+    fn signature(&self) -> &Signature {
+        &self.signature
+    }
+
+    fn return_type(&self, arg_types: &[DataType]) -> DfResult<DataType> {
+        Ok(arg_types.first().cloned().unwrap_or(DataType::Null))
+    }
+
+    fn return_field_from_args(&self, args: ReturnFieldArgs) -> DfResult<FieldRef> {
+        let Some(arg) = args.arg_fields.first() else {
+            return Err(DataFusionError::Plan(
+                "laketap_oid_array takes one argument".into(),
+            ));
+        };
+        Ok(Arc::new(
+            Field::new(self.name(), arg.data_type().clone(), true).with_metadata(HashMap::from([
+                (KIND_KEY.to_string(), PgKind::OidArray.tag().to_string()),
+            ])),
+        ))
+    }
+
+    fn invoke_with_args(&self, args: ScalarFunctionArgs) -> DfResult<ColumnarValue> {
+        args.args
+            .into_iter()
+            .next()
+            .ok_or_else(|| DataFusionError::Plan("laketap_oid_array takes one argument".into()))
+    }
+}
+
+/// The PostgreSQL types of parameters `statement` casts to `oid` or
+/// `oid[]` (`$1::oid[]`, asyncpg's introspection): index n-1 for `$n`.
+/// DataFusion plans them as int4 and int4[].
+pub fn oid_parameters(
+    statement: &datafusion::sql::sqlparser::ast::Statement,
+) -> HashMap<usize, Type> {
+    use datafusion::sql::sqlparser::ast::{
+        ArrayElemTypeDef, Expr as SqlExpr, Value, ValueWithSpan, visit_expressions,
+    };
+    let is_oid = |t: &SqlType| match t {
+        SqlType::Custom(name, modifiers) if modifiers.is_empty() => name
+            .0
+            .last()
+            .and_then(|part| part.as_ident())
+            .is_some_and(|ident| ident.value.eq_ignore_ascii_case("oid")),
+        _ => false,
+    };
+    let mut types = HashMap::new();
+    let _ = visit_expressions(statement, |expr| {
+        if let SqlExpr::Cast {
+            expr: inner,
+            data_type,
+            ..
+        } = expr
+            && let SqlExpr::Value(ValueWithSpan {
+                value: Value::Placeholder(id),
+                ..
+            }) = inner.as_ref()
+            && let Some(n) = id.strip_prefix('$').and_then(|n| n.parse::<usize>().ok())
+            && n > 0
+        {
+            let ty = match data_type {
+                SqlType::Array(
+                    ArrayElemTypeDef::SquareBracket(item, _)
+                    | ArrayElemTypeDef::AngleBracket(item)
+                    | ArrayElemTypeDef::Parenthesis(item),
+                ) if is_oid(item) => Some(Type::OID_ARRAY),
+                t if is_oid(t) => Some(Type::OID),
+                _ => None,
+            };
+            if let Some(ty) = ty {
+                types.entry(n - 1).or_insert(ty);
+            }
+        }
+        std::ops::ControlFlow::<()>::Continue(())
+    });
+    types
+}
+
 /// datafusion-pg-catalog's `format_type(oid, typmod)`, with numeric's
 /// typmod printed as PostgreSQL does: `numeric(12,0)`, not `numeric(12)`.
 #[derive(Debug, PartialEq, Eq, Hash)]
@@ -895,6 +1002,10 @@ impl ScalarUDFImpl for FormatType {
                     return None;
                 }
                 let name = names.value(row);
+                // PostgreSQL's format_type(0, …) is '-'.
+                if !oids.is_null(row) && oids.value(row) == 0 {
+                    return Some("-".to_string());
+                }
                 // numeric (1700) and numeric[] (1231) with a precision only.
                 let numeric = !oids.is_null(row) && matches!(oids.value(row), 1700 | 1231);
                 match name.strip_prefix("numeric(") {
@@ -932,6 +1043,7 @@ impl ScalarUDFImpl for PgInput {
             PgKind::Jsonb => "jsonb_in",
             PgKind::Uuid => "uuid_in",
             PgKind::Name => "namein",
+            PgKind::OidArray => "array_in",
         }
     }
 
