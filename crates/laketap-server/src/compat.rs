@@ -2192,6 +2192,23 @@ impl SchemaProvider for PgCatalogOverlay {
 mod tests {
     use super::*;
 
+    /// The first row of `sql`'s result in `ctx`, each value as Arrow's text.
+    async fn first_row(ctx: &datafusion::prelude::SessionContext, sql: &str) -> Vec<String> {
+        let batches = ctx
+            .sql(sql)
+            .await
+            .expect("plans")
+            .collect()
+            .await
+            .expect("runs");
+        (0..batches[0].num_columns())
+            .map(|i| {
+                datafusion::arrow::util::display::array_value_to_string(batches[0].column(i), 0)
+                    .expect("text")
+            })
+            .collect()
+    }
+
     #[tokio::test]
     async fn numeric_and_interval_literals_read_as_postgresql_reads_them() {
         let ctx = datafusion::prelude::SessionContext::new();
@@ -2205,19 +2222,7 @@ mod tests {
              CAST('2 mins 3.5 secs ago'::interval AS VARCHAR) AS f",
         )
         .expect("rewritten");
-        let batches = ctx
-            .sql(&sql)
-            .await
-            .expect("plans")
-            .collect()
-            .await
-            .expect("runs");
-        let row: Vec<String> = (0..6)
-            .map(|i| {
-                datafusion::arrow::util::display::array_value_to_string(batches[0].column(i), 0)
-                    .expect("text")
-            })
-            .collect();
+        let row = first_row(&ctx, &sql).await;
         assert_eq!(
             row[..4],
             [
@@ -2241,19 +2246,7 @@ mod tests {
              CAST('epoch'::date AS VARCHAR) AS d",
         )
         .expect("rewritten");
-        let batches = ctx
-            .sql(&sql)
-            .await
-            .expect("plans")
-            .collect()
-            .await
-            .expect("runs");
-        let row: Vec<String> = (0..4)
-            .map(|i| {
-                datafusion::arrow::util::display::array_value_to_string(batches[0].column(i), 0)
-                    .expect("text")
-            })
-            .collect();
+        let row = first_row(&ctx, &sql).await;
         assert_eq!(
             row,
             [

@@ -38,17 +38,8 @@ impl AnalyzerRule for PgExpressions {
             };
             // The inputs' schema, merged only if a rewrite asks for it
             // (a cast to text, to learn what it casts).
-            let inputs: Vec<_> = node.inputs().iter().map(|p| p.schema().clone()).collect();
-            let schema = OnceCell::new();
-            let schema = || {
-                schema.get_or_init(|| {
-                    let mut merged = DFSchema::empty();
-                    for input in &inputs {
-                        merged.merge(input);
-                    }
-                    merged
-                })
-            };
+            let inputs = InputSchema::of(&node);
+            let schema = || inputs.get();
             let names = NamePreserver::new(&node);
             node.map_expressions(|expr| {
                 let name = names.save(&expr);
@@ -62,6 +53,32 @@ impl AnalyzerRule for PgExpressions {
 
     fn name(&self) -> &str {
         "laketap_pg_expressions"
+    }
+}
+
+/// A plan node's inputs' schemas, merged on first use: a rewrite asks for
+/// it only to learn an expression's type.
+struct InputSchema {
+    inputs: Vec<datafusion::common::DFSchemaRef>,
+    merged: OnceCell<DFSchema>,
+}
+
+impl InputSchema {
+    fn of(node: &LogicalPlan) -> Self {
+        InputSchema {
+            inputs: node.inputs().iter().map(|p| p.schema().clone()).collect(),
+            merged: OnceCell::new(),
+        }
+    }
+
+    fn get(&self) -> &DFSchema {
+        self.merged.get_or_init(|| {
+            let mut merged = DFSchema::empty();
+            for input in &self.inputs {
+                merged.merge(input);
+            }
+            merged
+        })
     }
 }
 
@@ -107,17 +124,8 @@ impl AnalyzerRule for UntypedLiterals {
         use datafusion::logical_expr::{ExprSchemable, Operator};
         use datafusion::scalar::ScalarValue;
         plan.transform_up_with_subqueries(|node| {
-            let inputs: Vec<_> = node.inputs().iter().map(|p| p.schema().clone()).collect();
-            let schema = OnceCell::new();
-            let schema = || {
-                schema.get_or_init(|| {
-                    let mut merged = DFSchema::empty();
-                    for input in &inputs {
-                        merged.merge(input);
-                    }
-                    merged
-                })
-            };
+            let inputs = InputSchema::of(&node);
+            let schema = || inputs.get();
             let text = |e: &Expr| match e {
                 Expr::Literal(
                     ScalarValue::Utf8(Some(t))
