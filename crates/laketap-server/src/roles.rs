@@ -68,19 +68,16 @@ pub fn catalog_roles(directory: &Directory) -> Vec<CatalogRole> {
         login: logins.iter().any(|(name, _, _)| name == OWNER_NAME),
         member_of: Vec::new(),
     }];
+    // OIDs by name: the owner, then the users, then the roles not named
+    // like one of them.
     let mut oids: BTreeMap<&str, i32> = BTreeMap::from([(OWNER_NAME, OWNER_OID)]);
-    let mut next = FIRST_OID;
-    for (name, _, _) in &logins {
-        if !oids.contains_key(name.as_str()) {
-            oids.insert(name, next);
-            next += 1;
-        }
-    }
-    for name in directory.roles().keys() {
-        if !oids.contains_key(name.as_str()) {
-            oids.insert(name, next);
-            next += 1;
-        }
+    let names = logins
+        .iter()
+        .map(|(name, _, _)| name.as_str())
+        .chain(directory.roles().keys().map(String::as_str));
+    for name in names {
+        let next = FIRST_OID + (oids.len() as i32 - 1);
+        oids.entry(name).or_insert(next);
     }
     for (name, admin, roles) in &logins {
         let member_of: Vec<i32> = roles
@@ -102,6 +99,7 @@ pub fn catalog_roles(directory: &Directory) -> Vec<CatalogRole> {
         });
     }
     for (name, admin) in directory.roles() {
+        // A role named like a user (or the owner) is that user's row.
         if name == OWNER_NAME || logins.iter().any(|(user, _, _)| user == name) {
             continue;
         }
