@@ -509,13 +509,14 @@ impl PgSettings {
                 _ => Err(invalid(name, raw, "hex")),
             },
             "intervalstyle" => match raw.to_ascii_lowercase().as_str() {
-                "postgres" => Ok("postgres".to_string()),
-                "iso_8601" | "sql_standard" | "postgres_verbose" => {
-                    Err(DataFusionError::NotImplemented(format!(
-                        "IntervalStyle = {raw} is not supported: laketap sends postgres"
-                    )))
+                style @ ("postgres" | "iso_8601" | "sql_standard" | "postgres_verbose") => {
+                    Ok(style.to_string())
                 }
-                _ => Err(invalid(name, raw, "postgres")),
+                _ => Err(invalid(
+                    name,
+                    raw,
+                    "postgres, postgres_verbose, sql_standard or iso_8601",
+                )),
             },
             _ => Ok(raw.to_string()),
         }

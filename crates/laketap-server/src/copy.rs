@@ -117,10 +117,8 @@ impl CopyHook {
                 )));
             }
             CopyTarget::Stdout => {
-                let extra_float_digits = crate::pgtext::extra_float_digits(client.metadata());
-                return Some(
-                    copy_out(source, options, legacy_options, ctx, extra_float_digits).await,
-                );
+                let text = crate::pgtext::TextSettings::of(client.metadata());
+                return Some(copy_out(source, options, legacy_options, ctx, &text).await);
             }
             CopyTarget::Stdin => {}
         }
@@ -247,7 +245,7 @@ async fn copy_out(
     options: &[CopyOption],
     legacy: &[CopyLegacyOption],
     ctx: &SessionContext,
-    extra_float_digits: i32,
+    text: &crate::pgtext::TextSettings,
 ) -> PgWireResult<Response> {
     use datafusion::execution::context::SQLOptions;
     use futures::StreamExt;
@@ -303,7 +301,7 @@ async fn copy_out(
         .iter()
         .map(|field| {
             let one = Arc::new(vec![field.clone()]);
-            crate::pgtext::TextFixes::for_fields(&one, extra_float_digits)
+            crate::pgtext::TextFixes::for_fields(&one, text)
                 .map(|f| (pgwire::api::results::DataRowEncoder::new(one), f))
         })
         .collect();

@@ -611,7 +611,7 @@ fn postgres_text<C: ClientInfo + ?Sized>(client: &C, response: &mut Response) {
     };
     let Some(fixes) = crate::pgtext::TextFixes::for_fields(
         &query.row_schema,
-        crate::pgtext::extra_float_digits(client.metadata()),
+        &crate::pgtext::TextSettings::of(client.metadata()),
     ) else {
         return;
     };

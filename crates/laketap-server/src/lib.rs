@@ -48,6 +48,7 @@ pub mod limits;
 mod numeric_tests;
 pub mod params;
 pub mod pgformat;
+pub mod pgstyle;
 pub mod pgtext;
 pub mod pgtypes;
 pub mod roles;

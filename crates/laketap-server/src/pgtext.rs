@@ -174,18 +174,50 @@ enum Kind {
     BinaryJsonb,
     /// Binary uuid: 16 bytes, not the text.
     BinaryUuid,
+    /// Date, timestamp, timestamptz and interval text in a DateStyle or
+    /// IntervalStyle other than pgwire's ISO and postgres ([`crate::pgstyle`]).
+    Date,
+    Timestamp,
+    TimestampTz,
+    Interval,
+}
+
+/// What a session's text output depends on.
+#[derive(Debug, Clone, Default)]
+pub struct TextSettings {
+    pub extra_float_digits: i32,
+    pub styles: crate::pgstyle::Styles,
+    /// The session's TimeZone (a timestamptz's zone abbreviation).
+    pub zone: String,
+}
+
+impl TextSettings {
+    /// The settings kept in a client's metadata.
+    pub fn of(metadata: &HashMap<String, String>) -> TextSettings {
+        TextSettings {
+            extra_float_digits: extra_float_digits(metadata),
+            styles: crate::pgstyle::Styles::of_metadata(metadata),
+            zone: metadata
+                .get("timezone")
+                .cloned()
+                .unwrap_or_else(|| "UTC".to_string()),
+        }
+    }
 }
 
 /// The text columns of a result whose values need PostgreSQL's format.
 #[derive(Debug, Clone)]
 pub struct TextFixes {
     columns: Vec<(usize, Kind)>,
-    extra_float_digits: i32,
+    settings: TextSettings,
 }
 
 impl TextFixes {
     /// Fixes for rows described by `fields`; `None` when no text column needs one.
-    pub fn for_fields(fields: &[FieldInfo], extra_float_digits: i32) -> Option<TextFixes> {
+    pub fn for_fields(fields: &[FieldInfo], settings: &TextSettings) -> Option<TextFixes> {
+        use crate::pgstyle::{DateOut, IntervalOut};
+        let dates = settings.styles.date != DateOut::Iso;
+        let intervals = settings.styles.interval != IntervalOut::Postgres;
         let columns: Vec<(usize, Kind)> = fields
             .iter()
             .enumerate()
@@ -194,6 +226,10 @@ impl TextFixes {
                 let kind = match *f.datatype() {
                     Type::FLOAT4 if text => Kind::Float4,
                     Type::FLOAT8 if text => Kind::Float8,
+                    Type::DATE if text && dates => Kind::Date,
+                    Type::TIMESTAMP if text && dates => Kind::Timestamp,
+                    Type::TIMESTAMPTZ if text && dates => Kind::TimestampTz,
+                    Type::INTERVAL if text && intervals => Kind::Interval,
                     Type::TIMESTAMP | Type::TIMESTAMPTZ | Type::TIME | Type::TIMETZ if text => {
                         Kind::DateTime
                     }
@@ -204,9 +240,9 @@ impl TextFixes {
                 Some((i, kind))
             })
             .collect();
-        (!columns.is_empty()).then_some(TextFixes {
+        (!columns.is_empty()).then(|| TextFixes {
             columns,
-            extra_float_digits,
+            settings: settings.clone(),
         })
     }
 
@@ -246,12 +282,26 @@ impl TextFixes {
     }
 
     fn fix(&self, kind: Kind, value: &[u8]) -> Option<Vec<u8>> {
+        use crate::pgstyle;
         let text = std::str::from_utf8(value).ok()?;
+        let digits = self.settings.extra_float_digits;
+        let styles = self.settings.styles;
         match kind {
-            Kind::Float8 => parse_float(text).map(|v| float8(v, self.extra_float_digits).into()),
-            Kind::Float4 => {
-                parse_float(text).map(|v| float4(v as f32, self.extra_float_digits).into())
-            }
+            Kind::Float8 => parse_float(text).map(|v| float8(v, digits).into()),
+            Kind::Float4 => parse_float(text).map(|v| float4(v as f32, digits).into()),
+            Kind::Date => chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d")
+                .ok()
+                .map(|d| pgstyle::date(d, styles).into()),
+            Kind::Timestamp => chrono::NaiveDateTime::parse_from_str(text, "%Y-%m-%d %H:%M:%S%.f")
+                .ok()
+                .map(|t| pgstyle::timestamp(t, None, styles).into()),
+            Kind::TimestampTz => pgstyle::parse_iso_timestamptz(text).map(|(local, offset)| {
+                let zone = pgstyle::Zone::at(&self.settings.zone, local, offset);
+                pgstyle::timestamp(local, Some(&zone), styles).into()
+            }),
+            Kind::Interval => crate::interval::parse(text)
+                .ok()
+                .map(|i| pgstyle::interval(i.months, i.days, i.micros, styles.interval).into()),
             Kind::DateTime => match trim_fraction(text) {
                 std::borrow::Cow::Borrowed(_) => None,
                 std::borrow::Cow::Owned(s) => Some(s.into()),
@@ -401,7 +451,7 @@ mod tests {
             FieldInfo::new("d".into(), None, None, Type::FLOAT8, FieldFormat::Binary),
             FieldInfo::new("e".into(), None, None, Type::FLOAT4, FieldFormat::Text),
         ];
-        let fixes = TextFixes::for_fields(&fields, 1).expect("fixes");
+        let fixes = TextFixes::for_fields(&fields, &digits(1)).expect("fixes");
         let fixed = fixes.apply(row(&[
             Some("8.0"),
             Some("8.0"),
@@ -426,7 +476,64 @@ mod tests {
             Type::TEXT,
             FieldFormat::Text,
         )];
-        assert!(TextFixes::for_fields(&only_text, 1).is_none());
+        assert!(TextFixes::for_fields(&only_text, &digits(1)).is_none());
+    }
+
+    fn digits(extra_float_digits: i32) -> TextSettings {
+        TextSettings {
+            extra_float_digits,
+            ..TextSettings::default()
+        }
+    }
+
+    #[test]
+    fn dates_timestamps_and_intervals_get_the_sessions_styles() {
+        let fields = [
+            Type::DATE,
+            Type::TIMESTAMP,
+            Type::TIMESTAMPTZ,
+            Type::INTERVAL,
+        ]
+        .into_iter()
+        .map(|t| FieldInfo::new("x".into(), None, None, t, FieldFormat::Text))
+        .collect::<Vec<_>>();
+        let encoded = row(&[
+            Some("2026-03-01"),
+            Some("2026-03-01 10:00:00.500000"),
+            Some("2026-03-01 11:00:00.000000+01"),
+            Some("1 day 02:00:00"),
+        ]);
+        // ISO and postgres: pgwire's text stands, but for the trimmed fraction.
+        let plain = TextFixes::for_fields(&fields, &digits(1)).expect("fixes");
+        assert_eq!(
+            plain.apply(encoded.clone()),
+            row(&[
+                Some("2026-03-01"),
+                Some("2026-03-01 10:00:00.5"),
+                Some("2026-03-01 11:00:00+01"),
+                Some("1 day 02:00:00"),
+            ])
+        );
+        let mut metadata = HashMap::new();
+        metadata.insert(
+            crate::pgstyle::METADATA_DATESTYLE.to_string(),
+            "Postgres, DMY".to_string(),
+        );
+        metadata.insert(
+            crate::pgstyle::METADATA_INTERVALSTYLE.to_string(),
+            "iso_8601".to_string(),
+        );
+        metadata.insert("timezone".to_string(), "Europe/Paris".to_string());
+        let styled = TextFixes::for_fields(&fields, &TextSettings::of(&metadata)).expect("fixes");
+        assert_eq!(
+            styled.apply(encoded),
+            row(&[
+                Some("01-03-2026"),
+                Some("Sun 01 Mar 10:00:00.5 2026"),
+                Some("Sun 01 Mar 11:00:00 2026 CET"),
+                Some("P1DT2H"),
+            ])
+        );
     }
 
     #[test]
@@ -436,7 +543,7 @@ mod tests {
             FieldInfo::new("u".into(), None, None, Type::UUID, FieldFormat::Binary),
             FieldInfo::new("t".into(), None, None, Type::JSONB, FieldFormat::Text),
         ];
-        let fixes = TextFixes::for_fields(&fields, 1).expect("fixes");
+        let fixes = TextFixes::for_fields(&fields, &digits(1)).expect("fixes");
         let uuid = "a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11";
         let fixed = fixes.apply(row(&[Some("{}"), Some(uuid), Some("{}")]));
         let mut expected = BytesMut::new();

@@ -28,7 +28,8 @@ use datafusion::optimizer::AnalyzerRule;
 pub struct PgExpressions;
 
 impl AnalyzerRule for PgExpressions {
-    fn analyze(&self, plan: LogicalPlan, _config: &ConfigOptions) -> DfResult<LogicalPlan> {
+    fn analyze(&self, plan: LogicalPlan, config: &ConfigOptions) -> DfResult<LogicalPlan> {
+        let styles = crate::pgstyle::Styles::of_options(config);
         plan.transform_up_with_subqueries(|node| {
             let node = match node {
                 LogicalPlan::TableScan(scan) if is_information_schema_columns(&scan.table_name) => {
@@ -44,7 +45,7 @@ impl AnalyzerRule for PgExpressions {
             node.map_expressions(|expr| {
                 let name = names.save(&expr);
                 Ok(expr
-                    .transform_up(|e| rewrite(e, &schema))?
+                    .transform_up(|e| rewrite(e, &schema, styles))?
                     .update_data(|expr| name.restore(expr)))
             })
         })
@@ -282,14 +283,18 @@ fn postgres_data_type(arrow: &str) -> &str {
     }
 }
 
-fn rewrite<'a>(expr: Expr, schema: &dyn Fn() -> &'a DFSchema) -> DfResult<Transformed<Expr>> {
+fn rewrite<'a>(
+    expr: Expr,
+    schema: &dyn Fn() -> &'a DFSchema,
+    styles: crate::pgstyle::Styles,
+) -> DfResult<Transformed<Expr>> {
     // json/jsonb/uuid casts before timetext's casts to text: theirs are casts
     // to text too, and a timestamp is no jsonb (42846).
     crate::bytea::rewrite(expr)?
         .transform_data(crate::pgtypes::rewrite)?
         .transform_data(|expr| crate::pgtypes::compared_literal(expr, schema))?
         .transform_data(crate::like::rewrite)?
-        .transform_data(|expr| crate::timetext::rewrite(expr, schema))?
+        .transform_data(|expr| crate::timetext::rewrite(expr, schema, styles))?
         .transform_data(|expr| rounded_int_cast(expr, schema))
 }
 

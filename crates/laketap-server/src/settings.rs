@@ -3,8 +3,9 @@
 //! probe, and DataFusion's — answered on the connection's own session so that
 //! one session's setting never reaches another (STYLE.md known trap 1). A bad
 //! value is refused with SQLSTATE 22023 and the previous value stays; RESET
-//! returns to the server's default (`--as-of`, else the clock); SET LOCAL is
-//! refused (0A000) rather than silently outliving a transaction.
+//! returns to the server's default (`--as-of`, else the clock). SET LOCAL
+//! lasts until the transaction block ends (COMMIT or ROLLBACK), as in
+//! PostgreSQL; outside a block it warns (25P01) and changes nothing.
 
 use std::sync::Arc;
 
@@ -32,13 +33,14 @@ use crate::sqlstate;
 /// What a statement asks of the session's settings.
 enum Request {
     Set(String, String),
+    /// SET LOCAL: until the end of the transaction block.
+    SetLocal(String, String),
     /// SET TRANSACTION / SET SESSION CHARACTERISTICS AS TRANSACTION: several parameters.
     SetMany(Vec<(String, String)>),
     Reset(String),
     ResetAll,
     Show(String),
     ShowAll,
-    Unsupported(String),
 }
 
 fn value_text(expr: &Expr) -> String {
@@ -84,12 +86,12 @@ fn request(statement: &Statement) -> Option<Request> {
             hivevar: false,
         }) => {
             let key = key_of(&variable.to_string());
-            if matches!(scope, Some(ContextModifier::Local)) {
-                return Some(Request::Unsupported(format!(
-                    "SET LOCAL {key} is not supported: laketap has no transaction scope; use SET {key}"
-                )));
-            }
-            Some(Request::Set(key.clone(), values_text(&key, values)))
+            let value = values_text(&key, values);
+            Some(if matches!(scope, Some(ContextModifier::Local)) {
+                Request::SetLocal(key, value)
+            } else {
+                Request::Set(key, value)
+            })
         }
         Statement::Set(Set::SetTransaction {
             modes,
@@ -119,10 +121,11 @@ fn request(statement: &Statement) -> Option<Request> {
             }
             Some(Request::SetMany(pairs))
         }
-        Statement::Set(Set::SetTimeZone {
-            local: false,
-            value,
-        }) => Some(Request::Set("timezone".to_string(), value_text(value))),
+        Statement::Set(Set::SetTimeZone { local, value }) => Some(if *local {
+            Request::SetLocal("timezone".to_string(), value_text(value))
+        } else {
+            Request::Set("timezone".to_string(), value_text(value))
+        }),
         Statement::Reset(reset) => match &reset.reset {
             Reset::ConfigurationParameter(name) => Some(Request::Reset(key_of(&name.to_string()))),
             Reset::ALL => Some(Request::ResetAll),
@@ -213,7 +216,21 @@ fn mirror_to_client(client: &mut dyn HookClient, guc: &pgsettings::Guc, value: &
                 .insert(METADATA_TIMEZONE.to_string(), value.to_string());
         }
         "extra_float_digits" => crate::pgtext::set_extra_float_digits(client.metadata_mut(), value),
-        "datestyle" | "bytea_output" | "intervalstyle" | "application_name" | "search_path" => {
+        // pgwire's encoder stays at ISO and postgres; laketap writes the
+        // session's styles (crate::pgstyle).
+        "datestyle" => {
+            client.metadata_mut().insert(
+                crate::pgstyle::METADATA_DATESTYLE.to_string(),
+                value.to_string(),
+            );
+        }
+        "intervalstyle" => {
+            client.metadata_mut().insert(
+                crate::pgstyle::METADATA_INTERVALSTYLE.to_string(),
+                value.to_string(),
+            );
+        }
+        "bytea_output" | "application_name" | "search_path" => {
             client.metadata_mut().insert(lower, value.to_string());
         }
         _ => {}
@@ -258,9 +275,14 @@ async fn answer(
     client: &mut dyn HookClient,
 ) -> PgWireResult<Response> {
     match request {
-        Request::Unsupported(message) => Err(error(sqlstate::NOT_SUPPORTED, message)),
         Request::Set(key, value) => {
+            // A session SET in the block outlasts an earlier SET LOCAL of it.
+            client.metadata_mut().remove(&local_key(&key));
             set(ctx, &key, &value, client).await?;
+            Ok(Response::Execution(Tag::new("SET")))
+        }
+        Request::SetLocal(key, value) => {
+            set_local(ctx, &key, &value, client).await?;
             Ok(Response::Execution(Tag::new("SET")))
         }
         Request::SetMany(pairs) => {
@@ -381,6 +403,60 @@ async fn set(
     Ok(())
 }
 
+/// Where the value a SET LOCAL replaced waits for the end of the block.
+const LOCAL_PREFIX: &str = "laketap.set_local.";
+
+fn local_key(key: &str) -> String {
+    format!("{LOCAL_PREFIX}{key}")
+}
+
+/// SET LOCAL: in a transaction block, the value before the block's first
+/// SET LOCAL of `key` is kept and [`end_locals`] restores it. Outside a
+/// block PostgreSQL warns and changes nothing (the statement is its own
+/// transaction).
+async fn set_local(
+    ctx: &SessionContext,
+    key: &str,
+    value: &str,
+    client: &mut dyn HookClient,
+) -> PgWireResult<()> {
+    use pgwire::messages::response::{NoticeResponse, TransactionStatus};
+    if client.transaction_status() == TransactionStatus::Idle {
+        let notice = pgwire::error::ErrorInfo::new(
+            "WARNING".to_string(),
+            "25P01".to_string(),
+            "SET LOCAL can only be used in transaction blocks".to_string(),
+        );
+        return client
+            .send_message(PgWireBackendMessage::NoticeResponse(NoticeResponse::from(
+                notice,
+            )))
+            .await;
+    }
+    let (_, before) = shown(ctx, key)?;
+    set(ctx, key, value, &mut *client).await?;
+    client
+        .metadata_mut()
+        .entry(local_key(key))
+        .or_insert(before);
+    Ok(())
+}
+
+/// The end of a transaction block: every SET LOCAL's setting returns to
+/// its value before the block.
+async fn end_locals(ctx: &SessionContext, client: &mut dyn HookClient) -> PgWireResult<()> {
+    let saved: Vec<(String, String)> = client
+        .metadata()
+        .iter()
+        .filter_map(|(k, v)| Some((k.strip_prefix(LOCAL_PREFIX)?.to_string(), v.clone())))
+        .collect();
+    for (key, value) in saved {
+        client.metadata_mut().remove(&local_key(&key));
+        set(ctx, &key, &value, &mut *client).await?;
+    }
+    Ok(())
+}
+
 fn empty_plan(columns: Vec<Field>) -> PgWireResult<LogicalPlan> {
     Arc::new(Schema::new(columns))
         .to_dfschema()
@@ -432,10 +508,10 @@ impl QueryHook for LaketapSettingsHook {
                 Field::new("description", DataType::Utf8, false),
             ])),
             Request::Set(..)
+            | Request::SetLocal(..)
             | Request::SetMany(_)
             | Request::Reset(_)
-            | Request::ResetAll
-            | Request::Unsupported(_) => Some(empty_plan(Vec::new())),
+            | Request::ResetAll => Some(empty_plan(Vec::new())),
         }
     }
 
@@ -509,6 +585,9 @@ async fn transaction_modes(
             chain: false,
             savepoint: None,
         } => {
+            if let Err(e) = end_locals(ctx, client).await {
+                return Some(Err(e));
+            }
             for (key, default) in [
                 ("transaction_isolation", "default_transaction_isolation"),
                 ("transaction_read_only", "default_transaction_read_only"),

@@ -1,20 +1,26 @@
-//! `timestamp::text` and `timestamptz::text` as PostgreSQL writes them.
+//! `date::text`, `timestamp::text`, `timestamptz::text` and `interval::text`
+//! as PostgreSQL writes them, in the session's DateStyle and IntervalStyle.
 //!
 //! DataFusion casts a timestamp to text in ISO 8601 (`2026-03-01T10:00:00`,
-//! `2026-03-01T13:00:00+01:00`, `…Z`); PostgreSQL writes `2026-03-01
-//! 10:00:00` and `2026-03-01 13:00:00+01`, fractions trimmed. Clients and BI
-//! tools that cast to text for display or grouping (Tableau's and Power BI's
-//! generated SQL does) saw the other form.
+//! `2026-03-01T13:00:00+01:00`, `…Z`) and an interval in its own words (`1
+//! days 2 hours`, `14 mons … 6.700000000 secs`); PostgreSQL writes
+//! `2026-03-01 10:00:00`, `2026-03-01 13:00:00+01` and `1 day 02:00:00`
+//! (or the SQL, Postgres or German DateStyle's form, and the IntervalStyle's).
+//! Clients and BI tools that cast to text for display or grouping (Tableau's
+//! and Power BI's generated SQL does) saw the other form.
 //!
-//! [`rewrite`] (in laketap's analyzer rule, [`crate::rules`]) replaces such a cast with
-//! [`timestamp_text`], which writes PostgreSQL's ISO DateStyle: a zoned
-//! value in its zone with the offset as PostgreSQL prints it (`+01`,
-//! `+05:30`).
+//! [`rewrite`] (in laketap's analyzer rule, [`crate::rules`]) replaces such a
+//! cast with [`PgDateTimeText`], which writes it through [`crate::pgstyle`]:
+//! a zoned value in its zone, named as PostgreSQL names it (`+01`,
+//! `+05:30`; `CET` in the other DateStyles).
 
 use std::sync::Arc;
 
 use datafusion::arrow::array::{Array, AsArray, StringBuilder};
-use datafusion::arrow::datatypes::{DataType, TimeUnit, TimestampMicrosecondType};
+use datafusion::arrow::datatypes::{
+    DataType, Date32Type, IntervalMonthDayNanoType, IntervalUnit, TimeUnit,
+    TimestampMicrosecondType,
+};
 use datafusion::common::tree_node::Transformed;
 use datafusion::common::{DFSchema, ExprSchema};
 use datafusion::error::Result as DfResult;
@@ -24,9 +30,12 @@ use datafusion::logical_expr::{
     Volatility, cast,
 };
 
+use crate::pgstyle::{self, Styles};
+
 pub(crate) fn rewrite<'a>(
     expr: Expr,
     schema: &dyn Fn() -> &'a DFSchema,
+    styles: Styles,
 ) -> DfResult<Transformed<Expr>> {
     let Expr::Cast(Cast { expr: inner, field }) = &expr else {
         return Ok(Transformed::no(expr));
@@ -37,17 +46,16 @@ pub(crate) fn rewrite<'a>(
     ) {
         return Ok(Transformed::no(expr));
     }
-    let Ok(DataType::Timestamp(_, zone)) = inner.get_type(schema() as &dyn ExprSchema) else {
-        return Ok(Transformed::no(expr));
+    let canonical = match inner.get_type(schema() as &dyn ExprSchema) {
+        Ok(DataType::Timestamp(_, zone)) => DataType::Timestamp(TimeUnit::Microsecond, zone),
+        Ok(DataType::Date32 | DataType::Date64) => DataType::Date32,
+        Ok(DataType::Interval(_)) => DataType::Interval(IntervalUnit::MonthDayNano),
+        _ => return Ok(Transformed::no(expr)),
     };
     let target = field.data_type().clone();
-    let micros = cast(
-        inner.as_ref().clone(),
-        DataType::Timestamp(TimeUnit::Microsecond, zone),
-    );
     let text = Expr::ScalarFunction(ScalarFunction::new_udf(
-        Arc::new(ScalarUDF::new_from_impl(PgTimestampText::default())),
-        vec![micros],
+        Arc::new(ScalarUDF::new_from_impl(PgDateTimeText::new(styles))),
+        vec![cast(inner.as_ref().clone(), canonical)],
     ));
     Ok(Transformed::yes(if target == DataType::Utf8 {
         text
@@ -62,51 +70,48 @@ pub fn timestamp_text(
     micros: i64,
     zone: Option<&datafusion::arrow::array::timezone::Tz>,
 ) -> Option<String> {
+    styled_timestamp(micros, zone.map(|z| (z, "")), Styles::default())
+}
+
+/// A timestamp in microseconds in `styles`; a zoned one in its zone
+/// (`zone`: the zone and its name, for its abbreviation).
+fn styled_timestamp(
+    micros: i64,
+    zone: Option<(&datafusion::arrow::array::timezone::Tz, &str)>,
+    styles: Styles,
+) -> Option<String> {
     use chrono::{DateTime, Offset, TimeZone};
     let utc = DateTime::from_timestamp_micros(micros)?;
-    let (local, offset) = match zone {
-        Some(zone) => {
-            let zoned = zone.from_utc_datetime(&utc.naive_utc());
-            (
-                zoned.naive_local(),
-                Some(zoned.offset().fix().local_minus_utc()),
-            )
+    Some(match zone {
+        Some((tz, name)) => {
+            let zoned = tz.from_utc_datetime(&utc.naive_utc());
+            let local = zoned.naive_local();
+            let zone = pgstyle::Zone::at(name, local, zoned.offset().fix().local_minus_utc());
+            pgstyle::timestamp(local, Some(&zone), styles)
         }
-        None => (utc.naive_utc(), None),
-    };
-    let mut text = crate::pgtext::trim_fraction(&local.format("%Y-%m-%d %H:%M:%S%.6f").to_string())
-        .into_owned();
-    if let Some(seconds) = offset {
-        let sign = if seconds < 0 { '-' } else { '+' };
-        let seconds = seconds.unsigned_abs();
-        let (h, m, s) = (seconds / 3600, seconds / 60 % 60, seconds % 60);
-        text.push_str(&format!("{sign}{h:02}"));
-        if m != 0 || s != 0 {
-            text.push_str(&format!(":{m:02}"));
-        }
-        if s != 0 {
-            text.push_str(&format!(":{s:02}"));
-        }
-    }
-    Some(text)
+        None => pgstyle::timestamp(utc.naive_utc(), None, styles),
+    })
 }
 
+/// Dates, timestamps and intervals as text in the session's styles.
 #[derive(Debug, PartialEq, Eq, Hash)]
-struct PgTimestampText {
+pub struct PgDateTimeText {
     signature: Signature,
+    styles: Styles,
 }
 
-impl Default for PgTimestampText {
-    fn default() -> Self {
-        PgTimestampText {
+impl PgDateTimeText {
+    pub fn new(styles: Styles) -> Self {
+        PgDateTimeText {
             signature: Signature::any(1, Volatility::Immutable),
+            styles,
         }
     }
 }
 
-impl ScalarUDFImpl for PgTimestampText {
+impl ScalarUDFImpl for PgDateTimeText {
     fn name(&self) -> &str {
-        "laketap_timestamp_text"
+        "laketap_datetime_text"
     }
 
     fn signature(&self) -> &Signature {
@@ -119,20 +124,62 @@ impl ScalarUDFImpl for PgTimestampText {
 
     fn invoke_with_args(&self, args: ScalarFunctionArgs) -> DfResult<ColumnarValue> {
         let arrays = ColumnarValue::values_to_arrays(&args.args)?;
-        let values = arrays[0].as_primitive::<TimestampMicrosecondType>();
-        let zone = match arrays[0].data_type() {
-            DataType::Timestamp(_, Some(zone)) => Some(
-                zone.parse::<datafusion::arrow::array::timezone::Tz>()
-                    .map_err(|e| datafusion::error::DataFusionError::Execution(e.to_string()))?,
-            ),
-            _ => None,
-        };
-        let mut out = StringBuilder::with_capacity(values.len(), values.len() * 24);
-        for i in 0..values.len() {
-            if values.is_null(i) {
-                out.append_null();
-            } else {
-                out.append_option(timestamp_text(values.value(i), zone.as_ref()));
+        let input = &arrays[0];
+        let mut out = StringBuilder::with_capacity(input.len(), input.len() * 24);
+        let styles = self.styles;
+        match input.data_type() {
+            DataType::Timestamp(_, zone) => {
+                let zone = match zone {
+                    Some(name) => Some((
+                        name.parse::<datafusion::arrow::array::timezone::Tz>()
+                            .map_err(|e| {
+                                datafusion::error::DataFusionError::Execution(e.to_string())
+                            })?,
+                        name.to_string(),
+                    )),
+                    None => None,
+                };
+                let values = input.as_primitive::<TimestampMicrosecondType>();
+                for i in 0..values.len() {
+                    out.append_option(
+                        values
+                            .is_valid(i)
+                            .then(|| {
+                                styled_timestamp(
+                                    values.value(i),
+                                    zone.as_ref().map(|(tz, name)| (tz, name.as_str())),
+                                    styles,
+                                )
+                            })
+                            .flatten(),
+                    );
+                }
+            }
+            DataType::Date32 => {
+                let values = input.as_primitive::<Date32Type>();
+                for i in 0..values.len() {
+                    out.append_option(
+                        values
+                            .is_valid(i)
+                            .then(|| values.value_as_date(i))
+                            .flatten()
+                            .map(|d| pgstyle::date(d, styles)),
+                    );
+                }
+            }
+            DataType::Interval(IntervalUnit::MonthDayNano) => {
+                let values = input.as_primitive::<IntervalMonthDayNanoType>();
+                for i in 0..values.len() {
+                    out.append_option(values.is_valid(i).then(|| {
+                        let v = values.value(i);
+                        pgstyle::interval(v.months, v.days, v.nanoseconds / 1000, styles.interval)
+                    }));
+                }
+            }
+            other => {
+                return Err(datafusion::error::DataFusionError::Internal(format!(
+                    "laketap_datetime_text: unexpected {other}"
+                )));
             }
         }
         Ok(ColumnarValue::Array(Arc::new(out.finish())))
@@ -159,6 +206,25 @@ mod tests {
             "| 2026-03-01 10:00:00.12 ",
             "| 2026-03-01 13:00:00+01 ",
             "| 2026-03-01 17:30:00+05:30 |",
+        ] {
+            assert!(text.contains(value), "{value} in\n{text}");
+        }
+    }
+
+    #[tokio::test]
+    async fn dates_and_intervals_cast_to_text_as_postgresql_writes_them() {
+        let ctx = SessionContext::new();
+        let text = crate::rules::table_text(
+            &ctx,
+            "SELECT CAST(DATE '2026-03-01' AS TEXT) AS a, \
+                 CAST(INTERVAL '1 year 2 months 3 days 4 hours 5 minutes 6.7 seconds' AS TEXT) AS b, \
+                 CAST(INTERVAL '1 day' - INTERVAL '1 hour' AS TEXT) AS c",
+        )
+        .await;
+        for value in [
+            "| 2026-03-01 ",
+            "| 1 year 2 mons 3 days 04:05:06.7 ",
+            "| 1 day -01:00:00 |",
         ] {
             assert!(text.contains(value), "{value} in\n{text}");
         }

@@ -535,7 +535,7 @@ pub fn encode_value<T: Encoder>(
                     let tz = Tz::from_str(tz.as_ref()).map_err(ToSqlError::from)?;
                     let value = ts_array
                         .value_as_datetime_with_tz(idx, tz)
-                        .map(|d| d.fixed_offset());
+                        .map(|d| crate::timestamptz::PgTimestampTz(d.fixed_offset()));
 
                     encoder.encode_field(&value, pg_field)?;
                 } else {
@@ -555,7 +555,7 @@ pub fn encode_value<T: Encoder>(
                     let tz = Tz::from_str(tz.as_ref()).map_err(ToSqlError::from)?;
                     let value = ts_array
                         .value_as_datetime_with_tz(idx, tz)
-                        .map(|d| d.fixed_offset());
+                        .map(|d| crate::timestamptz::PgTimestampTz(d.fixed_offset()));
                     encoder.encode_field(&value, pg_field)?;
                 } else {
                     let value = ts_array.value_as_datetime(idx);
@@ -574,7 +574,7 @@ pub fn encode_value<T: Encoder>(
                     let tz = Tz::from_str(tz.as_ref()).map_err(ToSqlError::from)?;
                     let value = ts_array
                         .value_as_datetime_with_tz(idx, tz)
-                        .map(|d| d.fixed_offset());
+                        .map(|d| crate::timestamptz::PgTimestampTz(d.fixed_offset()));
                     encoder.encode_field(&value, pg_field)?;
                 } else {
                     let value = ts_array.value_as_datetime(idx);
@@ -593,7 +593,7 @@ pub fn encode_value<T: Encoder>(
                     let tz = Tz::from_str(tz.as_ref()).map_err(ToSqlError::from)?;
                     let value = ts_array
                         .value_as_datetime_with_tz(idx, tz)
-                        .map(|d| d.fixed_offset());
+                        .map(|d| crate::timestamptz::PgTimestampTz(d.fixed_offset()));
                     encoder.encode_field(&value, pg_field)?;
                 } else {
                     let value = ts_array.value_as_datetime(idx);

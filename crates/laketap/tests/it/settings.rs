@@ -72,12 +72,18 @@ async fn as_of_is_per_session() {
     // PostgreSQL's code for an unrecognized configuration parameter.
     assert_eq!(err.code(), Some(&SqlState::UNDEFINED_OBJECT), "{err}");
 
-    // SET LOCAL would outlive its transaction: refused.
-    let err = a
-        .simple_query("SET LOCAL laketap.as_of = '2026-03-02'")
+    // SET LOCAL outside a transaction block changes nothing (PostgreSQL
+    // warns); inside one it lasts until the block ends.
+    a.simple_query("SET LOCAL laketap.as_of = '2026-03-02'")
         .await
-        .expect_err("SET LOCAL");
-    assert_eq!(err.code(), Some(&SqlState::FEATURE_NOT_SUPPORTED), "{err}");
+        .expect("SET LOCAL");
+    assert_eq!(as_of(&a).await, noon);
+    a.simple_query("BEGIN").await.expect("begin");
+    a.simple_query("SET LOCAL laketap.as_of = '2026-03-02'")
+        .await
+        .expect("SET LOCAL");
+    assert_eq!(show_as_of(&a).await, "2026-03-02 00:00:00");
+    a.simple_query("COMMIT").await.expect("commit");
     assert_eq!(as_of(&a).await, noon);
 
     // RESET returns to the clock.
@@ -193,5 +199,86 @@ async fn postgres_parameters_are_per_session_and_checked() {
     a.simple_query("RESET ALL").await.expect("reset all");
     assert_eq!(show(&a, "SHOW DateStyle").await, "ISO, MDY");
     assert_eq!(show(&a, "SHOW statement_timeout").await, "0");
+    server.stop().await;
+}
+
+/// One row's values as text.
+async fn texts(client: &tokio_postgres::Client) -> Vec<String> {
+    let query = "SELECT DATE '2026-03-01' AS a, TIMESTAMPTZ '2026-03-01 10:00:00+00' AS b, \
+                 INTERVAL '1 day 2 hours' AS c, CAST(DATE '2026-03-01' AS TEXT) AS d, \
+                 CAST(INTERVAL '-1 year -2 months 3 days' AS TEXT) AS e";
+    let rows = client.simple_query(query).await.expect(query);
+    rows.into_iter()
+        .find_map(|m| match m {
+            SimpleQueryMessage::Row(row) => Some(
+                (0..row.len())
+                    .map(|i| row.get(i).unwrap_or("NULL").to_string())
+                    .collect::<Vec<_>>(),
+            ),
+            _ => None,
+        })
+        .expect("a row")
+}
+
+/// DateStyle and IntervalStyle shape a session's text results and casts to
+/// text (PostgreSQL 15's texts); SET LOCAL lasts until its block ends.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn output_styles_are_the_sessions_and_set_local_ends_with_the_block() {
+    let server = TestServer::start(&fixture_catalog()).await;
+    let a = server.client().await;
+    let b = server.client().await;
+    for sql in [
+        "SET TimeZone = 'Europe/Paris'",
+        "SET DateStyle = 'Postgres, DMY'",
+        "SET IntervalStyle = 'sql_standard'",
+    ] {
+        a.simple_query(sql).await.expect(sql);
+    }
+    assert_eq!(
+        texts(&a).await,
+        [
+            "01-03-2026",
+            "Sun 01 Mar 11:00:00 2026 CET",
+            "1 2:00:00",
+            "01-03-2026",
+            "-1-2 +3 +0:00:00"
+        ]
+    );
+    b.simple_query("SET TimeZone = 'Asia/Kolkata'")
+        .await
+        .expect("set");
+    assert_eq!(
+        texts(&b).await,
+        [
+            "2026-03-01",
+            "2026-03-01 15:30:00+05:30",
+            "1 day 02:00:00",
+            "2026-03-01",
+            "-1 years -2 mons +3 days"
+        ]
+    );
+
+    // SET LOCAL: the block's own value, the session's again after it.
+    for sql in ["BEGIN", "SET LOCAL TimeZone = 'Asia/Tokyo'"] {
+        b.simple_query(sql).await.expect(sql);
+    }
+    assert_eq!(show(&b, "SHOW TimeZone").await, "Asia/Tokyo");
+    b.simple_query("ROLLBACK").await.expect("rollback");
+    assert_eq!(show(&b, "SHOW TimeZone").await, "Asia/Kolkata");
+    // A session SET in the block outlasts it, as in PostgreSQL.
+    for sql in [
+        "BEGIN",
+        "SET LOCAL IntervalStyle = 'iso_8601'",
+        "SET IntervalStyle = 'postgres_verbose'",
+        "COMMIT",
+    ] {
+        b.simple_query(sql).await.expect(sql);
+    }
+    assert_eq!(show(&b, "SHOW IntervalStyle").await, "postgres_verbose");
+    // Outside a block it warns and changes nothing.
+    b.simple_query("SET LOCAL TimeZone = 'UTC'")
+        .await
+        .expect("set local");
+    assert_eq!(show(&b, "SHOW TimeZone").await, "Asia/Kolkata");
     server.stop().await;
 }
