@@ -64,7 +64,11 @@ fn select_items(select: &Select) -> Vec<Item> {
         .projection
         .iter()
         .map(|item| match item {
-            SelectItem::ExprWithAlias { .. } | SelectItem::ExprWithAliases { .. } => Item::Keep,
+            SelectItem::ExprWithAlias { alias, .. } => match unmarked(&alias.value) {
+                Some(name) => Item::Name(name.to_string()),
+                None => Item::Keep,
+            },
+            SelectItem::ExprWithAliases { .. } => Item::Keep,
             SelectItem::Wildcard(_) | SelectItem::QualifiedWildcard(..) => Item::Wildcard,
             // A plain column gets its name too: equal to DataFusion's, it
             // changes nothing, but `current_schema` (a function to
@@ -72,6 +76,51 @@ fn select_items(select: &Select) -> Vec<Item> {
             SelectItem::UnnamedExpr(expr) => Item::Name(name_of(expr).0),
         })
         .collect()
+}
+
+/// What follows PostgreSQL's name in the alias [`unique_aliases`] gives an
+/// item (a space, so the field counts among [`has_expression_names`]).
+const MARK: &str = " (laketap column ";
+
+/// The PostgreSQL name an alias given by [`unique_aliases`] stands for.
+fn unmarked(alias: &str) -> Option<&str> {
+    let at = alias.rfind(MARK)?;
+    alias.ends_with(')').then_some(&alias[..at])
+}
+
+/// `SELECT x::text, x` and pgjdbc's getProcedures (`NULL, NULL, NULL`):
+/// PostgreSQL names such columns alike, and DataFusion refuses a select
+/// list whose expressions it names alike ("Projections require unique
+/// expression names"). Each unaliased item of the statement's select
+/// lists (every branch of a set operation; not subqueries) gets an alias
+/// made of its PostgreSQL name and its position, and [`rename`] gives the
+/// described column its PostgreSQL name back. `false` if nothing changed.
+pub fn unique_aliases(statement: &mut Statement) -> bool {
+    fn set(body: &mut SetExpr) -> bool {
+        match body {
+            SetExpr::Select(select) => {
+                let mut changed = false;
+                for (i, item) in select.projection.iter_mut().enumerate() {
+                    if let SelectItem::UnnamedExpr(expr) = item {
+                        let alias = format!("{}{MARK}{})", name_of(expr).0, i + 1);
+                        *item = SelectItem::ExprWithAlias {
+                            expr: expr.clone(),
+                            alias: datafusion::sql::sqlparser::ast::Ident::with_quote('"', alias),
+                        };
+                        changed = true;
+                    }
+                }
+                changed
+            }
+            SetExpr::SetOperation { left, right, .. } => set(left) | set(right),
+            SetExpr::Query(query) => set(&mut query.body),
+            _ => false,
+        }
+    }
+    match statement {
+        Statement::Query(query) => set(&mut query.body),
+        _ => false,
+    }
 }
 
 /// How sure PostgreSQL is of a name: a cast keeps its argument's name only
@@ -327,6 +376,47 @@ mod tests {
 
     fn n(name: &str) -> Item {
         Item::Name(name.to_string())
+    }
+
+    #[test]
+    fn items_named_alike_are_aliased_apart_and_named_back() {
+        let mut statement = Parser::parse_sql(
+            &PostgreSqlDialect {},
+            "SELECT x::text, x, NULL, NULL, y AS z FROM t UNION ALL SELECT 1, 2, 3, 4, 5",
+        )
+        .expect("parse")
+        .remove(0);
+        assert!(unique_aliases(&mut statement));
+        let text = statement.to_string();
+        assert!(
+            text.starts_with(
+                "SELECT x::TEXT AS \"x (laketap column 1)\", x AS \"x (laketap column 2)\", \
+                 NULL AS \"?column? (laketap column 3)\""
+            ),
+            "{text}"
+        );
+        assert!(
+            text.contains("SELECT 1 AS \"?column? (laketap column 1)\""),
+            "{text}"
+        );
+        // Read back (as Describe reads the rewritten statement).
+        let again = Parser::parse_sql(&PostgreSqlDialect {}, &text)
+            .expect("parse")
+            .remove(0);
+        assert_eq!(
+            select_list_names(&again),
+            Some(vec![
+                n("x"),
+                n("x"),
+                n("?column?"),
+                n("?column?"),
+                Item::Keep
+            ])
+        );
+        let mut other = Parser::parse_sql(&PostgreSqlDialect {}, "SHOW ALL")
+            .expect("parse")
+            .remove(0);
+        assert!(!unique_aliases(&mut other));
     }
 
     #[test]

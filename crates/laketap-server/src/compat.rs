@@ -99,6 +99,35 @@ pub fn rewrite_sql(sql: &str) -> Option<String> {
     })
 }
 
+/// Whether planning failed on a select list that DataFusion names alike
+/// (answered by [`unique_names`]).
+pub fn is_duplicate_names(message: &str) -> bool {
+    message.contains("Projections require unique expression names")
+}
+
+/// `sql` with each select list's unaliased items aliased apart
+/// ([`crate::colnames::unique_aliases`]); `None` when nothing changed.
+/// Used only after planning failed with [`is_duplicate_names`], and only
+/// for messages of queries alone (running one again has no effect).
+pub fn unique_names(sql: &str) -> Option<String> {
+    use datafusion::sql::sqlparser::ast::Statement;
+    let mut statements = Parser::parse_sql(&PostgreSqlDialect {}, sql).ok()?;
+    if !statements.iter().all(|s| matches!(s, Statement::Query(_))) {
+        return None;
+    }
+    let mut changed = false;
+    for statement in &mut statements {
+        changed |= crate::colnames::unique_aliases(statement);
+    }
+    changed.then(|| {
+        statements
+            .iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>()
+            .join("; ")
+    })
+}
+
 /// `INTERVAL '1 day 02:03:04'` and `'2 mins'::interval`: a string literal
 /// read as an interval is read as PostgreSQL reads it
 /// ([`crate::interval`]) and handed to the engine in a form Arrow's parser

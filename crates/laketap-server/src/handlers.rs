@@ -292,10 +292,17 @@ impl QueryParser for CompatParser {
             None => compat::rewrite_sql(sql),
         };
         let session = self.sessions.of(client);
-        let parsed = session
-            .parser
-            .parse_sql(client, rewritten.as_deref().unwrap_or(sql), types)
-            .await
+        let text = rewritten.as_deref().unwrap_or(sql);
+        let mut first = session.parser.parse_sql(client, text, types).await;
+        // Columns PostgreSQL may name alike (`SELECT x::text, x`) are
+        // aliased apart, and their described names restored.
+        if let Err(e) = &first
+            && compat::is_duplicate_names(&error_text(e))
+            && let Some(unique) = compat::unique_names(text)
+        {
+            first = session.parser.parse_sql(client, &unique, types).await;
+        }
+        let parsed = first
             // A MOVE keeps its own text: Execute answers it as a MOVE.
             .map(|statement| match (statement, &moving) {
                 (Some((_, parsed)), Some(_)) => Some((sql.to_string(), parsed)),
@@ -764,12 +771,25 @@ impl SimpleQueryHandler for LoggedService {
             }
             None => {
                 let rewritten = compat::rewrite_sql(query);
-                let sql = rewritten.unwrap_or_else(|| query.to_string());
-                let result = within_timeout(
+                let mut sql = rewritten.unwrap_or_else(|| query.to_string());
+                let mut result = within_timeout(
                     limit,
                     SimpleQueryHandler::do_query(session.service.as_ref(), client, &sql),
                 )
                 .await;
+                // As in Parse: a select list named alike, aliased apart
+                // (a message of queries alone, so nothing ran twice).
+                if let Err(e) = &result
+                    && compat::is_duplicate_names(&error_text(e))
+                    && let Some(unique) = compat::unique_names(&sql)
+                {
+                    sql = unique;
+                    result = within_timeout(
+                        limit,
+                        SimpleQueryHandler::do_query(session.service.as_ref(), client, &sql),
+                    )
+                    .await;
+                }
                 (result, sql)
             }
         };

@@ -255,6 +255,13 @@ pub fn field_into_pg_type(field: &Arc<Field>) -> PgWireResult<Type> {
 
     let arrow_type = field.data_type();
 
+    // laketap patch: a result column of NULLs (`SELECT NULL`) is text, as
+    // PostgreSQL resolves an unknown select-list literal; `unknown` (705)
+    // is a parameter's type, not a column's.
+    if *arrow_type == DataType::Null {
+        return Ok(Type::TEXT);
+    }
+
     match field.extension_type_name() {
         // As of arrow 56, there are additional extension logical type that is
         // defined using field metadata, for instance, json or geo.
