@@ -123,6 +123,52 @@ pub fn unique_aliases(statement: &mut Statement) -> bool {
     }
 }
 
+/// A declared cursor's query with PostgreSQL's names as aliases: FETCH is
+/// described from the cursor's plan, not from a statement [`rename`]
+/// could read. An unaliased item whose PostgreSQL name no other item of
+/// the select list has gets it as its alias (`0` becomes `0 AS
+/// "?column?"`); items named alike keep DataFusion's names. Only the
+/// first branch of a set operation names the columns. `false` if nothing
+/// changed.
+pub fn alias_postgres_names(query: &mut Query) -> bool {
+    fn first_select(body: &mut SetExpr) -> Option<&mut Select> {
+        match body {
+            SetExpr::Select(select) => Some(select),
+            SetExpr::SetOperation { left, .. } => first_select(left),
+            SetExpr::Query(query) => first_select(&mut query.body),
+            _ => None,
+        }
+    }
+    let Some(select) = first_select(&mut query.body) else {
+        return false;
+    };
+    let names: Vec<Option<String>> = select
+        .projection
+        .iter()
+        .map(|item| match item {
+            SelectItem::UnnamedExpr(expr) => Some(name_of(expr).0),
+            SelectItem::ExprWithAlias { alias, .. } => Some(identifier(alias)),
+            _ => None,
+        })
+        .collect();
+    let mut changed = false;
+    for (item, name) in select.projection.iter_mut().zip(&names) {
+        let (SelectItem::UnnamedExpr(expr), Some(name)) = (&*item, name) else {
+            continue;
+        };
+        let plain = matches!(expr, Expr::Identifier(_) | Expr::CompoundIdentifier(_));
+        if plain || names.iter().filter(|n| n.as_ref() == Some(name)).count() > 1 {
+            continue;
+        }
+        *item = SelectItem::ExprWithAlias {
+            expr: expr.clone(),
+            alias: datafusion::sql::sqlparser::ast::Ident::with_quote('"', name.clone()),
+        };
+        changed = true;
+    }
+    changed
+}
+
 /// How sure PostgreSQL is of a name: a cast keeps its argument's name only
 /// when the argument named itself (a column or a function).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -376,6 +422,33 @@ mod tests {
 
     fn n(name: &str) -> Item {
         Item::Name(name.to_string())
+    }
+
+    #[test]
+    fn a_cursors_query_is_aliased_with_postgresql_names() {
+        let Statement::Query(mut query) = Parser::parse_sql(
+            &PostgreSqlDialect {},
+            "SELECT c.relname, 0, count(*) AS n, upper(x), 1 + 1 AS two FROM c UNION SELECT 1, 2, 3, 4, 5",
+        )
+        .expect("parse")
+        .remove(0) else {
+            panic!("a query");
+        };
+        assert!(alias_postgres_names(&mut query));
+        assert_eq!(
+            query.to_string(),
+            "SELECT c.relname, 0 AS \"?column?\", count(*) AS n, upper(x) AS \"upper\", 1 + 1 AS two \
+             FROM c UNION SELECT 1, 2, 3, 4, 5"
+        );
+        // Items PostgreSQL names alike keep DataFusion's names.
+        let Statement::Query(mut alike) =
+            Parser::parse_sql(&PostgreSqlDialect {}, "SELECT 1 + 1, 2 + 2, x FROM c")
+                .expect("parse")
+                .remove(0)
+        else {
+            panic!("a query");
+        };
+        assert!(!alias_postgres_names(&mut alike));
     }
 
     #[test]

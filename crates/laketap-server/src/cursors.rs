@@ -153,6 +153,10 @@ async fn declare(
                 "DECLARE CURSOR requires a FOR query",
             )
         })?;
+        // FETCH is described from this plan: its columns get PostgreSQL's
+        // names (`?column?`, not DataFusion's `Int64(0)`).
+        let mut query = query.clone();
+        crate::colnames::alias_postgres_names(&mut query);
         let ast = Statement::Query(query.clone());
         let plan = session_context
             .state()

@@ -658,6 +658,8 @@ where
         b"current_schema",
         b"current_database",
         b"pg_encoding_to_char",
+        b"varchar",
+        b"character varying",
     ];
     if !typed.iter().any(|word| compat::mentions(sql, word)) {
         return;

@@ -58,6 +58,8 @@ pub mod scram;
 pub mod settings;
 pub mod sqlstate;
 pub mod tableoids;
+#[cfg(test)]
+mod text_array_tests;
 pub mod timetext;
 pub mod tls;
 pub mod transactions;

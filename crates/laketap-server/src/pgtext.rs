@@ -174,6 +174,9 @@ enum Kind {
     BinaryJsonb,
     /// Binary uuid: 16 bytes, not the text.
     BinaryUuid,
+    /// A binary array: an empty one has no dimensions in PostgreSQL
+    /// (`array_send` of `{}`), where postgres-types writes one of length 0.
+    BinaryArray,
     /// Date, timestamp, timestamptz and interval text in a DateStyle or
     /// IntervalStyle other than pgwire's ISO and postgres ([`crate::pgstyle`]).
     Date,
@@ -235,6 +238,8 @@ impl TextFixes {
                     }
                     Type::JSONB if !text => Kind::BinaryJsonb,
                     Type::UUID if !text => Kind::BinaryUuid,
+                    // Array types are named `_int4`, `_text`, … in pg_type.
+                    ref t if !text && t.name().starts_with('_') => Kind::BinaryArray,
                     _ => return None,
                 };
                 Some((i, kind))
@@ -283,6 +288,9 @@ impl TextFixes {
 
     fn fix(&self, kind: Kind, value: &[u8]) -> Option<Vec<u8>> {
         use crate::pgstyle;
+        if kind == Kind::BinaryArray {
+            return empty_array(value);
+        }
         let text = std::str::from_utf8(value).ok()?;
         let digits = self.settings.extra_float_digits;
         let styles = self.settings.styles;
@@ -313,8 +321,23 @@ impl TextFixes {
                 Some(out)
             }
             Kind::BinaryUuid => crate::pgtypes::uuid_bytes(text).map(|b| b.to_vec()),
+            Kind::BinaryArray => empty_array(value),
         }
     }
+}
+
+/// A binary array of one dimension of length 0 as PostgreSQL sends an
+/// empty array: no dimensions (ndim 0, no nulls, the element type).
+fn empty_array(value: &[u8]) -> Option<Vec<u8>> {
+    let int = |at: usize| value.get(at..at + 4).map(|b| [b[0], b[1], b[2], b[3]]);
+    let empty = value.len() == 20
+        && int(0) == Some(1i32.to_be_bytes())
+        && int(12) == Some(0i32.to_be_bytes());
+    empty.then(|| {
+        let mut out = vec![0u8; 8];
+        out.extend_from_slice(&value[8..12]);
+        out
+    })
 }
 
 /// The text of a one-column row (`None` for NULL or a row that is not one
@@ -534,6 +557,39 @@ mod tests {
                 Some("P1DT2H"),
             ])
         );
+    }
+
+    #[test]
+    fn an_empty_binary_array_has_no_dimensions() {
+        let fields = [FieldInfo::new(
+            "a".into(),
+            None,
+            None,
+            Type::INT4_ARRAY,
+            FieldFormat::Binary,
+        )];
+        let fixes = TextFixes::for_fields(&fields, &digits(1)).expect("fixes");
+        let mut empty = BytesMut::new();
+        for word in [1u32, 0, 23, 0, 1] {
+            empty.put_u32(word);
+        }
+        let mut one = BytesMut::new();
+        for word in [1u32, 0, 23, 1, 1, 4, 7] {
+            one.put_u32(word);
+        }
+        let row_of = |bytes: &BytesMut| {
+            let mut data = BytesMut::new();
+            data.put_i32(bytes.len() as i32);
+            data.put_slice(bytes);
+            DataRow::new(data, 1)
+        };
+        // PostgreSQL's array_send of '{}'::int4[]: ndim 0, no nulls, int4.
+        let mut expected = BytesMut::new();
+        for word in [0u32, 0, 23] {
+            expected.put_u32(word);
+        }
+        assert_eq!(fixes.apply(row_of(&empty)), row_of(&expected));
+        assert_eq!(fixes.apply(row_of(&one)), row_of(&one));
     }
 
     #[test]

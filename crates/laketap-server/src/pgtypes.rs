@@ -52,6 +52,10 @@ pub enum PgKind {
     /// `oid[]`: a list of oids (`array_agg(atttypid)`); only results carry
     /// it.
     OidArray,
+    /// `varchar`: a cast to varchar (`$1::varchar`, `CAST(x AS VARCHAR(20))`)
+    /// is described as varchar (1043); its value is text (the analyzer
+    /// drops the tag, [`rewrite`]).
+    Varchar,
 }
 
 impl PgKind {
@@ -62,6 +66,7 @@ impl PgKind {
             PgKind::Uuid => "laketap.uuid",
             PgKind::Name => "laketap.name",
             PgKind::OidArray => "laketap.oid_array",
+            PgKind::Varchar => "laketap.varchar",
         }
     }
 
@@ -72,6 +77,7 @@ impl PgKind {
             PgKind::Uuid => "uuid",
             PgKind::Name => "name",
             PgKind::OidArray => "oid[]",
+            PgKind::Varchar => "character varying",
         }
     }
 
@@ -83,6 +89,7 @@ impl PgKind {
             "laketap.uuid" => Some(PgKind::Uuid),
             "laketap.name" => Some(PgKind::Name),
             "laketap.oid_array" => Some(PgKind::OidArray),
+            "laketap.varchar" => Some(PgKind::Varchar),
             _ => None,
         }
     }
@@ -102,6 +109,7 @@ impl PgKind {
             SqlType::JSON => Some(PgKind::Json),
             SqlType::JSONB => Some(PgKind::Jsonb),
             SqlType::Uuid => Some(PgKind::Uuid),
+            SqlType::Varchar(_) | SqlType::CharacterVarying(_) => Some(PgKind::Varchar),
             SqlType::Custom(name, modifiers) if modifiers.is_empty() => {
                 let last = name.0.last()?.as_ident()?.value.to_ascii_lowercase();
                 let qualified = name.0.len() == 1
@@ -128,6 +136,7 @@ impl PgKind {
             PgKind::Uuid => Type::UUID,
             PgKind::Name => Type::NAME,
             PgKind::OidArray => Type::OID_ARRAY,
+            PgKind::Varchar => Type::VARCHAR,
         }
     }
 
@@ -153,7 +162,7 @@ impl PgKind {
                 .map_err(|e| format!("invalid input syntax for type jsonb: {e} (in \"{text}\")"))?
                 .to_jsonb(),
             PgKind::Uuid => uuid_text(text).ok_or_else(invalid),
-            PgKind::Name | PgKind::OidArray => Ok(text.to_string()),
+            PgKind::Name | PgKind::OidArray | PgKind::Varchar => Ok(text.to_string()),
         }
     }
 }
@@ -607,13 +616,61 @@ impl PgTypePlanner {
 impl TypePlanner for PgTypePlanner {
     fn plan_type_field(&self, sql_type: &SqlType) -> DfResult<Option<FieldRef>> {
         if let Some(kind) = PgKind::of_sql(sql_type) {
-            return Ok(Some(kind.field("")));
+            let field = kind.field("");
+            if let SqlType::Varchar(Some(length)) | SqlType::CharacterVarying(Some(length)) =
+                sql_type
+                && let datafusion::sql::sqlparser::ast::CharacterLength::IntegerLength {
+                    length,
+                    ..
+                } = length
+            {
+                let mut metadata = field.metadata().clone();
+                metadata.insert(VARCHAR_LENGTH_KEY.to_string(), length.to_string());
+                return Ok(Some(Arc::new(
+                    field.as_ref().clone().with_metadata(metadata),
+                )));
+            }
+            return Ok(Some(field));
         }
         match &self.inner {
             Some(inner) => inner.plan_type_field(sql_type),
             None => Ok(None),
         }
     }
+}
+
+/// Where a cast to `varchar(n)` keeps its length.
+const VARCHAR_LENGTH_KEY: &str = "laketap.varchar_length";
+
+/// A cast to varchar: the plain cast to text inside it (for the analyzer
+/// rule's rewrites of casts to text: `d::varchar` is written as `d::text`
+/// is) and the length of `varchar(n)`. [`varchar`] wraps the result.
+pub fn varchar_cast(expr: &Expr) -> Option<(Expr, Option<usize>)> {
+    let Expr::Cast(Cast { expr: inner, field }) = expr else {
+        return None;
+    };
+    (PgKind::of_field(field) == Some(PgKind::Varchar)).then(|| {
+        let length = field
+            .metadata()
+            .get(VARCHAR_LENGTH_KEY)
+            .and_then(|n| n.parse().ok());
+        (
+            datafusion::logical_expr::cast(inner.as_ref().clone(), DataType::Utf8),
+            length,
+        )
+    })
+}
+
+/// `text` as a varchar value: tagged (so the tag lasts through the plan,
+/// as a UNION's schema keeps it) and cut to `length` characters, as
+/// PostgreSQL's explicit cast to `varchar(n)` cuts it.
+pub fn varchar(text: Expr, length: Option<usize>) -> Expr {
+    let mut input = PgInput::new(PgKind::Varchar);
+    input.length = length;
+    Expr::ScalarFunction(ScalarFunction::new_udf(
+        Arc::new(ScalarUDF::new_from_impl(input)),
+        vec![text],
+    ))
 }
 
 /// A cast to json, jsonb or uuid → that type's input function.
@@ -624,6 +681,10 @@ pub fn rewrite(expr: Expr) -> DfResult<Transformed<Expr>> {
     let Some(kind) = PgKind::of_field(field) else {
         return Ok(Transformed::no(expr));
     };
+    if kind == PgKind::Varchar {
+        // [`varchar_cast`]'s, in the analyzer rule.
+        return Ok(Transformed::no(expr));
+    }
     Ok(Transformed::yes(Expr::ScalarFunction(
         ScalarFunction::new_udf(
             Arc::new(ScalarUDF::new_from_impl(PgInput::new(kind))),
@@ -647,6 +708,7 @@ pub fn compared_literal<'a>(
         e.to_field(schema())
             .ok()
             .and_then(|(_, field)| PgKind::of_field(&field))
+            .filter(|kind| *kind != PgKind::Varchar)
     };
     let literal = |e: &Expr| {
         matches!(
@@ -1025,6 +1087,8 @@ impl ScalarUDFImpl for FormatType {
 pub struct PgInput {
     kind: PgKind,
     signature: Signature,
+    /// varchar(n): at most n characters.
+    length: Option<usize>,
 }
 
 impl PgInput {
@@ -1032,6 +1096,7 @@ impl PgInput {
         PgInput {
             kind,
             signature: Signature::any(1, Volatility::Immutable),
+            length: None,
         }
     }
 }
@@ -1044,6 +1109,7 @@ impl ScalarUDFImpl for PgInput {
             PgKind::Uuid => "uuid_in",
             PgKind::Name => "namein",
             PgKind::OidArray => "array_in",
+            PgKind::Varchar => "varcharin",
         }
     }
 
@@ -1091,7 +1157,10 @@ impl ScalarUDFImpl for PgInput {
                     .kind
                     .input(text.value(row))
                     .map_err(DataFusionError::Execution)?;
-                out.push(Some(value));
+                out.push(Some(match self.length {
+                    Some(n) => value.chars().take(n).collect(),
+                    None => value,
+                }));
             }
         }
         Ok(ColumnarValue::Array(Arc::new(StringArray::from(out))))

@@ -288,6 +288,12 @@ fn rewrite<'a>(
     schema: &dyn Fn() -> &'a DFSchema,
     styles: crate::pgstyle::Styles,
 ) -> DfResult<Transformed<Expr>> {
+    // A cast to varchar is the cast to text inside it, rewritten as any
+    // other, then tagged varchar.
+    if let Some((text, length)) = crate::pgtypes::varchar_cast(&expr) {
+        let text = rewrite(text, schema, styles)?.data;
+        return Ok(Transformed::yes(crate::pgtypes::varchar(text, length)));
+    }
     // json/jsonb/uuid casts before timetext's casts to text: theirs are casts
     // to text too, and a timestamp is no jsonb (42846).
     crate::bytea::rewrite(expr)?

@@ -10,6 +10,7 @@ mod error;
 pub mod geo_encoder;
 pub mod list_encoder;
 pub mod numeric;
+pub mod text_array;
 pub mod timestamptz;
 pub mod row_encoder;
 pub mod struct_encoder;

@@ -937,7 +937,27 @@ where
                 }
             }
             Type::TEXT_ARRAY | Type::VARCHAR_ARRAY => {
-                let value = portal.parameter::<Vec<Option<String>>>(i, &pg_type)?;
+                // laketap patch: text format read as PostgreSQL's array_in
+                // (crate::text_array), not pgwire's reader.
+                let value = match portal.parameters.get(i) {
+                    Some(Some(bytes)) if !portal.parameter_format.is_binary(i) => {
+                        let text = std::str::from_utf8(bytes).map_err(|_| {
+                            PgWireError::UserError(Box::new(ErrorInfo::new(
+                                "ERROR".to_string(),
+                                "22021".to_string(),
+                                format!("parameter ${} is not valid UTF-8", i + 1),
+                            )))
+                        })?;
+                        Some(crate::text_array::parse(text).map_err(|message| {
+                            PgWireError::UserError(Box::new(ErrorInfo::new(
+                                "ERROR".to_string(),
+                                "22P02".to_string(),
+                                message,
+                            )))
+                        })?)
+                    }
+                    _ => portal.parameter::<Vec<Option<String>>>(i, &pg_type)?,
+                };
                 match value {
                     Some(values) => {
                         let scalar_values: Vec<ScalarValue> =
