@@ -1,6 +1,6 @@
 //! `COPY table [(columns)] FROM STDIN` in PostgreSQL's text and CSV formats
 //! (what `psql \copy` sends), into a Delta table through laketap-ingest; and
-//! `COPY table|(query) TO STDOUT` in the same formats.
+//! `COPY table|(query) TO STDOUT` in the same formats and in binary.
 //!
 //! The statement is answered with CopyInResponse; the data is gathered (up
 //! to the ingest request limit), parsed against the table's schema when the
@@ -247,7 +247,6 @@ async fn copy_out(
     ctx: &SessionContext,
     text: &crate::pgtext::TextSettings,
 ) -> PgWireResult<Response> {
-    use datafusion::execution::context::SQLOptions;
     use futures::StreamExt;
     use pgwire::api::results::{CopyCsvOptions, CopyEncoder, CopyTextOptions};
 
@@ -269,20 +268,12 @@ async fn copy_out(
         }
         CopySource::Query(query) => query.to_string(),
     };
+    if binary_format(options, legacy)? {
+        let (schema, stream) = copy_query(&sql, ctx).await?;
+        return copy_out_binary(schema, stream, text);
+    }
     let format = copy_format(options, legacy)?;
-    let only_reads = SQLOptions::new()
-        .with_allow_ddl(false)
-        .with_allow_dml(false)
-        .with_allow_statements(false);
-    let frame = ctx
-        .sql_with_options(&sql, only_reads)
-        .await
-        .map_err(|e| PgWireError::ApiError(Box::new(e)))?;
-    let schema = Arc::new(frame.schema().as_arrow().clone());
-    let stream = frame
-        .execute_stream()
-        .await
-        .map_err(|e| PgWireError::ApiError(Box::new(e)))?;
+    let (schema, stream) = copy_query(&sql, ctx).await?;
     let fields = Arc::new(arrow_pg::datatypes::arrow_schema_to_pg_fields(
         &schema,
         &pgwire::api::portal::Format::UnifiedText,
@@ -379,6 +370,172 @@ async fn copy_out(
     });
     let rows = rows.flat_map(futures::stream::iter);
     Ok(Response::CopyOut(CopyResponse::new(0, columns, rows)))
+}
+
+/// Plans and starts the query a COPY … TO STDOUT reads (no DDL, DML or
+/// other statements).
+async fn copy_query(
+    sql: &str,
+    ctx: &SessionContext,
+) -> PgWireResult<(
+    datafusion::arrow::datatypes::SchemaRef,
+    datafusion::physical_plan::SendableRecordBatchStream,
+)> {
+    use datafusion::execution::context::SQLOptions;
+    let only_reads = SQLOptions::new()
+        .with_allow_ddl(false)
+        .with_allow_dml(false)
+        .with_allow_statements(false);
+    let frame = ctx
+        .sql_with_options(sql, only_reads)
+        .await
+        .map_err(|e| PgWireError::ApiError(Box::new(e)))?;
+    let schema = Arc::new(frame.schema().as_arrow().clone());
+    let stream = frame
+        .execute_stream()
+        .await
+        .map_err(|e| PgWireError::ApiError(Box::new(e)))?;
+    Ok((schema, stream))
+}
+
+/// `FORMAT binary` (or the legacy `BINARY`) for COPY … TO STDOUT; the
+/// options that only the text formats take are refused with it, as
+/// PostgreSQL refuses them (42601).
+fn binary_format(options: &[CopyOption], legacy: &[CopyLegacyOption]) -> PgWireResult<bool> {
+    let binary = options
+        .iter()
+        .any(|o| matches!(o, CopyOption::Format(f) if f.value.eq_ignore_ascii_case("binary")))
+        || legacy.iter().any(|o| matches!(o, CopyLegacyOption::Binary));
+    if !binary {
+        return Ok(false);
+    }
+    let text_only = options
+        .iter()
+        .find_map(|o| match o {
+            CopyOption::Delimiter(_) => Some("DELIMITER"),
+            CopyOption::Null(_) => Some("NULL"),
+            CopyOption::Header(_) => Some("HEADER"),
+            CopyOption::Quote(_) => Some("QUOTE"),
+            CopyOption::Escape(_) => Some("ESCAPE"),
+            _ => None,
+        })
+        .or_else(|| {
+            legacy.iter().find_map(|o| match o {
+                CopyLegacyOption::Delimiter(_) => Some("DELIMITER"),
+                CopyLegacyOption::Null(_) => Some("NULL"),
+                CopyLegacyOption::Header => Some("HEADER"),
+                CopyLegacyOption::Csv(_) => Some("CSV"),
+                _ => None,
+            })
+        });
+    match text_only {
+        Some(option) => Err(error(
+            sqlstate::SYNTAX_ERROR,
+            format!("cannot specify {option} in BINARY mode"),
+        )),
+        None => Ok(true),
+    }
+}
+
+/// PostgreSQL's binary COPY signature, flags and header extension length.
+const BINARY_HEADER: &[u8] = b"PGCOPY\n\xff\r\n\x00\x00\x00\x00\x00\x00\x00\x00\x00";
+/// The binary COPY trailer: a field count of -1.
+const BINARY_TRAILER: &[u8] = &[0xff, 0xff];
+
+/// `COPY … TO STDOUT (FORMAT binary)`: each row as PostgreSQL's binary
+/// tuple (a field count, then each field's length and binary value, as a
+/// DataRow carries them), the header with the first row and the trailer
+/// after the last, one CopyData message per row as PostgreSQL sends them.
+/// Values get PostgreSQL's binary forms where pgwire's differ
+/// ([`crate::pgtext::TextFixes`]: jsonb, uuid, empty arrays).
+fn copy_out_binary(
+    schema: datafusion::arrow::datatypes::SchemaRef,
+    stream: datafusion::physical_plan::SendableRecordBatchStream,
+    text: &crate::pgtext::TextSettings,
+) -> PgWireResult<Response> {
+    use bytes::{BufMut, BytesMut};
+    use futures::StreamExt;
+    let fields = Arc::new(arrow_pg::datatypes::arrow_schema_to_pg_fields(
+        &schema,
+        &pgwire::api::portal::Format::UnifiedBinary,
+        None,
+    )?);
+    let columns = fields.len();
+    let count = i16::try_from(columns).map_err(|_| {
+        error(
+            sqlstate::NOT_SUPPORTED,
+            format!("COPY of {columns} columns in binary is not supported"),
+        )
+    })?;
+    let fixes = crate::pgtext::TextFixes::for_fields(&fields, text);
+    let mut encoder = pgwire::api::results::DataRowEncoder::new(fields.clone());
+    let mut first = true;
+    let rows = stream.map(move |batch| -> Vec<PgWireResult<BytesMut>> {
+        let batch = match batch {
+            Ok(b) => b,
+            Err(e) => return vec![Err(PgWireError::ApiError(Box::new(e)))],
+        };
+        let mut out = Vec::with_capacity(batch.num_rows());
+        for row in 0..batch.num_rows() {
+            for (i, field) in schema.fields().iter().enumerate() {
+                if let Err(e) = arrow_pg::encoder::encode_value(
+                    &mut encoder,
+                    batch.column(i),
+                    row,
+                    field,
+                    &fields[i],
+                ) {
+                    out.push(Err(e));
+                    return out;
+                }
+            }
+            let mut encoded = encoder.take_row();
+            if let Some(fixes) = &fixes {
+                encoded = fixes.apply(encoded);
+            }
+            let mut data = BytesMut::with_capacity(encoded.data.len() + 2 + BINARY_HEADER.len());
+            if std::mem::take(&mut first) {
+                data.put_slice(BINARY_HEADER);
+            }
+            data.put_i16(count);
+            data.put_slice(&encoded.data);
+            out.push(Ok(data));
+        }
+        out
+    });
+    // The trailer goes with the last row (pgwire counts the messages it
+    // sends as rows, all but a bare trailer); with no rows, the header
+    // goes with it.
+    let rows = Box::pin(rows.flat_map(futures::stream::iter));
+    let data = futures::stream::unfold(
+        (rows, None::<BytesMut>, false),
+        |(mut rows, mut held, done)| async move {
+            if done {
+                return None;
+            }
+            loop {
+                match rows.next().await {
+                    Some(Ok(data)) => {
+                        if let Some(previous) = held.replace(data) {
+                            return Some((
+                                Ok(CopyData::new(previous.freeze())),
+                                (rows, held, false),
+                            ));
+                        }
+                    }
+                    Some(Err(e)) => return Some((Err(e), (rows, held, true))),
+                    None => {
+                        let mut last = held.take().unwrap_or_else(|| BytesMut::from(BINARY_HEADER));
+                        last.put_slice(BINARY_TRAILER);
+                        return Some((Ok(CopyData::new(last.freeze())), (rows, held, true)));
+                    }
+                }
+            }
+        },
+    );
+    let mut response = CopyResponse::new(1, columns, futures::stream::empty());
+    *response.data_stream() = Box::pin(data);
+    Ok(Response::CopyOut(response))
 }
 
 fn csv_quote(value: &str, format: &CopyFormat) -> String {

@@ -970,5 +970,47 @@ async fn copy_to_stdout_in_text_and_csv() {
         .expect_err("server file");
     assert_eq!(err.0, "42501");
     assert!(!Path::new("/tmp/laketap-users.txt").exists());
+
+    // Binary: PostgreSQL's signature, flags and extension length, then per
+    // row a field count and each field's length and binary value, then -1.
+    let binary = |sql: &'static str| {
+        let client = &client;
+        async move {
+            let stream = client.copy_out(sql).await.expect(sql);
+            let chunks: Vec<bytes::Bytes> = stream.try_collect().await.expect("copy data");
+            chunks.concat()
+        }
+    };
+    let header: &[u8] = b"PGCOPY\n\xff\r\n\0\0\0\0\0\0\0\0\0";
+    let mut expected = header.to_vec();
+    for (id, text) in [(7i32, "ab"), (8, "")] {
+        expected.extend_from_slice(&2i16.to_be_bytes());
+        expected.extend_from_slice(&4i32.to_be_bytes());
+        expected.extend_from_slice(&id.to_be_bytes());
+        expected.extend_from_slice(&(text.len() as i32).to_be_bytes());
+        expected.extend_from_slice(text.as_bytes());
+    }
+    expected.extend_from_slice(&[0xff, 0xff]);
+    assert_eq!(
+        binary(
+            "COPY (SELECT * FROM (VALUES (CAST(7 AS INT), 'ab'), (CAST(8 AS INT), '')) AS t(i, s) \
+             ORDER BY i) TO STDOUT WITH (FORMAT binary)"
+        )
+        .await,
+        expected
+    );
+    let mut none = header.to_vec();
+    none.extend_from_slice(&[0xff, 0xff]);
+    assert_eq!(
+        binary("COPY (SELECT CAST(1 AS INT) AS i WHERE false) TO STDOUT (FORMAT binary)").await,
+        none
+    );
+    let err = answer(
+        &client,
+        "COPY (SELECT 1) TO STDOUT (FORMAT binary, DELIMITER ',')",
+    )
+    .await
+    .expect_err("delimiter in binary");
+    assert_eq!(err.0, "42601");
     kill(served, "-TERM");
 }
