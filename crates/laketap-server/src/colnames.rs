@@ -287,6 +287,25 @@ fn name_of(expr: &Expr) -> (String, Strength) {
     }
 }
 
+/// The parts of a qualified name in text (`clients.people`,
+/// `"My Schema".t`), each as PostgreSQL folds it; `None` if it does not
+/// parse as one.
+pub fn qualified_name_parts(text: &str) -> Option<Vec<String>> {
+    let mut parser = datafusion::sql::sqlparser::parser::Parser::new(
+        &datafusion::sql::sqlparser::dialect::PostgreSqlDialect {},
+    )
+    .try_with_sql(text)
+    .ok()?;
+    let name = parser.parse_object_name(false).ok()?;
+    if parser.peek_token().token != datafusion::sql::sqlparser::tokenizer::Token::EOF {
+        return None;
+    }
+    name.0
+        .iter()
+        .map(|part| part.as_ident().map(identifier))
+        .collect()
+}
+
 /// An identifier as PostgreSQL folds it: unquoted ones to lower case.
 fn identifier(ident: &datafusion::sql::sqlparser::ast::Ident) -> String {
     match ident.quote_style {

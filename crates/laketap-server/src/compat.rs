@@ -70,6 +70,8 @@ pub fn rewrite_sql(sql: &str) -> Option<String> {
                 .or_else(|| subscripts(expr))
                 .or_else(|| expandarray(expr))
                 .or_else(|| composite_field(expr))
+                .or_else(|| regclass.then(|| regclass_text(expr)).flatten())
+                .or_else(|| regclass.then(|| to_regclass(expr)).flatten())
                 .or_else(|| regclass.then(|| system_regclass(expr)).flatten())
                 .or_else(|| regclass.then(|| regproc_comparison(expr)).flatten())
                 .or_else(|| interval.then(|| interval_literal(expr)).flatten())
@@ -440,6 +442,102 @@ fn system_regclass(expr: &Expr) -> Option<Expr> {
         *value = Value::SingleQuotedString(format!("pg_catalog.{name}"));
     }
     Some(replacement)
+}
+
+/// The pg_class row of a relation named in text (`clients.people`,
+/// `pg_class`): a condition on `laketap_c` (pg_class) and `laketap_n` (its
+/// pg_namespace). A name without a schema is looked up in pg_catalog and
+/// the current schema.
+fn relation_named(text: &str) -> Option<String> {
+    let parts = crate::colnames::qualified_name_parts(text)?;
+    let quote = |s: &str| format!("'{}'", s.replace('\'', "''"));
+    match parts.as_slice() {
+        [relation] => Some(format!(
+            "laketap_c.relname = {} AND laketap_n.nspname IN ('pg_catalog', current_schema())",
+            quote(relation)
+        )),
+        [schema, relation] => Some(format!(
+            "laketap_c.relname = {} AND laketap_n.nspname = {}",
+            quote(relation),
+            quote(schema)
+        )),
+        _ => None,
+    }
+}
+
+/// `(SELECT <what> …)` over the relation `text` names (`what` is an
+/// aggregate: at most one row).
+fn relation_lookup(what: &str, text: &str) -> Option<Expr> {
+    parse_expr(&format!(
+        "(SELECT {what} FROM pg_catalog.pg_class laketap_c \
+         JOIN pg_catalog.pg_namespace laketap_n ON laketap_n.oid = laketap_c.relnamespace \
+         WHERE {})",
+        relation_named(text)?
+    ))
+}
+
+/// The string of `to_regclass('…')` (or `pg_catalog.to_regclass`).
+fn to_regclass_text(expr: &Expr) -> Option<&String> {
+    use datafusion::sql::sqlparser::ast::{FunctionArg, FunctionArgExpr, Value, ValueWithSpan};
+    let Expr::Function(function) = expr else {
+        return None;
+    };
+    let name = function.name.to_string().to_ascii_lowercase();
+    if name.strip_prefix("pg_catalog.").unwrap_or(&name) != "to_regclass" {
+        return None;
+    }
+    let FunctionArguments::List(list) = &function.args else {
+        return None;
+    };
+    match list.args.as_slice() {
+        [
+            FunctionArg::Unnamed(FunctionArgExpr::Expr(Expr::Value(ValueWithSpan {
+                value: Value::SingleQuotedString(text),
+                ..
+            }))),
+        ] => Some(text),
+        _ => None,
+    }
+}
+
+/// `'schema.name'::regclass::text` and `to_regclass('…')::text`: the
+/// relation's name as PostgreSQL's `regclassout` writes it (qualified
+/// with its schema unless that is pg_catalog or the current schema), where
+/// DataFusion gave its OID as a number. Only a name in a literal: a
+/// regclass column cast to text stays a number. (PostgreSQL qualifies a
+/// name not visible on the whole search path and quotes names that need
+/// it.)
+fn regclass_text(expr: &Expr) -> Option<Expr> {
+    use datafusion::sql::sqlparser::ast::DataType as SqlType;
+    let Expr::Cast {
+        expr: inner,
+        data_type: SqlType::Text | SqlType::Varchar(_) | SqlType::CharacterVarying(_),
+        ..
+    } = expr
+    else {
+        return None;
+    };
+    const NAME: &str = "max(CASE WHEN laketap_n.nspname IN ('pg_catalog', current_schema()) \
+         THEN laketap_c.relname ELSE laketap_n.nspname || '.' || laketap_c.relname END)";
+    if let Some(text) = reg_literal(inner, "regclass") {
+        return relation_lookup(NAME, text);
+    }
+    // to_regclass('…'), which the bottom-up visit has made a lookup of the OID.
+    let Expr::Subquery(query) = inner.as_ref() else {
+        return None;
+    };
+    let lookup = query.to_string();
+    let rest = lookup.strip_prefix(TO_REGCLASS_SELECT)?;
+    parse_expr(&format!("(SELECT {NAME}{rest})"))
+}
+
+/// How [`to_regclass`]'s lookup begins.
+const TO_REGCLASS_SELECT: &str = "SELECT max(laketap_c.oid)";
+
+/// `to_regclass('schema.name')`: the relation's OID, or NULL when there is
+/// none (where `'…'::regclass` fails).
+fn to_regclass(expr: &Expr) -> Option<Expr> {
+    relation_lookup("max(laketap_c.oid)", to_regclass_text(expr)?)
 }
 
 /// The string of `'name'::kind` (or `::pg_catalog.kind`), a literal cast
@@ -2236,6 +2334,37 @@ mod tests {
                     .expect("text")
             })
             .collect()
+    }
+
+    #[test]
+    fn relations_named_in_literals_are_looked_up_by_name() {
+        let sql = rewrite_sql(
+            "SELECT 'clients.people'::regclass::text AS a, to_regclass('\"My\".T')::text AS b, \
+             to_regclass('pg_class') AS c, x::regclass::text AS d FROM t",
+        )
+        .expect("rewritten");
+        let name = "max(CASE WHEN laketap_n.nspname IN ('pg_catalog', current_schema()) \
+             THEN laketap_c.relname ELSE laketap_n.nspname || '.' || laketap_c.relname END)";
+        let from = "FROM pg_catalog.pg_class laketap_c JOIN pg_catalog.pg_namespace laketap_n \
+             ON laketap_n.oid = laketap_c.relnamespace WHERE";
+        for part in [
+            format!(
+                "(SELECT {name} {from} laketap_c.relname = 'people' AND laketap_n.nspname = 'clients') AS a"
+            ),
+            // Unquoted parts fold to lower case, as PostgreSQL folds them.
+            format!(
+                "(SELECT {name} {from} laketap_c.relname = 't' AND laketap_n.nspname = 'My') AS b"
+            ),
+            format!(
+                "(SELECT max(laketap_c.oid) {from} laketap_c.relname = 'pg_class' \
+                 AND laketap_n.nspname IN ('pg_catalog', current_schema())) AS c"
+            ),
+            // A column stays the engine's.
+            "x::REGCLASS::TEXT AS d".to_string(),
+        ] {
+            let part = part.split_whitespace().collect::<Vec<_>>().join(" ");
+            assert!(sql.contains(&part), "{part}\nin\n{sql}");
+        }
     }
 
     #[tokio::test]
