@@ -46,6 +46,7 @@ pub fn rewrite_sql(sql: &str) -> Option<String> {
     let domain_lookup = mentions(b"typtype") && mentions(b"recursive");
     let oid_aggregate = mentions(b"array_agg") && mentions(b"atttypid");
     let regtype_text = mentions(b"regtype");
+    let visibility = mentions(b"pg_table_is_visible");
     if !mentions(b"array")
         && !datetime_format
         && !epoch
@@ -53,6 +54,7 @@ pub fn rewrite_sql(sql: &str) -> Option<String> {
         && !domain_lookup
         && !oid_aggregate
         && !regtype_text
+        && !visibility
         && !interval
         && !numeric
         && !mentions(b"generate_subscripts")
@@ -83,6 +85,7 @@ pub fn rewrite_sql(sql: &str) -> Option<String> {
                 .or_else(|| domain_lookup.then(|| no_domains(expr)).flatten())
                 .or_else(|| oid_aggregate.then(|| oid_array_agg(expr)).flatten())
                 .or_else(|| regtype_text.then(|| regtype_as_text(expr)).flatten())
+                .or_else(|| visibility.then(|| table_visibility(expr)).flatten())
             {
                 *expr = replacement;
                 changed = true;
@@ -533,6 +536,41 @@ fn regclass_text(expr: &Expr) -> Option<Expr> {
 
 /// How [`to_regclass`]'s lookup begins.
 const TO_REGCLASS_SELECT: &str = "SELECT max(laketap_c.oid)";
+
+/// `pg_table_is_visible(c.oid)` (psql's `\d`, `\dt name`): whether the
+/// relation's schema is on the session's search_path
+/// ([`crate::searchpath`]), where datafusion-pg-catalog answered true for
+/// every relation. Only the form over a pg_class row (`alias.oid`), whose
+/// `relnamespace` is at hand. (PostgreSQL also hides a relation behind one
+/// of the same name earlier on the path.)
+fn table_visibility(expr: &Expr) -> Option<Expr> {
+    use datafusion::sql::sqlparser::ast::{FunctionArg, FunctionArgExpr};
+    let Expr::Function(function) = expr else {
+        return None;
+    };
+    let name = function.name.to_string().to_ascii_lowercase();
+    if name.strip_prefix("pg_catalog.").unwrap_or(&name) != "pg_table_is_visible" {
+        return None;
+    }
+    let FunctionArguments::List(list) = &function.args else {
+        return None;
+    };
+    let [FunctionArg::Unnamed(FunctionArgExpr::Expr(Expr::CompoundIdentifier(parts)))] =
+        list.args.as_slice()
+    else {
+        return None;
+    };
+    let [relation, oid] = parts.as_slice() else {
+        return None;
+    };
+    if !oid.value.eq_ignore_ascii_case("oid") {
+        return None;
+    }
+    parse_expr(&format!(
+        "{relation}.relnamespace IN (SELECT laketap_vn.oid FROM pg_catalog.pg_namespace laketap_vn \
+         WHERE array_has(current_schemas(true), laketap_vn.nspname))"
+    ))
+}
 
 /// `to_regclass('schema.name')`: the relation's OID, or NULL when there is
 /// none (where `'…'::regclass` fails).
@@ -1905,6 +1943,8 @@ pub struct PgCatalogOverlay {
     pg_index: Option<Arc<dyn TableProvider>>,
     /// `pg_constraint` with its key columns as arrays.
     pg_constraint: Option<Arc<dyn TableProvider>>,
+    /// `pg_namespace` with `nspacl` an array (psql `\dn+`).
+    pg_namespace: Option<Arc<dyn TableProvider>>,
     /// `pg_settings`, computed at each scan from the scanning session's options.
     pg_settings: Arc<dyn TableProvider>,
     /// `pg_description`: the built-in rows and the catalog's descriptions.
@@ -2016,6 +2056,10 @@ impl PgCatalogOverlay {
             Some(table) => Some(with_null_columns("pg_constraint", table, &[])?),
             None => None,
         };
+        let pg_namespace = match inner.table("pg_namespace").await? {
+            Some(table) => Some(with_null_columns("pg_namespace", table, &[])?),
+            None => None,
+        };
         let pg_description = match inner.table("pg_description").await? {
             Some(builtin) => {
                 let lake = crate::describe::DescriptionTable::new(descriptions, builtin.schema())?;
@@ -2041,6 +2085,7 @@ impl PgCatalogOverlay {
             pg_attribute,
             pg_index,
             pg_constraint,
+            pg_namespace,
             pg_settings: Arc::new(laketap_engine::pgsettings::PgSettingsTable::default()),
             pg_description,
             roles: {
@@ -2206,6 +2251,15 @@ fn with_null_columns(
                 .otherwise(column)
                 .map(|owner| owner.alias_with_metadata(f.name(), Some(oid.clone())))
                 .unwrap_or_else(|_| col(format!("{name}.relowner")))
+            } else if name == "pg_namespace"
+                && f.name() == "nspacl"
+                && f.data_type() == &DataType::Utf8
+            {
+                // aclitem[] in PostgreSQL (psql `\dn+` runs array_to_string
+                // on it); NULL here, as datafusion-pg-catalog's text is:
+                // no grants beyond the owner's.
+                let text_array = DataType::List(Arc::new(Field::new("item", DataType::Utf8, true)));
+                cast(lit(datafusion::scalar::ScalarValue::Null), text_array).alias(f.name())
             } else if OID_COLUMNS.contains(&f.name().as_str()) {
                 column.alias_with_metadata(f.name(), Some(oid.clone()))
             } else if let Some((_, item)) = bracketed {
@@ -2293,6 +2347,11 @@ impl SchemaProvider for PgCatalogOverlay {
             && let Some(pg_index) = &self.pg_index
         {
             return Ok(Some(pg_index.clone()));
+        }
+        if name.eq_ignore_ascii_case("pg_namespace")
+            && let Some(pg_namespace) = &self.pg_namespace
+        {
+            return Ok(Some(pg_namespace.clone()));
         }
         if name.eq_ignore_ascii_case("pg_constraint")
             && let Some(pg_constraint) = &self.pg_constraint

@@ -55,6 +55,7 @@ pub mod roles;
 mod rules;
 pub mod savepoints;
 pub mod scram;
+pub mod searchpath;
 pub mod settings;
 pub mod sqlstate;
 pub mod tableoids;
@@ -199,6 +200,15 @@ impl PgServer {
         ctx.register_udf(datafusion::logical_expr::ScalarUDF::new_from_impl(
             pgtypes::OidArray::default(),
         ));
+        // The session's search_path (datafusion-pg-catalog answers `public`).
+        if let Some(database) = ctx.catalog(laketap_engine::DATABASE) {
+            ctx.register_udf(datafusion::logical_expr::ScalarUDF::new_from_impl(
+                searchpath::CurrentSchema::new(database.clone()),
+            ));
+            ctx.register_udf(datafusion::logical_expr::ScalarUDF::new_from_impl(
+                searchpath::CurrentSchemas::new(database),
+            ));
+        }
         // Results PostgreSQL types `name` (session_user is per session).
         for function in ["current_schema", "current_database", "pg_encoding_to_char"] {
             if let Ok(inner) = datafusion::execution::FunctionRegistry::udf(ctx, function) {
