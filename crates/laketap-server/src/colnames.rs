@@ -226,6 +226,17 @@ fn name_of(expr: &Expr) -> (String, Strength) {
                     Value::SingleQuotedString(field) => (field.clone(), Strength::Named),
                     _ => (name, Strength::Named),
                 },
+                // datafusion-postgres writes `x = ANY(array)` so before
+                // this sees it: PostgreSQL names the comparison `?column?`.
+                ("array_contains", Some(_), Some(_)) if args.len() == 2 => {
+                    (UNNAMED.to_string(), Strength::Unnamed)
+                }
+                // compat.rs's form of `generate_series(…)` in a select list.
+                ("unnest", Some(Expr::Function(inner)), None)
+                    if last_part(&inner.name) == "generate_series" =>
+                {
+                    ("generate_series".to_string(), Strength::Named)
+                }
                 ("unnest", Some(Expr::Function(inner)), None)
                     if last_part(&inner.name) == "laketap_expandarray" =>
                 {

@@ -47,6 +47,7 @@ pub fn rewrite_sql(sql: &str) -> Option<String> {
     let oid_aggregate = mentions(b"array_agg") && mentions(b"atttypid");
     let regtype_text = mentions(b"regtype");
     let visibility = mentions(b"pg_table_is_visible");
+    let series = mentions(b"generate_series");
     if !mentions(b"array")
         && !datetime_format
         && !epoch
@@ -55,6 +56,7 @@ pub fn rewrite_sql(sql: &str) -> Option<String> {
         && !oid_aggregate
         && !regtype_text
         && !visibility
+        && !series
         && !interval
         && !numeric
         && !mentions(b"generate_subscripts")
@@ -67,6 +69,9 @@ pub fn rewrite_sql(sql: &str) -> Option<String> {
     let mut statements = Parser::parse_sql(&PostgreSqlDialect {}, sql).ok()?;
     let mut changed = false;
     for statement in &mut statements {
+        if series {
+            changed |= set_returning_items(statement);
+        }
         let _ = visit_expressions_mut(statement, |expr| {
             if let Some(replacement) = array_subquery(expr)
                 .or_else(|| subscripts(expr))
@@ -570,6 +575,87 @@ fn table_visibility(expr: &Expr) -> Option<Expr> {
         "{relation}.relnamespace IN (SELECT laketap_vn.oid FROM pg_catalog.pg_namespace laketap_vn \
          WHERE array_has(current_schemas(true), laketap_vn.nspname))"
     ))
+}
+
+/// `SELECT generate_series(1, 3)`: in a select list PostgreSQL's
+/// generate_series returns a row per value; DataFusion's returns one list.
+/// Such an item (alone, or aliased) becomes `unnest(generate_series(…))`,
+/// cast to integer when every argument is an integer literal that fits
+/// one (PostgreSQL's `generate_series(int4, int4)`). In FROM it is
+/// DataFusion's table function already. Only the statement's own select
+/// lists, not subqueries'.
+fn set_returning_items(statement: &mut datafusion::sql::sqlparser::ast::Statement) -> bool {
+    use datafusion::sql::sqlparser::ast::{
+        FunctionArg, FunctionArgExpr, SelectItem, SetExpr, Statement, Value, ValueWithSpan,
+    };
+    fn series(expr: &mut Expr) -> bool {
+        let Expr::Function(function) = expr else {
+            return false;
+        };
+        let name = function.name.to_string().to_ascii_lowercase();
+        if name.strip_prefix("pg_catalog.").unwrap_or(&name) != "generate_series" {
+            return false;
+        }
+        let FunctionArguments::List(list) = &function.args else {
+            return false;
+        };
+        let int4 = list.args.iter().all(|arg| {
+            let literal = match arg {
+                FunctionArg::Unnamed(FunctionArgExpr::Expr(e)) => e,
+                _ => return false,
+            };
+            let (negative, literal) = match literal {
+                Expr::UnaryOp { op, expr } if op.to_string() == "-" => (true, expr.as_ref()),
+                other => (false, other),
+            };
+            match literal {
+                Expr::Value(ValueWithSpan {
+                    value: Value::Number(n, _),
+                    ..
+                }) => n
+                    .parse::<i64>()
+                    .ok()
+                    .map(|v| if negative { -v } else { v })
+                    .is_some_and(|v| i32::try_from(v).is_ok()),
+                _ => false,
+            }
+        });
+        let text = format!("unnest({expr})");
+        let text = if int4 {
+            format!("CAST({text} AS INTEGER)")
+        } else {
+            text
+        };
+        match parse_expr(&text) {
+            Some(rewritten) => {
+                *expr = rewritten;
+                true
+            }
+            None => false,
+        }
+    }
+    fn set(body: &mut SetExpr) -> bool {
+        match body {
+            SetExpr::Select(select) => {
+                let mut changed = false;
+                for item in &mut select.projection {
+                    if let SelectItem::UnnamedExpr(expr) | SelectItem::ExprWithAlias { expr, .. } =
+                        item
+                    {
+                        changed |= series(expr);
+                    }
+                }
+                changed
+            }
+            SetExpr::SetOperation { left, right, .. } => set(left) | set(right),
+            SetExpr::Query(query) => set(&mut query.body),
+            _ => false,
+        }
+    }
+    match statement {
+        Statement::Query(query) => set(&mut query.body),
+        _ => false,
+    }
 }
 
 /// `to_regclass('schema.name')`: the relation's OID, or NULL when there is
@@ -2393,6 +2479,21 @@ mod tests {
                     .expect("text")
             })
             .collect()
+    }
+
+    #[test]
+    fn generate_series_in_a_select_list_gives_rows() {
+        assert_eq!(
+            rewrite_sql("SELECT generate_series(1, 3) AS v, generate_series(-2, 3000000000)")
+                .as_deref(),
+            Some(
+                "SELECT CAST(unnest(generate_series(1, 3)) AS INTEGER) AS v, \
+                 unnest(generate_series(-2, 3000000000))"
+            )
+        );
+        // In FROM it is the table function already; in an expression, left.
+        assert_eq!(rewrite_sql("SELECT * FROM generate_series(1, 3)"), None);
+        assert_eq!(rewrite_sql("SELECT 1 + generate_series(1, 3)"), None);
     }
 
     #[test]
