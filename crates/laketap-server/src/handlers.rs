@@ -218,6 +218,19 @@ impl Sessions {
             .with_table_functions(functions)
             .with_catalog_list(catalogs)
             .build();
+        // The scalar series functions build their lists outside the pool:
+        // bounded by the per-query limit (crate::limits::SeriesGuard).
+        if let Some(limit) = self.limits.query_memory {
+            for name in ["generate_series", "range"] {
+                if let Some(inner) = state.scalar_functions().get(name).cloned() {
+                    descriptions.push(Arc::new(
+                        datafusion::logical_expr::ScalarUDF::new_from_impl(
+                            crate::limits::SeriesGuard::new(inner, limit),
+                        ),
+                    ));
+                }
+            }
+        }
         for udf in descriptions {
             if let Err(e) = datafusion::execution::FunctionRegistry::register_udf(&mut state, udf) {
                 tracing::warn!(error = %e, "description functions not filtered for the session");
