@@ -376,20 +376,26 @@ impl QueryParser for CompatParser {
         column_format: Option<&Format>,
     ) -> PgWireResult<Vec<FieldInfo>> {
         // A FETCH's rows were encoded as text when its cursor was declared
-        // (crate::cursors): it is described as what it sends.
+        // (crate::cursors): it is described as what it sends, binary only
+        // where its rows can be read back into binary.
         let fetch = matches!(
             stmt.1,
             Some((datafusion::sql::sqlparser::ast::Statement::Fetch { .. }, _))
         );
-        let column_format = if fetch {
-            Some(&Format::UnifiedText)
+        let fields = if fetch {
+            let text = self
+                .sessions
+                .any_parser
+                .get_result_schema(stmt, Some(&Format::UnifiedText))?;
+            match column_format {
+                Some(formats) => crate::cursors::fetch_fields(&text, formats),
+                None => text,
+            }
         } else {
-            column_format
+            self.sessions
+                .any_parser
+                .get_result_schema(stmt, column_format)?
         };
-        let fields = self
-            .sessions
-            .any_parser
-            .get_result_schema(stmt, column_format)?;
         let fields = match &stmt.1 {
             Some((_, plan)) => {
                 let fields =
@@ -904,6 +910,10 @@ impl ExtendedQueryHandler for LoggedService {
         };
         match result {
             Ok(mut response) => {
+                if let Some((datafusion::sql::sqlparser::ast::Statement::Fetch { .. }, _)) = parsed
+                {
+                    crate::cursors::fetch_in_formats(&mut response, &portal.result_column_format);
+                }
                 if let (Response::Query(query), Some((_, plan))) = (&mut response, parsed)
                     && let Some(fields) =
                         crate::pgtypes::retyped(plan.schema().as_arrow(), &query.row_schema)
