@@ -96,29 +96,38 @@ fn unmarked(alias: &str) -> Option<&str> {
 /// made of its PostgreSQL name and its position, and [`rename`] gives the
 /// described column its PostgreSQL name back. `false` if nothing changed.
 pub fn unique_aliases(statement: &mut Statement) -> bool {
-    fn set(body: &mut SetExpr) -> bool {
-        match body {
-            SetExpr::Select(select) => {
-                let mut changed = false;
-                for (i, item) in select.projection.iter_mut().enumerate() {
-                    if let SelectItem::UnnamedExpr(expr) = item {
-                        let alias = format!("{}{MARK}{})", name_of(expr).0, i + 1);
-                        *item = SelectItem::ExprWithAlias {
-                            expr: expr.clone(),
-                            alias: datafusion::sql::sqlparser::ast::Ident::with_quote('"', alias),
-                        };
-                        changed = true;
-                    }
-                }
-                changed
+    each_select_list(statement, &mut |select| {
+        let mut changed = false;
+        for (i, item) in select.projection.iter_mut().enumerate() {
+            if let SelectItem::UnnamedExpr(expr) = item {
+                let alias = format!("{}{MARK}{})", name_of(expr).0, i + 1);
+                *item = SelectItem::ExprWithAlias {
+                    expr: expr.clone(),
+                    alias: datafusion::sql::sqlparser::ast::Ident::with_quote('"', alias),
+                };
+                changed = true;
             }
-            SetExpr::SetOperation { left, right, .. } => set(left) | set(right),
-            SetExpr::Query(query) => set(&mut query.body),
+        }
+        changed
+    })
+}
+
+/// Applies `change` to each select list of a query statement's own (every
+/// branch of a set operation; not subqueries'); whether any changed.
+pub fn each_select_list(
+    statement: &mut Statement,
+    change: &mut dyn FnMut(&mut Select) -> bool,
+) -> bool {
+    fn set(body: &mut SetExpr, change: &mut dyn FnMut(&mut Select) -> bool) -> bool {
+        match body {
+            SetExpr::Select(select) => change(select),
+            SetExpr::SetOperation { left, right, .. } => set(left, change) | set(right, change),
+            SetExpr::Query(query) => set(&mut query.body, change),
             _ => false,
         }
     }
     match statement {
-        Statement::Query(query) => set(&mut query.body),
+        Statement::Query(query) => set(&mut query.body, change),
         _ => false,
     }
 }

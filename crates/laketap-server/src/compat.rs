@@ -484,20 +484,29 @@ fn relation_lookup(what: &str, text: &str) -> Option<Expr> {
     ))
 }
 
-/// The string of `to_regclass('…')` (or `pg_catalog.to_regclass`).
-fn to_regclass_text(expr: &Expr) -> Option<&String> {
-    use datafusion::sql::sqlparser::ast::{FunctionArg, FunctionArgExpr, Value, ValueWithSpan};
+/// The arguments of a call of `name` (or `pg_catalog.name`) with a list
+/// of them.
+fn call_of<'a>(
+    expr: &'a Expr,
+    name: &str,
+) -> Option<&'a [datafusion::sql::sqlparser::ast::FunctionArg]> {
     let Expr::Function(function) = expr else {
         return None;
     };
-    let name = function.name.to_string().to_ascii_lowercase();
-    if name.strip_prefix("pg_catalog.").unwrap_or(&name) != "to_regclass" {
+    let called = function.name.to_string().to_ascii_lowercase();
+    if called.strip_prefix("pg_catalog.").unwrap_or(&called) != name {
         return None;
     }
-    let FunctionArguments::List(list) = &function.args else {
-        return None;
-    };
-    match list.args.as_slice() {
+    match &function.args {
+        FunctionArguments::List(list) => Some(list.args.as_slice()),
+        _ => None,
+    }
+}
+
+/// The string of `to_regclass('…')` (or `pg_catalog.to_regclass`).
+fn to_regclass_text(expr: &Expr) -> Option<&String> {
+    use datafusion::sql::sqlparser::ast::{FunctionArg, FunctionArgExpr, Value, ValueWithSpan};
+    match call_of(expr, "to_regclass")? {
         [
             FunctionArg::Unnamed(FunctionArgExpr::Expr(Expr::Value(ValueWithSpan {
                 value: Value::SingleQuotedString(text),
@@ -516,27 +525,33 @@ fn to_regclass_text(expr: &Expr) -> Option<&String> {
 /// name not visible on the whole search path and quotes names that need
 /// it.)
 fn regclass_text(expr: &Expr) -> Option<Expr> {
-    use datafusion::sql::sqlparser::ast::DataType as SqlType;
-    let Expr::Cast {
-        expr: inner,
-        data_type: SqlType::Text | SqlType::Varchar(_) | SqlType::CharacterVarying(_),
-        ..
-    } = expr
-    else {
-        return None;
-    };
+    let inner = cast_to_text(expr)?;
     const NAME: &str = "max(CASE WHEN laketap_n.nspname IN ('pg_catalog', current_schema()) \
          THEN laketap_c.relname ELSE laketap_n.nspname || '.' || laketap_c.relname END)";
     if let Some(text) = reg_literal(inner, "regclass") {
         return relation_lookup(NAME, text);
     }
     // to_regclass('…'), which the bottom-up visit has made a lookup of the OID.
-    let Expr::Subquery(query) = inner.as_ref() else {
+    let Expr::Subquery(query) = inner else {
         return None;
     };
     let lookup = query.to_string();
     let rest = lookup.strip_prefix(TO_REGCLASS_SELECT)?;
     parse_expr(&format!("(SELECT {NAME}{rest})"))
+}
+
+/// What `expr` casts to text (`x::text`, `CAST(x AS VARCHAR)`).
+fn cast_to_text(expr: &Expr) -> Option<&Expr> {
+    use datafusion::sql::sqlparser::ast::DataType as SqlType;
+    match expr {
+        Expr::Cast {
+            expr: inner,
+            data_type:
+                SqlType::Text | SqlType::Varchar(_) | SqlType::CharacterVarying(_) | SqlType::String(_),
+            ..
+        } => Some(inner),
+        _ => None,
+    }
 }
 
 /// How [`to_regclass`]'s lookup begins.
@@ -550,18 +565,8 @@ const TO_REGCLASS_SELECT: &str = "SELECT max(laketap_c.oid)";
 /// of the same name earlier on the path.)
 fn table_visibility(expr: &Expr) -> Option<Expr> {
     use datafusion::sql::sqlparser::ast::{FunctionArg, FunctionArgExpr};
-    let Expr::Function(function) = expr else {
-        return None;
-    };
-    let name = function.name.to_string().to_ascii_lowercase();
-    if name.strip_prefix("pg_catalog.").unwrap_or(&name) != "pg_table_is_visible" {
-        return None;
-    }
-    let FunctionArguments::List(list) = &function.args else {
-        return None;
-    };
     let [FunctionArg::Unnamed(FunctionArgExpr::Expr(Expr::CompoundIdentifier(parts)))] =
-        list.args.as_slice()
+        call_of(expr, "pg_table_is_visible")?
     else {
         return None;
     };
@@ -586,20 +591,13 @@ fn table_visibility(expr: &Expr) -> Option<Expr> {
 /// lists, not subqueries'.
 fn set_returning_items(statement: &mut datafusion::sql::sqlparser::ast::Statement) -> bool {
     use datafusion::sql::sqlparser::ast::{
-        FunctionArg, FunctionArgExpr, SelectItem, SetExpr, Statement, Value, ValueWithSpan,
+        FunctionArg, FunctionArgExpr, SelectItem, Value, ValueWithSpan,
     };
     fn series(expr: &mut Expr) -> bool {
-        let Expr::Function(function) = expr else {
+        let Some(args) = call_of(expr, "generate_series") else {
             return false;
         };
-        let name = function.name.to_string().to_ascii_lowercase();
-        if name.strip_prefix("pg_catalog.").unwrap_or(&name) != "generate_series" {
-            return false;
-        }
-        let FunctionArguments::List(list) = &function.args else {
-            return false;
-        };
-        let int4 = list.args.iter().all(|arg| {
+        let int4 = args.iter().all(|arg| {
             let literal = match arg {
                 FunctionArg::Unnamed(FunctionArgExpr::Expr(e)) => e,
                 _ => return false,
@@ -634,28 +632,15 @@ fn set_returning_items(statement: &mut datafusion::sql::sqlparser::ast::Statemen
             None => false,
         }
     }
-    fn set(body: &mut SetExpr) -> bool {
-        match body {
-            SetExpr::Select(select) => {
-                let mut changed = false;
-                for item in &mut select.projection {
-                    if let SelectItem::UnnamedExpr(expr) | SelectItem::ExprWithAlias { expr, .. } =
-                        item
-                    {
-                        changed |= series(expr);
-                    }
-                }
-                changed
+    crate::colnames::each_select_list(statement, &mut |select| {
+        let mut changed = false;
+        for item in &mut select.projection {
+            if let SelectItem::UnnamedExpr(expr) | SelectItem::ExprWithAlias { expr, .. } = item {
+                changed |= series(expr);
             }
-            SetExpr::SetOperation { left, right, .. } => set(left) | set(right),
-            SetExpr::Query(query) => set(&mut query.body),
-            _ => false,
         }
-    }
-    match statement {
-        Statement::Query(query) => set(&mut query.body),
-        _ => false,
-    }
+        changed
+    })
 }
 
 /// `to_regclass('schema.name')`: the relation's OID, or NULL when there is
@@ -808,18 +793,10 @@ fn no_domains(expr: &Expr) -> Option<Expr> {
 fn regtype_as_text(expr: &Expr) -> Option<Expr> {
     use datafusion::sql::sqlparser::ast::DataType as SqlType;
     let Expr::Cast {
-        expr: inner,
-        data_type: SqlType::Text | SqlType::Varchar(_) | SqlType::String(_),
-        ..
-    } = expr
-    else {
-        return None;
-    };
-    let Expr::Cast {
         expr: value,
         data_type: SqlType::Custom(name, modifiers),
         ..
-    } = inner.as_ref()
+    } = cast_to_text(expr)?
     else {
         return None;
     };
