@@ -598,7 +598,7 @@ fn binary_of(ty: &pgwire::api::Type, text: &str) -> Option<Vec<u8>> {
         }
         Type::TIMESTAMPTZ => {
             let (local, offset) = crate::pgstyle::parse_iso_timestamptz(text)?;
-            micros_since(local - chrono::TimeDelta::seconds(i64::from(offset)))?
+            micros_since(local.checked_sub_signed(chrono::TimeDelta::seconds(i64::from(offset)))?)?
         }
         Type::TIME => {
             let time = NaiveTime::parse_from_str(text, "%H:%M:%S%.f").ok()?;

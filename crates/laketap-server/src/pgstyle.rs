@@ -106,13 +106,17 @@ impl Zone {
     pub fn at(zone: &str, local: NaiveDateTime, offset_seconds: i32) -> Zone {
         use chrono::{Offset, TimeZone};
         use chrono_tz::OffsetName;
-        let utc = local - chrono::TimeDelta::seconds(i64::from(offset_seconds));
-        let abbreviation = zone.parse::<chrono_tz::Tz>().ok().and_then(|tz| {
-            let offset = tz.offset_from_utc_datetime(&utc);
-            (offset.fix().local_minus_utc() == offset_seconds)
-                .then(|| offset.abbreviation().map(str::to_string))
-                .flatten()
-        });
+        let utc = local.checked_sub_signed(chrono::TimeDelta::seconds(i64::from(offset_seconds)));
+        let abbreviation = zone
+            .parse::<chrono_tz::Tz>()
+            .ok()
+            .zip(utc)
+            .and_then(|(tz, utc)| {
+                let offset = tz.offset_from_utc_datetime(&utc);
+                (offset.fix().local_minus_utc() == offset_seconds)
+                    .then(|| offset.abbreviation().map(str::to_string))
+                    .flatten()
+            });
         Zone {
             offset_seconds,
             abbreviation,

@@ -1147,6 +1147,10 @@ impl ScalarUDFImpl for PgInput {
             )));
         }
         let text = datafusion::arrow::compute::cast(&source, &DataType::Utf8)?;
+        // varchar without a length is its text as it is: no copy.
+        if self.kind == PgKind::Varchar && self.length.is_none() {
+            return Ok(ColumnarValue::Array(text));
+        }
         let text = text.as_string::<i32>();
         let mut out = Vec::with_capacity(n);
         for row in 0..text.len() {
