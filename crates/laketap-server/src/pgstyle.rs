@@ -104,24 +104,32 @@ impl Zone {
     /// `local` - `offset_seconds`; its abbreviation when the zone is named
     /// and has that offset then.
     pub fn at(zone: &str, local: NaiveDateTime, offset_seconds: i32) -> Zone {
+        Zone::of(named_zone(zone).as_ref(), local, offset_seconds)
+    }
+
+    /// As [`Zone::at`], with the zone's name read once ([`named_zone`]):
+    /// callers read it per query or per batch, not per value.
+    pub fn of(zone: Option<&chrono_tz::Tz>, local: NaiveDateTime, offset_seconds: i32) -> Zone {
         use chrono::{Offset, TimeZone};
         use chrono_tz::OffsetName;
         let utc = local.checked_sub_signed(chrono::TimeDelta::seconds(i64::from(offset_seconds)));
-        let abbreviation = zone
-            .parse::<chrono_tz::Tz>()
-            .ok()
-            .zip(utc)
-            .and_then(|(tz, utc)| {
-                let offset = tz.offset_from_utc_datetime(&utc);
-                (offset.fix().local_minus_utc() == offset_seconds)
-                    .then(|| offset.abbreviation().map(str::to_string))
-                    .flatten()
-            });
+        let abbreviation = zone.zip(utc).and_then(|(tz, utc)| {
+            let offset = tz.offset_from_utc_datetime(&utc);
+            (offset.fix().local_minus_utc() == offset_seconds)
+                .then(|| offset.abbreviation().map(str::to_string))
+                .flatten()
+        });
         Zone {
             offset_seconds,
             abbreviation,
         }
     }
+}
+
+/// A session TimeZone's named zone, for abbreviations (`None` for an
+/// offset such as `+02:00`, which has none).
+pub fn named_zone(zone: &str) -> Option<chrono_tz::Tz> {
+    zone.parse().ok()
 }
 
 const DAYS: [&str; 7] = ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"];

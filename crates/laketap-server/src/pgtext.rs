@@ -213,6 +213,8 @@ impl TextSettings {
 pub struct TextFixes {
     columns: Vec<(usize, Kind)>,
     settings: TextSettings,
+    /// The session's TimeZone, read once for the query's rows.
+    named_zone: Option<chrono_tz::Tz>,
 }
 
 impl TextFixes {
@@ -248,6 +250,7 @@ impl TextFixes {
         (!columns.is_empty()).then(|| TextFixes {
             columns,
             settings: settings.clone(),
+            named_zone: crate::pgstyle::named_zone(&settings.zone),
         })
     }
 
@@ -304,7 +307,7 @@ impl TextFixes {
                 .ok()
                 .map(|t| pgstyle::timestamp(t, None, styles).into()),
             Kind::TimestampTz => pgstyle::parse_iso_timestamptz(text).map(|(local, offset)| {
-                let zone = pgstyle::Zone::at(&self.settings.zone, local, offset);
+                let zone = pgstyle::Zone::of(self.named_zone.as_ref(), local, offset);
                 pgstyle::timestamp(local, Some(&zone), styles).into()
             }),
             Kind::Interval => crate::interval::parse(text)

@@ -43,33 +43,37 @@ pub fn schemas(options: &ConfigOptions, catalog: &dyn CatalogProvider) -> Vec<St
     out
 }
 
+/// The database's catalog, equal to itself only (a UDF's identity).
+#[derive(Debug, Clone)]
+struct Database(Arc<dyn CatalogProvider>);
+
+impl PartialEq for Database {
+    fn eq(&self, other: &Self) -> bool {
+        Arc::ptr_eq(&self.0, &other.0)
+    }
+}
+
+impl Eq for Database {}
+
+impl std::hash::Hash for Database {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        std::ptr::hash(Arc::as_ptr(&self.0) as *const (), state);
+    }
+}
+
 /// `current_schema()`: the first schema of the path (NULL if none is).
-#[derive(Debug)]
+#[derive(Debug, PartialEq, Eq, Hash)]
 pub struct CurrentSchema {
-    catalog: Arc<dyn CatalogProvider>,
+    catalog: Database,
     signature: Signature,
 }
 
 impl CurrentSchema {
     pub fn new(catalog: Arc<dyn CatalogProvider>) -> Self {
         CurrentSchema {
-            catalog,
+            catalog: Database(catalog),
             signature: Signature::nullary(Volatility::Stable),
         }
-    }
-}
-
-impl PartialEq for CurrentSchema {
-    fn eq(&self, other: &Self) -> bool {
-        Arc::ptr_eq(&self.catalog, &other.catalog)
-    }
-}
-
-impl Eq for CurrentSchema {}
-
-impl std::hash::Hash for CurrentSchema {
-    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
-        "current_schema".hash(state);
     }
 }
 
@@ -87,7 +91,7 @@ impl ScalarUDFImpl for CurrentSchema {
     }
 
     fn invoke_with_args(&self, args: ScalarFunctionArgs) -> DfResult<ColumnarValue> {
-        let first = schemas(&args.config_options, self.catalog.as_ref())
+        let first = schemas(&args.config_options, self.catalog.0.as_ref())
             .into_iter()
             .find(|s| s != "pg_catalog");
         Ok(ColumnarValue::Scalar(ScalarValue::Utf8(first)))
@@ -96,32 +100,18 @@ impl ScalarUDFImpl for CurrentSchema {
 
 /// `current_schemas(include_implicit)`: the path's schemas, pg_catalog
 /// first when implicit ones are asked for and the path does not name it.
-#[derive(Debug)]
+#[derive(Debug, PartialEq, Eq, Hash)]
 pub struct CurrentSchemas {
-    catalog: Arc<dyn CatalogProvider>,
+    catalog: Database,
     signature: Signature,
 }
 
 impl CurrentSchemas {
     pub fn new(catalog: Arc<dyn CatalogProvider>) -> Self {
         CurrentSchemas {
-            catalog,
+            catalog: Database(catalog),
             signature: Signature::exact(vec![DataType::Boolean], Volatility::Stable),
         }
-    }
-}
-
-impl PartialEq for CurrentSchemas {
-    fn eq(&self, other: &Self) -> bool {
-        Arc::ptr_eq(&self.catalog, &other.catalog)
-    }
-}
-
-impl Eq for CurrentSchemas {}
-
-impl std::hash::Hash for CurrentSchemas {
-    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
-        "current_schemas".hash(state);
     }
 }
 
@@ -143,7 +133,7 @@ impl ScalarUDFImpl for CurrentSchemas {
     }
 
     fn invoke_with_args(&self, args: ScalarFunctionArgs) -> DfResult<ColumnarValue> {
-        let path = schemas(&args.config_options, self.catalog.as_ref());
+        let path = schemas(&args.config_options, self.catalog.0.as_ref());
         let implicit = args
             .args
             .first()

@@ -70,23 +70,26 @@ pub fn timestamp_text(
     micros: i64,
     zone: Option<&datafusion::arrow::array::timezone::Tz>,
 ) -> Option<String> {
-    styled_timestamp(micros, zone.map(|z| (z, "")), Styles::default())
+    styled_timestamp(micros, zone.map(|z| (z, None)), Styles::default())
 }
 
 /// A timestamp in microseconds in `styles`; a zoned one in its zone
-/// (`zone`: the zone and its name, for its abbreviation).
+/// (`zone`: the zone and, for its abbreviation, its named zone).
 fn styled_timestamp(
     micros: i64,
-    zone: Option<(&datafusion::arrow::array::timezone::Tz, &str)>,
+    zone: Option<(
+        &datafusion::arrow::array::timezone::Tz,
+        Option<&chrono_tz::Tz>,
+    )>,
     styles: Styles,
 ) -> Option<String> {
     use chrono::{DateTime, Offset, TimeZone};
     let utc = DateTime::from_timestamp_micros(micros)?;
     Some(match zone {
-        Some((tz, name)) => {
+        Some((tz, named)) => {
             let zoned = tz.from_utc_datetime(&utc.naive_utc());
             let local = zoned.naive_local();
-            let zone = pgstyle::Zone::at(name, local, zoned.offset().fix().local_minus_utc());
+            let zone = pgstyle::Zone::of(named, local, zoned.offset().fix().local_minus_utc());
             pgstyle::timestamp(local, Some(&zone), styles)
         }
         None => pgstyle::timestamp(utc.naive_utc(), None, styles),
@@ -135,7 +138,10 @@ impl ScalarUDFImpl for PgDateTimeText {
                             .map_err(|e| {
                                 datafusion::error::DataFusionError::Execution(e.to_string())
                             })?,
-                        name.to_string(),
+                        // Only the other DateStyles name the zone: read once.
+                        (styles.date != pgstyle::DateOut::Iso)
+                            .then(|| pgstyle::named_zone(name))
+                            .flatten(),
                     )),
                     None => None,
                 };
@@ -147,7 +153,7 @@ impl ScalarUDFImpl for PgDateTimeText {
                             .then(|| {
                                 styled_timestamp(
                                     values.value(i),
-                                    zone.as_ref().map(|(tz, name)| (tz, name.as_str())),
+                                    zone.as_ref().map(|(tz, named)| (tz, named.as_ref())),
                                     styles,
                                 )
                             })
