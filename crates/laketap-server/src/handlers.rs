@@ -880,21 +880,33 @@ impl ExtendedQueryHandler for LoggedService {
             _ => None,
         };
         let rebound = rebound.map(|(types, codes, values)| {
-            let statement = pgwire::api::stmt::StoredStatement::new(
-                portal.statement.id.clone(),
+            portal_with(
+                portal,
                 portal.statement.statement.clone(),
                 types,
-            );
-            let mut rebound = Portal::default();
-            rebound.name = portal.name.clone();
-            rebound.statement = Arc::new(statement);
-            rebound.parameter_format = Format::Individual(codes);
-            rebound.parameters = values;
-            rebound.result_column_format = portal.result_column_format.clone();
-            rebound.state = portal.state.clone();
-            rebound
+                Format::Individual(codes),
+                values,
+            )
         });
         let portal = rebound.as_ref().unwrap_or(portal);
+        // An unconstrained numeric parameter takes its value's own scale.
+        let rescaled = match parsed {
+            Some((ast, plan)) => numeric_at_bound_scale(plan, portal)?.map(|plan| {
+                let statement = (
+                    portal.statement.statement.0.clone(),
+                    Some((ast.clone(), plan)),
+                );
+                portal_with(
+                    portal,
+                    statement,
+                    portal.statement.parameter_types.clone(),
+                    portal.parameter_format.clone(),
+                    portal.parameters.clone(),
+                )
+            }),
+            None => None,
+        };
+        let portal = rescaled.as_ref().unwrap_or(portal);
         let result = within_timeout(
             limit,
             ExtendedQueryHandler::do_query(session.service.as_ref(), client, portal, max_rows),
@@ -937,6 +949,57 @@ impl ExtendedQueryHandler for LoggedService {
             }
         }
     }
+}
+
+/// A copy of `portal` that executes `statement` with these parameters.
+fn portal_with(
+    portal: &Portal<DfStatement>,
+    statement: DfStatement,
+    types: Vec<Option<Type>>,
+    format: Format,
+    values: Vec<Option<bytes::Bytes>>,
+) -> Portal<DfStatement> {
+    let statement =
+        pgwire::api::stmt::StoredStatement::new(portal.statement.id.clone(), statement, types);
+    let mut copy = Portal::default();
+    copy.name = portal.name.clone();
+    copy.statement = Arc::new(statement);
+    copy.parameter_format = format;
+    copy.parameters = values;
+    copy.result_column_format = portal.result_column_format.clone();
+    copy.state = portal.state.clone();
+    copy
+}
+
+/// `plan` with its unconstrained numeric parameters retyped to the scales
+/// of the values `portal` binds to them (crate::params), or `None` when no
+/// parameter needs it. A value sent in binary as another type than numeric
+/// is left to the decoder.
+fn numeric_at_bound_scale(
+    plan: &datafusion::logical_expr::LogicalPlan,
+    portal: &Portal<DfStatement>,
+) -> PgWireResult<Option<datafusion::logical_expr::LogicalPlan>> {
+    if portal.parameters.is_empty() {
+        return Ok(None);
+    }
+    let scales: std::collections::HashMap<usize, i8> =
+        crate::params::unconstrained_numeric_parameters(plan)
+            .into_iter()
+            .filter_map(|i| {
+                let value = portal.parameters.get(i)?.as_ref()?;
+                let binary = portal.parameter_format.is_binary(i);
+                let declared = portal.statement.parameter_types.get(i).cloned().flatten();
+                if binary && declared.is_some_and(|t| t != Type::NUMERIC && t != Type::UNKNOWN) {
+                    return None;
+                }
+                Some((i, crate::params::natural_scale(value, binary)?))
+            })
+            .collect();
+    if scales.is_empty() {
+        return Ok(None);
+    }
+    crate::params::numeric_at_bound_scale(plan, &scales)
+        .map_err(|e| PgWireError::ApiError(Box::new(e)))
 }
 
 /// Everything pgwire needs to serve connections (the startup handler is

@@ -15,24 +15,31 @@
 //! [`declare_parameter_types`] does both on the planned statement, before its
 //! ParameterDescription and RowDescription are computed from it. A type
 //! DataFusion inferred from context is kept.
+//!
+//! An unconstrained `numeric` keeps each value's own scale in PostgreSQL
+//! (`$1::numeric` bound to `1.10` is `1.10`), where an Arrow decimal has one
+//! scale per column and DataFusion plans `numeric` as Decimal128(38, 10).
+//! [`numeric_at_bound_scale`] retypes such a parameter at Bind, when its
+//! value is known, to that value's scale.
 
 use std::collections::HashMap;
 use std::sync::Arc;
 
 use datafusion::arrow::datatypes::{DataType, Field, IntervalUnit, TimeUnit};
-use datafusion::common::tree_node::{Transformed, TransformedResult, TreeNode};
+use datafusion::common::tree_node::{Transformed, TransformedResult, TreeNode, TreeNodeRecursion};
 use datafusion::error::Result as DfResult;
-use datafusion::logical_expr::expr::Placeholder;
+use datafusion::logical_expr::expr::{Cast, Placeholder, TryCast};
 use datafusion::logical_expr::{Expr, LogicalPlan};
 use pgwire::api::Type;
 
+/// The Arrow type DataFusion plans an unconstrained `numeric` as.
+pub const UNCONSTRAINED_NUMERIC: DataType = DataType::Decimal128(38, 10);
+
 /// The Arrow type a parameter the client declared as `ty` is planned with,
 /// when laketap decodes that type; `None` leaves the parameter to inference.
-/// `timestamptz` takes the session's time zone (`time_zone`).
-///
-/// numeric is left out on purpose: the decoder rescales a value to the
-/// planned scale, so a declared `numeric` would print `1.10` as
-/// `1.1000000000`; left to inference it keeps its own scale.
+/// `timestamptz` takes the session's time zone (`time_zone`). A declared
+/// `numeric` is planned unconstrained and takes its value's scale at Bind
+/// ([`numeric_at_bound_scale`]).
 pub fn arrow_type_of(ty: &Type, time_zone: Option<&str>) -> Option<DataType> {
     let list = |item: DataType| DataType::List(Arc::new(Field::new_list_field(item, true)));
     Some(match *ty {
@@ -42,6 +49,7 @@ pub fn arrow_type_of(ty: &Type, time_zone: Option<&str>) -> Option<DataType> {
         Type::INT8 => DataType::Int64,
         Type::FLOAT4 => DataType::Float32,
         Type::FLOAT8 => DataType::Float64,
+        Type::NUMERIC => UNCONSTRAINED_NUMERIC,
         Type::TEXT | Type::VARCHAR | Type::BPCHAR | Type::NAME => DataType::Utf8,
         Type::BYTEA => DataType::Binary,
         Type::DATE => DataType::Date32,
@@ -90,8 +98,8 @@ pub fn declare_parameter_types(
             Some((id, field))
         })
         .collect();
-    // A parameter declared with a type laketap leaves to inference (numeric)
-    // must not become text.
+    // A parameter declared with a type laketap leaves to inference (money,
+    // a composite) must not become text.
     let undeclared = |id: &str| {
         id.strip_prefix('$')
             .and_then(|n| n.parse::<usize>().ok())
@@ -123,17 +131,143 @@ pub fn declare_parameter_types(
                 other => Ok(Transformed::no(other)),
             })
         })?;
-        // Recomputed on every node: a parent of a changed node (a Sort or
-        // Limit above the projection) has the old type in its schema too.
-        // (recompute_schema keeps a Union's schema: it is derived again.)
-        changed.map_data(|plan| match plan {
-            LogicalPlan::Union(union) => Ok(LogicalPlan::Union(
-                datafusion::logical_expr::Union::try_new_with_loose_types(union.inputs)?,
-            )),
-            other => other.recompute_schema(),
-        })
+        changed.map_data(schema_again)
     })
     .data()
+}
+
+/// `plan` with its schema derived again from its inputs and expressions,
+/// after a parameter's type changed below it. Called on every node: a
+/// parent of a changed node (a Sort or Limit above the projection) has the
+/// old type in its schema too. (recompute_schema keeps a Union's schema: it
+/// is derived again.)
+fn schema_again(plan: LogicalPlan) -> DfResult<LogicalPlan> {
+    match plan {
+        LogicalPlan::Union(union) => Ok(LogicalPlan::Union(
+            datafusion::logical_expr::Union::try_new_with_loose_types(union.inputs)?,
+        )),
+        other => other.recompute_schema(),
+    }
+}
+
+/// The parameters planned as an unconstrained numeric: typed
+/// [`UNCONSTRAINED_NUMERIC`] or cast to it (`$1::numeric`), as 0-based
+/// indexes.
+pub fn unconstrained_numeric_parameters(plan: &LogicalPlan) -> Vec<usize> {
+    let mut found = std::collections::BTreeSet::new();
+    let mut note = |id: &str| {
+        if let Some(n) = id.strip_prefix('$').and_then(|n| n.parse::<usize>().ok())
+            && let Some(i) = n.checked_sub(1)
+        {
+            found.insert(i);
+        }
+    };
+    let _ = plan.apply_with_subqueries(|node| {
+        node.apply_expressions(|expr| {
+            expr.apply(|e| {
+                match e {
+                    Expr::Placeholder(Placeholder { id, field: Some(f) })
+                        if *f.data_type() == UNCONSTRAINED_NUMERIC =>
+                    {
+                        note(id)
+                    }
+                    Expr::Cast(Cast { expr, field }) | Expr::TryCast(TryCast { expr, field })
+                        if *field.data_type() == UNCONSTRAINED_NUMERIC =>
+                    {
+                        if let Expr::Placeholder(Placeholder { id, .. }) = expr.as_ref() {
+                            note(id)
+                        }
+                    }
+                    _ => {}
+                }
+                Ok(TreeNodeRecursion::Continue)
+            })
+        })
+    });
+    found.into_iter().collect()
+}
+
+/// `plan` with each unconstrained numeric parameter `$n` that `scales`
+/// names (by 0-based index) retyped to Decimal128(38, scale), and a cast of
+/// it to an unconstrained numeric cast to that type instead; `None` when
+/// no parameter changes. Called at Bind with the scales of the bound values
+/// ([`natural_scale`]), it makes `$1::numeric` bound to `1.10` come back as
+/// `1.10`, as in PostgreSQL, not `1.1000000000`. The integer digits a
+/// value may have grow as its scale shrinks (38 - scale). An INSERT is left
+/// as planned: its values take the table's column types.
+pub fn numeric_at_bound_scale(
+    plan: &LogicalPlan,
+    scales: &HashMap<usize, i8>,
+) -> DfResult<Option<LogicalPlan>> {
+    if matches!(plan, LogicalPlan::Dml(_)) {
+        return Ok(None);
+    }
+    let scale_of = |id: &str| {
+        let n = id.strip_prefix('$')?.parse::<usize>().ok()?;
+        let scale = *scales.get(&n.checked_sub(1)?)?;
+        (DataType::Decimal128(38, scale) != UNCONSTRAINED_NUMERIC).then_some(scale)
+    };
+    let changed = plan.clone().transform_up_with_subqueries(|node| {
+        let changed = node.map_expressions(|expr| {
+            expr.transform(|e| {
+                let scale = match &e {
+                    Expr::Placeholder(Placeholder { id, field: Some(f) })
+                        if *f.data_type() == UNCONSTRAINED_NUMERIC =>
+                    {
+                        scale_of(id)
+                    }
+                    Expr::Cast(Cast { expr, field }) | Expr::TryCast(TryCast { expr, field })
+                        if *field.data_type() == UNCONSTRAINED_NUMERIC =>
+                    {
+                        match expr.as_ref() {
+                            Expr::Placeholder(Placeholder { id, .. }) => scale_of(id),
+                            _ => None,
+                        }
+                    }
+                    _ => None,
+                };
+                let Some(scale) = scale else {
+                    return Ok(Transformed::no(e));
+                };
+                let to = |field: &Field| {
+                    Arc::new(
+                        field
+                            .clone()
+                            .with_data_type(DataType::Decimal128(38, scale)),
+                    )
+                };
+                Ok(Transformed::yes(match e {
+                    Expr::Placeholder(Placeholder { id, field }) => {
+                        let field = field.map(|f| to(&f));
+                        Expr::Placeholder(Placeholder { id, field })
+                    }
+                    Expr::Cast(Cast { expr, field }) => {
+                        Expr::Cast(Cast::new_from_field(expr, to(&field)))
+                    }
+                    Expr::TryCast(TryCast { expr, field }) => {
+                        Expr::TryCast(TryCast::new_from_field(expr, to(&field)))
+                    }
+                    other => other,
+                }))
+            })
+        })?;
+        // Derived again on every node: a parent of a changed node has the
+        // old type in its schema too.
+        changed.map_data(schema_again)
+    })?;
+    Ok(changed.transformed.then_some(changed.data))
+}
+
+/// The scale of a numeric parameter's value as the client sent it (text
+/// `1.10` or numeric binary), when it is a finite number of at most 38
+/// digits: the scale PostgreSQL's unconstrained numeric keeps.
+pub fn natural_scale(value: &[u8], binary: bool) -> Option<i8> {
+    let number = if binary {
+        arrow_pg::numeric::PgNumeric::read_binary(value).ok()?
+    } else {
+        arrow_pg::numeric::PgNumeric::parse(std::str::from_utf8(value).ok()?.trim()).ok()?
+    };
+    number.natural_precision_scale().map(|(_, scale)| scale)
 }
 
 /// `$n` or `$n AS name`: a select-list item that is only a parameter.
@@ -221,15 +355,81 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn a_declared_numeric_is_not_made_text() {
+    async fn a_declared_numeric_is_an_unconstrained_numeric() {
         let p = plan("SELECT $1 AS v").await;
         let p = declare_parameter_types(p, &[Some(Type::NUMERIC)], None).expect("declare");
-        assert_eq!(types(&p), vec![("$1".to_string(), None)]);
+        assert_eq!(
+            types(&p),
+            vec![("$1".to_string(), Some(UNCONSTRAINED_NUMERIC))]
+        );
+        assert_eq!(unconstrained_numeric_parameters(&p), vec![0]);
+    }
+
+    #[tokio::test]
+    async fn an_unconstrained_numeric_parameter_takes_its_value_scale() {
+        // Declared numeric, alone in the select list, under ORDER BY: the
+        // Sort above the projection takes the new type too.
+        let p = plan("SELECT $1 AS v ORDER BY 1").await;
+        let p = declare_parameter_types(p, &[Some(Type::NUMERIC)], None).expect("declare");
+        let scales = HashMap::from([(0, 2)]);
+        let p = numeric_at_bound_scale(&p, &scales)
+            .expect("retype")
+            .expect("changed");
+        assert_eq!(
+            p.schema().field(0).data_type(),
+            &DataType::Decimal128(38, 2)
+        );
+        assert_eq!(
+            types(&p),
+            vec![("$1".to_string(), Some(DataType::Decimal128(38, 2)))]
+        );
+
+        // `$2::numeric` (the cast) is retyped; `$1::numeric(10, 2)` and a
+        // parameter typed by a column are not.
+        let p = plan("SELECT $1::numeric(10, 2) AS a, $2::numeric AS b FROM t WHERE a = $3").await;
+        assert_eq!(unconstrained_numeric_parameters(&p), vec![1]);
+        let scales = HashMap::from([(0, 5), (1, 9), (2, 0)]);
+        let p = numeric_at_bound_scale(&p, &scales)
+            .expect("retype")
+            .expect("changed");
+        let fields = p.schema().fields();
+        assert_eq!(fields[0].data_type(), &DataType::Decimal128(10, 2));
+        assert_eq!(fields[1].data_type(), &DataType::Decimal128(38, 9));
+
+        // A value of scale 10 changes nothing.
+        let p = plan("SELECT $1::numeric AS v").await;
+        let scales = HashMap::from([(0, 10)]);
+        assert!(
+            numeric_at_bound_scale(&p, &scales)
+                .expect("retype")
+                .is_none()
+        );
     }
 
     #[test]
-    fn numeric_and_unknown_types_are_left_to_inference() {
-        assert_eq!(arrow_type_of(&Type::NUMERIC, None), None);
+    fn a_bound_value_scale_is_read_from_text_and_binary() {
+        assert_eq!(natural_scale(b"1.10", false), Some(2));
+        assert_eq!(
+            natural_scale(b"12345678901234567890.123456789", false),
+            Some(9)
+        );
+        assert_eq!(natural_scale(b"-7", false), Some(0));
+        assert_eq!(natural_scale(b"NaN", false), None);
+        assert_eq!(natural_scale(b"not a number", false), None);
+        let mut binary = bytes::BytesMut::new();
+        arrow_pg::numeric::PgNumeric::parse("3.250")
+            .expect("parse")
+            .write_binary(&mut binary)
+            .expect("write");
+        assert_eq!(natural_scale(&binary, true), Some(3));
+    }
+
+    #[test]
+    fn numeric_is_unconstrained_and_unknown_is_left_to_inference() {
+        assert_eq!(
+            arrow_type_of(&Type::NUMERIC, None),
+            Some(UNCONSTRAINED_NUMERIC)
+        );
         assert_eq!(arrow_type_of(&Type::UNKNOWN, None), None);
         assert_eq!(
             arrow_type_of(&Type::TIMESTAMPTZ, Some("Europe/Paris")),
