@@ -333,6 +333,10 @@ impl QueryParser for CompatParser {
                         .clone();
                     let plan =
                         crate::params::declare_parameter_types(plan, types, time_zone.as_deref())
+                            .and_then(|plan| {
+                                let literals = crate::literals::literal_columns(&ast);
+                                crate::literals::retyped_plan(plan, &literals)
+                            })
                             .map_err(|e| PgWireError::ApiError(Box::new(e)))?;
                     Ok(Some((text, Some((ast, plan)))))
                 }
@@ -719,13 +723,15 @@ fn message_statements(
 }
 
 /// PostgreSQL's column names for the results of a simple-query message,
-/// one response per statement. The text is parsed again only when some
-/// column is named after an expression.
+/// one response per statement, and its number literals in PostgreSQL's
+/// types ([`crate::literals`]). The text is parsed again only when some
+/// column is named after an expression or may be such a literal.
 fn simple_query_names(sql: &str, responses: &mut [Response]) {
-    let named_after_expressions = responses.iter().any(
-        |r| matches!(r, Response::Query(q) if crate::colnames::has_expression_names(&q.row_schema)),
-    );
-    if !named_after_expressions {
+    let parse_again = responses.iter().any(|r| {
+        matches!(r, Response::Query(q) if crate::colnames::has_expression_names(&q.row_schema)
+            || q.row_schema.iter().any(|f| matches!(*f.datatype(), Type::INT8 | Type::FLOAT8)))
+    });
+    if !parse_again {
         return;
     }
     let Some(statements) = message_statements(sql, responses.len()) else {
@@ -733,10 +739,19 @@ fn simple_query_names(sql: &str, responses: &mut [Response]) {
     };
     for (statement, response) in statements.iter().zip(responses) {
         if let Response::Query(query) = response {
-            query.row_schema = Arc::new(postgres_names(
-                Some(statement),
-                query.row_schema.as_ref().clone(),
-            ));
+            let mut fields = postgres_names(Some(statement), query.row_schema.as_ref().clone());
+            let literals = crate::literals::literal_columns(statement);
+            if let Some((retyped, rows)) = crate::literals::retyped_fields(&fields, &literals) {
+                fields = retyped;
+                if let Some(rows) = rows {
+                    let data =
+                        std::mem::replace(&mut query.data_rows, Box::pin(futures::stream::empty()));
+                    query.data_rows = Box::pin(futures::StreamExt::map(data, move |row| {
+                        row.map(|row| rows.apply(row))
+                    }));
+                }
+            }
+            query.row_schema = Arc::new(fields);
         }
     }
 }

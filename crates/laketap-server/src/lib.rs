@@ -44,6 +44,7 @@ pub mod http;
 pub mod interval;
 pub mod like;
 pub mod limits;
+pub mod literals;
 #[cfg(test)]
 mod numeric_tests;
 pub mod params;

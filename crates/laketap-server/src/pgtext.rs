@@ -261,32 +261,17 @@ impl TextFixes {
     }
 
     fn rewrite(&self, row: &DataRow) -> Option<DataRow> {
-        let data = &row.data[..];
-        let mut out = BytesMut::with_capacity(data.len() + 8);
-        let mut at = 0usize;
         let mut next_fix = self.columns.iter().peekable();
-        for column in 0..usize::try_from(row.field_count).ok()? {
-            let len = i32::from_be_bytes(data.get(at..at + 4)?.try_into().ok()?);
-            at += 4;
-            if len < 0 {
-                out.put_i32(len);
-                continue;
-            }
-            let value = data.get(at..at + len as usize)?;
-            at += len as usize;
+        map_fields(row, |column, value| {
             let kind = match next_fix.peek() {
                 Some((i, kind)) if *i == column => {
                     next_fix.next();
-                    Some(*kind)
+                    *kind
                 }
-                _ => None,
+                _ => return None,
             };
-            let fixed = kind.and_then(|kind| self.fix(kind, value));
-            let value = fixed.as_deref().unwrap_or(value);
-            out.put_i32(i32::try_from(value.len()).ok()?);
-            out.put_slice(value);
-        }
-        (at == data.len()).then(|| DataRow::new(out, row.field_count))
+            self.fix(kind, value)
+        })
     }
 
     fn fix(&self, kind: Kind, value: &[u8]) -> Option<Vec<u8>> {
@@ -341,6 +326,33 @@ fn empty_array(value: &[u8]) -> Option<Vec<u8>> {
         out.extend_from_slice(&value[8..12]);
         out
     })
+}
+
+/// `row` with each non-NULL field that `change` gives new bytes for
+/// (called with the field's index and bytes) replaced by them; `None` when
+/// the row does not parse as a DataRow's fields.
+pub fn map_fields(
+    row: &DataRow,
+    mut change: impl FnMut(usize, &[u8]) -> Option<Vec<u8>>,
+) -> Option<DataRow> {
+    let data = &row.data[..];
+    let mut out = BytesMut::with_capacity(data.len() + 8);
+    let mut at = 0usize;
+    for column in 0..usize::try_from(row.field_count).ok()? {
+        let len = i32::from_be_bytes(data.get(at..at + 4)?.try_into().ok()?);
+        at += 4;
+        if len < 0 {
+            out.put_i32(len);
+            continue;
+        }
+        let value = data.get(at..at + len as usize)?;
+        at += len as usize;
+        let changed = change(column, value);
+        let value = changed.as_deref().unwrap_or(value);
+        out.put_i32(i32::try_from(value.len()).ok()?);
+        out.put_slice(value);
+    }
+    (at == data.len()).then(|| DataRow::new(out, row.field_count))
 }
 
 /// The text of a one-column row (`None` for NULL or a row that is not one
