@@ -34,6 +34,7 @@
 pub mod access;
 pub mod auth;
 pub mod bytea;
+pub mod catalog_order;
 pub mod colnames;
 pub mod compat;
 pub mod copy;
@@ -154,6 +155,20 @@ impl PgServer {
     pub async fn new(engine: &Engine, config: PgConfig) -> Result<PgServer> {
         let ctx = engine.context();
         setup_pg_catalog(ctx, DATABASE, EmptyContextProvider)
+            .map_err(|e| Error::Setup(e.to_string()))?;
+        // The same OIDs in every run: pg_catalog reads names sorted.
+        let sorted = datafusion_pg_catalog::pg_catalog::PgCatalogSchemaProvider::try_new(
+            catalog_order::SortedCatalog(ctx.state().catalog_list().clone()),
+            Arc::new(
+                datafusion_pg_catalog::pg_catalog::PgCatalogStaticTables::try_new()
+                    .map_err(|e| Error::Setup(e.to_string()))?,
+            ),
+            EmptyContextProvider,
+        )
+        .map_err(|e| Error::Setup(e.to_string()))?;
+        ctx.catalog(DATABASE)
+            .ok_or_else(|| Error::Setup(format!("catalog `{DATABASE}` is missing")))?
+            .register_schema("pg_catalog", Arc::new(sorted))
             .map_err(|e| Error::Setup(e.to_string()))?;
         // json, jsonb and uuid, in front of pg_catalog's oid types.
         pgtypes::PgTypePlanner::install(ctx);

@@ -9,7 +9,8 @@
 //! [`TableOids`] traces each described column of an extended-protocol
 //! statement to the table scan it is read from (through table aliases) and
 //! fills both in. The OIDs are the ones `pg_catalog.pg_class` answers (they
-//! are assigned by datafusion-pg-catalog and stable while the server runs);
+//! are assigned by datafusion-pg-catalog, the same in every run over the
+//! same catalog: [`crate::catalog_order`]);
 //! they are learned when a statement is parsed, as describing is not async.
 //! Columns computed by an expression keep 0, as in PostgreSQL. Simple-query
 //! results keep 0: their plans are not at hand.

@@ -568,3 +568,46 @@ async fn bad_data_is_named_by_table_and_object() {
     );
     server.stop().await;
 }
+
+/// Every relation's pg_class OID, schema and name, as one run of the
+/// server over `catalog` numbers them.
+async fn relation_oids(catalog: &Path) -> Vec<Vec<Option<String>>> {
+    let server = TestServer::start(catalog).await;
+    let client = server.client().await;
+    let oids = answer(
+        &client,
+        "SELECT c.oid, n.nspname, c.relname FROM pg_catalog.pg_class c \
+         JOIN pg_catalog.pg_namespace n ON c.relnamespace = n.oid \
+         WHERE n.nspname NOT IN ('pg_catalog', 'information_schema') \
+         ORDER BY c.oid",
+    )
+    .await
+    .expect("pg_class");
+    drop(client);
+    server.stop().await;
+    oids
+}
+
+/// pgjdbc and BI tools keep table OIDs across reconnects: a restart over
+/// the same catalog must number the relations as before (the in-memory
+/// schemas list their tables in hash order, which changes per run).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn relation_oids_are_the_same_in_every_run() {
+    let dir = fixture_copy();
+    let catalog = dir.path().join("catalog");
+    let first = relation_oids(&catalog).await;
+    assert!(
+        first.len() > 10,
+        "the lake tables and the kpi views are listed: {first:?}"
+    );
+    assert!(
+        first
+            .iter()
+            .any(|row| row[1].as_deref() == Some("kpi")
+                && row[2].as_deref() == Some("trending_shows")),
+        "{first:?}"
+    );
+    for _ in 0..3 {
+        assert_eq!(relation_oids(&catalog).await, first);
+    }
+}
