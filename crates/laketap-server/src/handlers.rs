@@ -212,7 +212,13 @@ impl Sessions {
             descriptions.push(session_user(who.user()));
         }
         let catalogs = Arc::new(FilteredCatalogList::new(base.catalog_list().clone(), who));
+        // EXTRACT is numeric, as in PostgreSQL (crate::extract); only in
+        // client sessions, so the built-in views keep their planned types.
+        let mut planners: Vec<Arc<dyn datafusion::logical_expr::planner::ExprPlanner>> =
+            vec![Arc::new(crate::extract::PgExtractPlanner::default())];
+        planners.extend(base.expr_planners().iter().cloned());
         let mut state = datafusion::execution::SessionStateBuilder::new_from_existing(base)
+            .with_expr_planners(planners)
             .with_runtime_env(Arc::new(runtime))
             .with_analyzer_rules(rules)
             .with_table_functions(functions)
@@ -229,6 +235,16 @@ impl Sessions {
                         ),
                     ));
                 }
+            }
+        }
+        // floor, ceil and trunc of a numeric have scale 0 (crate::rounding).
+        for name in crate::rounding::FUNCTIONS {
+            if let Some(inner) = state.scalar_functions().get(name).cloned() {
+                descriptions.push(Arc::new(
+                    datafusion::logical_expr::ScalarUDF::new_from_impl(
+                        crate::rounding::ScaleZero::new(inner),
+                    ),
+                ));
             }
         }
         for udf in descriptions {

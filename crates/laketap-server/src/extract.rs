@@ -1,0 +1,326 @@
+//! `EXTRACT(field FROM x)` as PostgreSQL 14+ answers it: a numeric.
+//!
+//! DataFusion plans EXTRACT as `date_part`, which gives float8 for `epoch`
+//! and int4 for every other field, the seconds without their fraction
+//! (`extract(second from '12:00:05.5')` is 5). PostgreSQL's EXTRACT gives
+//! numeric: `epoch` of a timestamp with six fraction digits
+//! (`1772323200.000000`, what Grafana's `$__timeEpoch` and
+//! `$__timeGroup` send), `second` with six, `milliseconds` with three, and
+//! the other fields as integers. (`date_part()` called by name stays
+//! float8-like in both, and is left to DataFusion.)
+//!
+//! [`PgExtractPlanner`] plans EXTRACT in client sessions as [`PgExtract`],
+//! which asks DataFusion's `date_part` for an exact integer and gives it
+//! PostgreSQL's scale: the epoch of a timestamp from its microseconds, the
+//! seconds and milliseconds from the microseconds within the minute. A
+//! field it does not know (`julian`, `century`, …) is left to `date_part`
+//! whole.
+
+use std::sync::Arc;
+
+use datafusion::arrow::array::{Array, ArrayRef, AsArray, Decimal128Array};
+use datafusion::arrow::compute::kernels::cast_utils::IntervalUnit;
+use datafusion::arrow::datatypes::{
+    DataType, Field, FieldRef, Float64Type, Int32Type, Int64Type, TimeUnit,
+};
+use datafusion::common::{ScalarValue, exec_err};
+use datafusion::error::Result as DfResult;
+use datafusion::logical_expr::expr::ScalarFunction;
+use datafusion::logical_expr::planner::{ExprPlanner, PlannerResult};
+use datafusion::logical_expr::{
+    ColumnarValue, Expr, ReturnFieldArgs, ScalarFunctionArgs, ScalarUDF, ScalarUDFImpl, Signature,
+};
+
+/// Plans EXTRACT as [`PgExtract`].
+#[derive(Debug)]
+pub struct PgExtractPlanner {
+    udf: Arc<ScalarUDF>,
+}
+
+impl Default for PgExtractPlanner {
+    fn default() -> Self {
+        PgExtractPlanner {
+            udf: Arc::new(ScalarUDF::new_from_impl(PgExtract::default())),
+        }
+    }
+}
+
+impl ExprPlanner for PgExtractPlanner {
+    fn plan_extract(&self, args: Vec<Expr>) -> DfResult<PlannerResult<Vec<Expr>>> {
+        Ok(PlannerResult::Planned(Expr::ScalarFunction(
+            ScalarFunction::new_udf(self.udf.clone(), args),
+        )))
+    }
+}
+
+/// What PostgreSQL's EXTRACT gives for a field.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Part {
+    /// Seconds since 1970: scale 6 (0 for a date).
+    Epoch,
+    /// The microseconds within the minute, read at `scale` (6 for
+    /// `second`, 3 for `milliseconds`, 0 for `microseconds`).
+    WithinMinute { scale: i8 },
+    /// An integer field (`year`, `dow`, …), as `date_part` gives it.
+    Integer,
+}
+
+impl Part {
+    /// The field as EXTRACT names it (`'epoch'`, `SECONDS`, `ms`, …), or
+    /// `None` for one left to `date_part`.
+    fn of(name: &str) -> Option<Part> {
+        let name = name
+            .strip_prefix(['\'', '"'])
+            .and_then(|s| s.strip_suffix(['\'', '"']))
+            .unwrap_or(name);
+        if name.eq_ignore_ascii_case("epoch") {
+            return Some(Part::Epoch);
+        }
+        if let Ok(unit) = name.parse::<IntervalUnit>() {
+            return match unit {
+                IntervalUnit::Second => Some(Part::WithinMinute { scale: 6 }),
+                IntervalUnit::Millisecond => Some(Part::WithinMinute { scale: 3 }),
+                IntervalUnit::Microsecond => Some(Part::WithinMinute { scale: 0 }),
+                IntervalUnit::Year
+                | IntervalUnit::Month
+                | IntervalUnit::Week
+                | IntervalUnit::Day
+                | IntervalUnit::Hour
+                | IntervalUnit::Minute => Some(Part::Integer),
+                _ => None,
+            };
+        }
+        let known = ["isoyear", "qtr", "quarter", "doy", "dow", "isodow"];
+        known
+            .iter()
+            .any(|k| name.eq_ignore_ascii_case(k))
+            .then_some(Part::Integer)
+    }
+
+    /// The numeric scale of the result for an argument of type `input`.
+    fn scale(self, input: &DataType) -> i8 {
+        match self {
+            Part::Epoch if matches!(input, DataType::Date32 | DataType::Date64) => 0,
+            Part::Epoch => 6,
+            Part::WithinMinute { scale } => scale,
+            Part::Integer => 0,
+        }
+    }
+
+    /// The `date_part` field that gives this one's integer.
+    fn date_part_name(self, name: &str) -> &str {
+        match self {
+            Part::WithinMinute { .. } => "microsecond",
+            Part::Epoch | Part::Integer => name,
+        }
+    }
+}
+
+/// EXTRACT as a numeric ([module docs](self)).
+#[derive(Debug, PartialEq, Eq, Hash)]
+pub struct PgExtract {
+    date_part: Arc<ScalarUDF>,
+}
+
+impl Default for PgExtract {
+    fn default() -> Self {
+        PgExtract {
+            date_part: datafusion::functions::datetime::date_part(),
+        }
+    }
+}
+
+/// The field name of an EXTRACT call's first (literal) argument.
+fn part_name(value: Option<&ScalarValue>) -> Option<String> {
+    value.and_then(|v| v.try_as_str().flatten().map(str::to_string))
+}
+
+impl ScalarUDFImpl for PgExtract {
+    fn name(&self) -> &str {
+        "extract"
+    }
+
+    fn signature(&self) -> &Signature {
+        self.date_part.signature()
+    }
+
+    fn return_type(&self, _arg_types: &[DataType]) -> DfResult<DataType> {
+        exec_err!("extract: return_field_from_args is called instead")
+    }
+
+    fn return_field_from_args(&self, args: ReturnFieldArgs) -> DfResult<FieldRef> {
+        let name = part_name(args.scalar_arguments.first().copied().flatten());
+        match (name.as_deref().and_then(Part::of), args.arg_fields.get(1)) {
+            (Some(part), Some(input)) => Ok(Arc::new(Field::new(
+                self.name(),
+                DataType::Decimal128(38, part.scale(input.data_type())),
+                input.is_nullable(),
+            ))),
+            _ => self.date_part.return_field_from_args(args),
+        }
+    }
+
+    fn invoke_with_args(&self, args: ScalarFunctionArgs) -> DfResult<ColumnarValue> {
+        let name = match args.args.first() {
+            Some(ColumnarValue::Scalar(value)) => part_name(Some(value)),
+            _ => None,
+        };
+        let (Some(name), Some(part), Some(input)) = (
+            name.as_deref(),
+            name.as_deref().and_then(Part::of),
+            args.args.get(1).cloned(),
+        ) else {
+            return self.date_part.invoke_with_args(args);
+        };
+        let DataType::Decimal128(precision, scale) = *args.return_type() else {
+            return self.date_part.invoke_with_args(args);
+        };
+        let is_scalar = matches!(input, ColumnarValue::Scalar(_));
+        let array = input.to_array(args.number_rows)?;
+        let unscaled: Decimal128Array = match (part, array.data_type()) {
+            (Part::Epoch, DataType::Timestamp(unit, _)) => {
+                let micros = |v: i64| -> i128 {
+                    match unit {
+                        TimeUnit::Second => i128::from(v) * 1_000_000,
+                        TimeUnit::Millisecond => i128::from(v) * 1_000,
+                        TimeUnit::Microsecond => i128::from(v),
+                        TimeUnit::Nanosecond => i128::from(v.div_euclid(1_000)),
+                    }
+                };
+                // The stored instant (UTC for a timestamptz), not a wall time.
+                let values = datafusion::arrow::compute::cast(&array, &DataType::Int64)?;
+                values.as_primitive::<Int64Type>().unary(micros)
+            }
+            _ => {
+                let inner_name = part.date_part_name(name);
+                let inner = self.date_part.invoke_with_args(ScalarFunctionArgs {
+                    args: vec![
+                        ColumnarValue::Scalar(ScalarValue::Utf8(Some(inner_name.to_string()))),
+                        ColumnarValue::Array(array),
+                    ],
+                    arg_fields: args.arg_fields.clone(),
+                    number_rows: args.number_rows,
+                    return_field: date_part_field(part, inner_name)?,
+                    config_options: args.config_options.clone(),
+                })?;
+                let values = inner.to_array(args.number_rows)?;
+                integer_at_scale(&values, scale)?
+            }
+        };
+        let result: ArrayRef = Arc::new(unscaled.with_precision_and_scale(precision, scale)?);
+        Ok(if is_scalar {
+            ColumnarValue::Scalar(ScalarValue::try_from_array(&result, 0)?)
+        } else {
+            ColumnarValue::Array(result)
+        })
+    }
+}
+
+/// The field `date_part` returns for `name` (Float64 for the epoch, Int64
+/// for nanoseconds, Int32 otherwise).
+fn date_part_field(part: Part, name: &str) -> DfResult<FieldRef> {
+    let data_type = match part {
+        Part::Epoch => DataType::Float64,
+        _ if name.eq_ignore_ascii_case("nanosecond") => DataType::Int64,
+        _ => DataType::Int32,
+    };
+    Ok(Arc::new(Field::new("date_part", data_type, true)))
+}
+
+/// `date_part`'s integers (or float epoch) as unscaled values at `scale`:
+/// an integer is already unscaled (`date_part`'s microseconds for a scale-6
+/// second); a float epoch is rounded to `scale` digits.
+fn integer_at_scale(values: &ArrayRef, scale: i8) -> DfResult<Decimal128Array> {
+    Ok(match values.data_type() {
+        DataType::Int32 => values.as_primitive::<Int32Type>().unary(i128::from),
+        DataType::Int64 => values.as_primitive::<Int64Type>().unary(i128::from),
+        DataType::Float64 => {
+            let factor = 10f64.powi(i32::from(scale));
+            values
+                .as_primitive::<Float64Type>()
+                .unary(|v| (v * factor).round() as i128)
+        }
+        other => return exec_err!("extract: unexpected date_part result {other}"),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use datafusion::prelude::SessionContext;
+
+    async fn extracted(sql: &str) -> (Vec<DataType>, Vec<String>) {
+        let state = datafusion::execution::SessionStateBuilder::new()
+            .with_default_features()
+            .build();
+        let mut planners: Vec<Arc<dyn ExprPlanner>> = vec![Arc::new(PgExtractPlanner::default())];
+        planners.extend(state.expr_planners().iter().cloned());
+        let state = datafusion::execution::SessionStateBuilder::new_from_existing(state)
+            .with_expr_planners(planners)
+            .build();
+        let ctx = SessionContext::new_with_state(state);
+        let batches = ctx
+            .sql(sql)
+            .await
+            .expect("plans")
+            .collect()
+            .await
+            .expect("runs");
+        let batch = &batches[0];
+        let types = batch
+            .schema()
+            .fields()
+            .iter()
+            .map(|f| f.data_type().clone())
+            .collect();
+        let texts = (0..batch.num_columns())
+            .map(|i| {
+                datafusion::arrow::util::display::array_value_to_string(batch.column(i), 0)
+                    .expect("text")
+            })
+            .collect();
+        (types, texts)
+    }
+
+    #[tokio::test]
+    async fn extract_gives_postgresql_numerics() {
+        // PostgreSQL 15: 1772323205.123456, 5.123456, 5123.456, 5123456,
+        // 2026, 0 (Sunday), 1772323200 for the date.
+        let (types, texts) = extracted(
+            "SELECT extract(epoch FROM TIMESTAMP '2026-03-01 00:00:05.123456'), \
+             extract(second FROM TIMESTAMP '2026-03-01 00:00:05.123456'), \
+             extract(milliseconds FROM TIMESTAMP '2026-03-01 00:00:05.123456'), \
+             extract(microseconds FROM TIMESTAMP '2026-03-01 00:00:05.123456'), \
+             extract(year FROM TIMESTAMP '2026-03-01 00:00:05'), \
+             extract(dow FROM DATE '2026-03-01'), \
+             extract(epoch FROM DATE '2026-03-01'), \
+             extract(epoch FROM TIMESTAMPTZ '1969-12-31 23:59:59.5+00')",
+        )
+        .await;
+        assert_eq!(
+            texts,
+            vec![
+                "1772323205.123456",
+                "5.123456",
+                "5123.456",
+                "5123456",
+                "2026",
+                "0",
+                "1772323200",
+                "-0.500000"
+            ]
+        );
+        assert_eq!(types[0], DataType::Decimal128(38, 6));
+        assert_eq!(types[2], DataType::Decimal128(38, 3));
+        assert_eq!(types[6], DataType::Decimal128(38, 0));
+    }
+
+    #[test]
+    fn fields_are_read_as_postgresql_names_them() {
+        assert_eq!(Part::of("EPOCH"), Some(Part::Epoch));
+        assert_eq!(Part::of("'seconds'"), Some(Part::WithinMinute { scale: 6 }));
+        assert_eq!(Part::of("ms"), Some(Part::WithinMinute { scale: 3 }));
+        assert_eq!(Part::of("isodow"), Some(Part::Integer));
+        assert_eq!(Part::of("julian"), None);
+    }
+}
