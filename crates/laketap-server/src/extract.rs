@@ -176,22 +176,13 @@ impl ScalarUDFImpl for PgExtract {
             return self.date_part.invoke_with_args(args);
         };
         let is_scalar = matches!(input, ColumnarValue::Scalar(_));
-        let array = input.to_array(args.number_rows)?;
-        let unscaled: Decimal128Array = match (part, array.data_type()) {
-            (Part::Epoch, DataType::Timestamp(unit, _)) => {
-                let micros = |v: i64| -> i128 {
-                    match unit {
-                        TimeUnit::Second => i128::from(v) * 1_000_000,
-                        TimeUnit::Millisecond => i128::from(v) * 1_000,
-                        TimeUnit::Microsecond => i128::from(v),
-                        TimeUnit::Nanosecond => i128::from(v.div_euclid(1_000)),
-                    }
-                };
-                // The stored instant (UTC for a timestamptz), not a wall time.
-                let values = datafusion::arrow::compute::cast(&array, &DataType::Int64)?;
-                values.as_primitive::<Int64Type>().unary(micros)
-            }
-            _ => {
+        let array = match input {
+            ColumnarValue::Array(array) => array,
+            ColumnarValue::Scalar(value) => value.to_array_of_size(1)?,
+        };
+        let unscaled: Decimal128Array = match exact(part, &array)? {
+            Some(unscaled) => unscaled,
+            None => {
                 let inner_name = part.date_part_name(name);
                 let inner = self.date_part.invoke_with_args(ScalarFunctionArgs {
                     args: vec![
@@ -214,6 +205,73 @@ impl ScalarUDFImpl for PgExtract {
             ColumnarValue::Array(result)
         })
     }
+}
+
+/// PostgreSQL's days per month and seconds per year in an interval's
+/// epoch (`DAYS_PER_MONTH`, 365.25 days a year).
+const MICROS_PER_MONTH: i128 = 30 * 86_400 * 1_000_000;
+const MICROS_PER_YEAR: i128 = 31_557_600 * 1_000_000;
+const MICROS_PER_MINUTE: i128 = 60_000_000;
+
+/// The unscaled values of `part` read exactly from the microseconds of a
+/// timestamp (epoch), a duration or an interval (epoch and the fields
+/// within the minute), or `None` where `date_part` answers. (`date_part`
+/// counts a duration's seconds in an i32 of microseconds, which overflows
+/// past 35 minutes, and drops an interval's fraction of a second.)
+fn exact(part: Part, array: &ArrayRef) -> DfResult<Option<Decimal128Array>> {
+    use datafusion::arrow::datatypes::IntervalMonthDayNanoType;
+    let within_minute = matches!(part, Part::WithinMinute { .. });
+    if !(part == Part::Epoch || within_minute) {
+        return Ok(None);
+    }
+    let to_micros = |unit: &TimeUnit, v: i64| -> i128 {
+        match unit {
+            TimeUnit::Second => i128::from(v) * 1_000_000,
+            TimeUnit::Millisecond => i128::from(v) * 1_000,
+            TimeUnit::Microsecond => i128::from(v),
+            TimeUnit::Nanosecond => i128::from(v.div_euclid(1_000)),
+        }
+    };
+    Ok(Some(match array.data_type() {
+        // The stored instant (UTC for a timestamptz), not a wall time.
+        DataType::Timestamp(unit, _) if part == Part::Epoch => {
+            let values = datafusion::arrow::compute::cast(array, &DataType::Int64)?;
+            values
+                .as_primitive::<Int64Type>()
+                .unary(|v| to_micros(unit, v))
+        }
+        DataType::Duration(unit) => {
+            let values = datafusion::arrow::compute::cast(array, &DataType::Int64)?;
+            values.as_primitive::<Int64Type>().unary(|v| {
+                let micros = to_micros(unit, v);
+                if within_minute {
+                    micros % MICROS_PER_MINUTE
+                } else {
+                    micros
+                }
+            })
+        }
+        DataType::Interval(_) => {
+            let values = datafusion::arrow::compute::cast(
+                array,
+                &DataType::Interval(datafusion::arrow::datatypes::IntervalUnit::MonthDayNano),
+            )?;
+            values
+                .as_primitive::<IntervalMonthDayNanoType>()
+                .unary(|v| {
+                    let time = i128::from(v.nanoseconds / 1_000);
+                    if within_minute {
+                        return time % MICROS_PER_MINUTE;
+                    }
+                    let months = i128::from(v.months);
+                    (months / 12) * MICROS_PER_YEAR
+                        + (months % 12) * MICROS_PER_MONTH
+                        + i128::from(v.days) * 86_400 * 1_000_000
+                        + time
+                })
+        }
+        _ => return Ok(None),
+    }))
 }
 
 /// The field `date_part` returns for `name` (Float64 for the epoch, Int64
@@ -313,6 +371,34 @@ mod tests {
         assert_eq!(types[0], DataType::Decimal128(38, 6));
         assert_eq!(types[2], DataType::Decimal128(38, 3));
         assert_eq!(types[6], DataType::Decimal128(38, 0));
+    }
+
+    #[tokio::test]
+    async fn durations_and_intervals_are_exact() {
+        // PostgreSQL 15: 3600.500000, 0.500000, 500.000, 34300.000000 for
+        // 9 h 31 min 40 s, 93600.000000, 12.250000, 31557600.000000 for a year.
+        let (_, texts) = extracted(
+            "SELECT extract(epoch FROM TIMESTAMP '2026-03-01 01:00:00.5' - TIMESTAMP '2026-03-01 00:00:00'), \
+             extract(second FROM TIMESTAMP '2026-03-01 01:00:00.5' - TIMESTAMP '2026-03-01 00:00:00'), \
+             extract(milliseconds FROM TIMESTAMP '2026-03-01 01:00:00.5' - TIMESTAMP '2026-03-01 00:00:00'), \
+             extract(epoch FROM TIMESTAMP '2026-03-01 09:31:40' - TIMESTAMP '2026-03-01 00:00:00'), \
+             extract(epoch FROM INTERVAL '1 day 2 hours'), \
+             extract(second FROM INTERVAL '3 minutes 12.25 seconds'), \
+             extract(epoch FROM INTERVAL '1 year')",
+        )
+        .await;
+        assert_eq!(
+            texts,
+            vec![
+                "3600.500000",
+                "0.500000",
+                "500.000",
+                "34300.000000",
+                "93600.000000",
+                "12.250000",
+                "31557600.000000"
+            ]
+        );
     }
 
     #[test]

@@ -117,13 +117,28 @@ pub fn literal_columns(statement: &Statement) -> Vec<(usize, Literal)> {
 }
 
 /// `plan` with the select-list items at `columns` that are literals made
-/// literals of PostgreSQL's type, under the same names. The select list is
-/// the plan's root projection, under any Sort, Limit, DISTINCT or alias;
-/// their schemas are derived again.
+/// literals of PostgreSQL's type, under the same names ([`map_select_list`]).
 pub fn retyped_plan(plan: LogicalPlan, columns: &[(usize, Literal)]) -> DfResult<LogicalPlan> {
     if columns.is_empty() {
         return Ok(plan);
     }
+    map_select_list(plan, &mut |i, e, name| {
+        let literal = columns.iter().find(|(c, _)| *c == i).map(|(_, l)| l);
+        match literal.and_then(Literal::scalar) {
+            Some(value) if is_literal(&e) => DfExpr::Literal(value, None).alias(name),
+            _ => e,
+        }
+    })
+}
+
+/// `plan` with each item of its select list given to `change` (with its
+/// index and output name). The select list is the plan's root projection,
+/// under any Sort, Limit, DISTINCT or alias; their schemas are derived
+/// again. A plan with no such projection is returned as it is.
+pub fn map_select_list(
+    plan: LogicalPlan,
+    change: &mut dyn FnMut(usize, DfExpr, &str) -> DfExpr,
+) -> DfResult<LogicalPlan> {
     match plan {
         LogicalPlan::Projection(projection) => {
             let Projection {
@@ -135,15 +150,7 @@ pub fn retyped_plan(plan: LogicalPlan, columns: &[(usize, Literal)]) -> DfResult
             let expr = expr
                 .into_iter()
                 .enumerate()
-                .map(|(i, e)| {
-                    let literal = columns.iter().find(|(c, _)| *c == i).map(|(_, l)| l);
-                    match literal.and_then(Literal::scalar) {
-                        Some(value) if is_literal(&e) => {
-                            DfExpr::Literal(value, None).alias(schema.field(i).name())
-                        }
-                        _ => e,
-                    }
-                })
+                .map(|(i, e)| change(i, e, schema.field(i).name()))
                 .collect();
             Ok(LogicalPlan::Projection(Projection::try_new(expr, input)?))
         }
@@ -155,10 +162,25 @@ pub fn retyped_plan(plan: LogicalPlan, columns: &[(usize, Literal)]) -> DfResult
             let Some(input) = inputs.pop().filter(|_| inputs.is_empty()) else {
                 return Ok(plan);
             };
-            let input = retyped_plan(input, columns)?;
+            let input = map_select_list(input, change)?;
             plan.with_new_exprs(plan.expressions(), vec![input])
         }
         other => Ok(other),
+    }
+}
+
+/// The select list of `plan` ([`map_select_list`]'s), if it has one.
+pub fn select_list(plan: &LogicalPlan) -> Option<&[DfExpr]> {
+    match plan {
+        LogicalPlan::Projection(projection) => Some(&projection.expr),
+        LogicalPlan::Sort(_)
+        | LogicalPlan::Limit(_)
+        | LogicalPlan::Distinct(Distinct::All(_))
+        | LogicalPlan::SubqueryAlias(_) => match plan.inputs().as_slice() {
+            [input] => select_list(input),
+            _ => None,
+        },
+        _ => None,
     }
 }
 

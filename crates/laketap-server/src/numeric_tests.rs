@@ -93,3 +93,22 @@ fn binary_is_postgresqls() {
         assert_eq!(PgNumeric::read_binary(&binary(&n)).expect("reads"), n);
     }
 }
+
+#[test]
+fn an_exponent_past_postgresqls_bound_is_refused_not_spelled_out() {
+    // PostgreSQL's numeric_in refuses exponents beyond ±1000; spelled out,
+    // 1e2000000000 would take gigabytes.
+    assert!(PgNumeric::parse("1e2000000000").is_err());
+    assert!(PgNumeric::parse("1e-1001").is_err());
+    assert_eq!(
+        PgNumeric::parse("1e1000")
+            .expect("parses")
+            .to_string()
+            .len(),
+        1001
+    );
+    assert_eq!(
+        PgNumeric::parse("2.5e-3").expect("parses").to_string(),
+        "0.0025"
+    );
+}

@@ -26,7 +26,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use datafusion::arrow::datatypes::{DataType, Field, IntervalUnit, TimeUnit};
-use datafusion::common::tree_node::{Transformed, TransformedResult, TreeNode, TreeNodeRecursion};
+use datafusion::common::tree_node::{Transformed, TransformedResult, TreeNode};
 use datafusion::error::Result as DfResult;
 use datafusion::logical_expr::expr::{Cast, Placeholder, TryCast};
 use datafusion::logical_expr::{Expr, LogicalPlan};
@@ -150,112 +150,158 @@ fn schema_again(plan: LogicalPlan) -> DfResult<LogicalPlan> {
     }
 }
 
-/// The parameters planned as an unconstrained numeric: typed
-/// [`UNCONSTRAINED_NUMERIC`] or cast to it (`$1::numeric`), as 0-based
-/// indexes.
-pub fn unconstrained_numeric_parameters(plan: &LogicalPlan) -> Vec<usize> {
-    let mut found = std::collections::BTreeSet::new();
-    let mut note = |id: &str| {
-        if let Some(n) = id.strip_prefix('$').and_then(|n| n.parse::<usize>().ok())
-            && let Some(i) = n.checked_sub(1)
-        {
-            found.insert(i);
-        }
+/// A select-list item that is an unconstrained numeric parameter: `$n`
+/// typed [`UNCONSTRAINED_NUMERIC`], or any `$n` cast to it
+/// (`$1::numeric`), aliased or not. Its 0-based index, and whether the
+/// parameter itself is typed so.
+fn numeric_item(expr: &Expr) -> Option<(usize, bool)> {
+    let index = |id: &str| id.strip_prefix('$')?.parse::<usize>().ok()?.checked_sub(1);
+    let typed = |field: &Option<Arc<Field>>| {
+        field
+            .as_ref()
+            .is_some_and(|f| *f.data_type() == UNCONSTRAINED_NUMERIC)
     };
-    let _ = plan.apply_with_subqueries(|node| {
-        node.apply_expressions(|expr| {
-            expr.apply(|e| {
-                match e {
-                    Expr::Placeholder(Placeholder { id, field: Some(f) })
-                        if *f.data_type() == UNCONSTRAINED_NUMERIC =>
-                    {
-                        note(id)
-                    }
-                    Expr::Cast(Cast { expr, field }) | Expr::TryCast(TryCast { expr, field })
-                        if *field.data_type() == UNCONSTRAINED_NUMERIC =>
-                    {
-                        if let Expr::Placeholder(Placeholder { id, .. }) = expr.as_ref() {
-                            note(id)
-                        }
-                    }
-                    _ => {}
-                }
-                Ok(TreeNodeRecursion::Continue)
-            })
-        })
-    });
-    found.into_iter().collect()
+    match expr {
+        Expr::Alias(alias) => numeric_item(&alias.expr),
+        Expr::Placeholder(Placeholder { id, field }) if typed(field) => Some((index(id)?, true)),
+        Expr::Cast(Cast { expr, field }) | Expr::TryCast(TryCast { expr, field })
+            if *field.data_type() == UNCONSTRAINED_NUMERIC =>
+        {
+            match expr.as_ref() {
+                Expr::Placeholder(Placeholder { id, field }) => Some((index(id)?, typed(field))),
+                _ => None,
+            }
+        }
+        _ => None,
+    }
 }
 
-/// `plan` with each unconstrained numeric parameter `$n` that `scales`
-/// names (by 0-based index) retyped to Decimal128(38, scale), and a cast of
-/// it to an unconstrained numeric cast to that type instead; `None` when
-/// no parameter changes. Called at Bind with the scales of the bound values
-/// ([`natural_scale`]), it makes `$1::numeric` bound to `1.10` come back as
-/// `1.10`, as in PostgreSQL, not `1.1000000000`. The integer digits a
-/// value may have grow as its scale shrinks (38 - scale). An INSERT is left
-/// as planned: its values take the table's column types.
+/// The parameters (0-based) that are, alone or cast to an unconstrained
+/// numeric, an item of the statement's select list: the ones
+/// [`numeric_at_bound_scale`] retypes.
+pub fn unconstrained_numeric_parameters(plan: &LogicalPlan) -> Vec<usize> {
+    let mut found: Vec<usize> = crate::literals::select_list(plan)
+        .unwrap_or_default()
+        .iter()
+        .filter_map(|item| numeric_item(item).map(|(i, _)| i))
+        .collect();
+    found.sort_unstable();
+    found.dedup();
+    found
+}
+
+/// `plan` with each unconstrained numeric parameter of its select list
+/// ([`unconstrained_numeric_parameters`]) that `scales` names (by 0-based
+/// index) retyped to Decimal128(38, scale); `None` when nothing changes.
+/// Called at Bind with the scales of the bound values ([`natural_scale`]),
+/// it makes `SELECT $1::numeric` bound to `1.10` answer `1.10`, as in
+/// PostgreSQL, not `1.1000000000`.
+///
+/// Only the select list's own items change: elsewhere (`$1::numeric / 3`,
+/// a WHERE) the parameter keeps Decimal128(38, 10), as the scale of a
+/// decimal division follows its dividend's. A parameter typed numeric
+/// itself (declared by the client) is retyped wherever it appears, so that
+/// it has one type, unless the plan has a VALUES list (whose schema is kept
+/// as planned).
 pub fn numeric_at_bound_scale(
     plan: &LogicalPlan,
     scales: &HashMap<usize, i8>,
 ) -> DfResult<Option<LogicalPlan>> {
-    if matches!(plan, LogicalPlan::Dml(_)) {
+    let scale_of = |i: usize| {
+        scales
+            .get(&i)
+            .copied()
+            .filter(|s| DataType::Decimal128(38, *s) != UNCONSTRAINED_NUMERIC)
+    };
+    let items: Vec<(usize, bool)> = crate::literals::select_list(plan)
+        .unwrap_or_default()
+        .iter()
+        .filter_map(numeric_item)
+        .filter(|(i, _)| scale_of(*i).is_some())
+        .collect();
+    if items.is_empty() {
         return Ok(None);
     }
-    let scale_of = |id: &str| {
+    let has_values = plan
+        .exists(|node| Ok(matches!(node, LogicalPlan::Values(_))))
+        .unwrap_or(true);
+    let typed: Vec<usize> = items
+        .iter()
+        .filter(|(_, typed)| *typed)
+        .map(|(i, _)| *i)
+        .collect();
+    if has_values && !typed.is_empty() {
+        return Ok(None);
+    }
+    let id_scale = |id: &str| {
         let n = id.strip_prefix('$')?.parse::<usize>().ok()?;
-        let scale = *scales.get(&n.checked_sub(1)?)?;
-        (DataType::Decimal128(38, scale) != UNCONSTRAINED_NUMERIC).then_some(scale)
+        scale_of(n.checked_sub(1)?)
     };
-    let changed = plan.clone().transform_up_with_subqueries(|node| {
-        let changed = node.map_expressions(|expr| {
-            expr.transform(|e| {
-                let scale = match &e {
-                    Expr::Placeholder(Placeholder { id, field: Some(f) })
-                        if *f.data_type() == UNCONSTRAINED_NUMERIC =>
-                    {
-                        scale_of(id)
-                    }
-                    Expr::Cast(Cast { expr, field }) | Expr::TryCast(TryCast { expr, field })
-                        if *field.data_type() == UNCONSTRAINED_NUMERIC =>
-                    {
-                        match expr.as_ref() {
-                            Expr::Placeholder(Placeholder { id, .. }) => scale_of(id),
-                            _ => None,
+    let mut plan = plan.clone();
+    if !typed.is_empty() {
+        plan = plan
+            .transform_up_with_subqueries(|node| {
+                node.map_expressions(|expr| {
+                    expr.transform(|e| {
+                        if let Expr::Placeholder(Placeholder { id, field: Some(f) }) = &e
+                            && *f.data_type() == UNCONSTRAINED_NUMERIC
+                            && let Some(scale) = id_scale(id)
+                        {
+                            let field = f
+                                .as_ref()
+                                .clone()
+                                .with_data_type(DataType::Decimal128(38, scale));
+                            return Ok(Transformed::yes(Expr::Placeholder(Placeholder {
+                                id: id.clone(),
+                                field: Some(Arc::new(field)),
+                            })));
                         }
-                    }
-                    _ => None,
-                };
-                let Some(scale) = scale else {
-                    return Ok(Transformed::no(e));
-                };
-                let to = |field: &Field| {
-                    Arc::new(
-                        field
-                            .clone()
-                            .with_data_type(DataType::Decimal128(38, scale)),
-                    )
-                };
-                Ok(Transformed::yes(match e {
-                    Expr::Placeholder(Placeholder { id, field }) => {
-                        let field = field.map(|f| to(&f));
-                        Expr::Placeholder(Placeholder { id, field })
-                    }
-                    Expr::Cast(Cast { expr, field }) => {
-                        Expr::Cast(Cast::new_from_field(expr, to(&field)))
-                    }
-                    Expr::TryCast(TryCast { expr, field }) => {
-                        Expr::TryCast(TryCast::new_from_field(expr, to(&field)))
-                    }
-                    other => other,
-                }))
-            })
-        })?;
-        // Derived again on every node: a parent of a changed node has the
-        // old type in its schema too.
-        changed.map_data(schema_again)
-    })?;
-    Ok(changed.transformed.then_some(changed.data))
+                        Ok(Transformed::no(e))
+                    })
+                })?
+                // Derived again on every node: a parent of a changed node
+                // has the old type in its schema too.
+                .map_data(schema_again)
+            })?
+            .data;
+    }
+    let plan =
+        crate::literals::map_select_list(plan, &mut |_, item, _| retyped_cast(item, &id_scale))?;
+    Ok(Some(plan))
+}
+
+/// A select-list item `$n::numeric` (aliased or not) cast to
+/// Decimal128(38, scale) when `scale_of` has a scale for `$n`.
+fn retyped_cast(item: Expr, scale_of: &dyn Fn(&str) -> Option<i8>) -> Expr {
+    let to = |field: &Field, id: &str| {
+        let scale = scale_of(id)?;
+        Some(Arc::new(
+            field
+                .clone()
+                .with_data_type(DataType::Decimal128(38, scale)),
+        ))
+    };
+    match item {
+        Expr::Alias(mut alias) => {
+            *alias.expr = retyped_cast(*alias.expr, scale_of);
+            Expr::Alias(alias)
+        }
+        Expr::Cast(Cast { expr, field }) if *field.data_type() == UNCONSTRAINED_NUMERIC => {
+            let new = match expr.as_ref() {
+                Expr::Placeholder(Placeholder { id, .. }) => to(&field, id),
+                _ => None,
+            };
+            Expr::Cast(Cast::new_from_field(expr, new.unwrap_or(field)))
+        }
+        Expr::TryCast(TryCast { expr, field }) if *field.data_type() == UNCONSTRAINED_NUMERIC => {
+            let new = match expr.as_ref() {
+                Expr::Placeholder(Placeholder { id, .. }) => to(&field, id),
+                _ => None,
+            };
+            Expr::TryCast(TryCast::new_from_field(expr, new.unwrap_or(field)))
+        }
+        other => other,
+    }
 }
 
 /// The scale of a numeric parameter's value as the client sent it (text
@@ -395,6 +441,24 @@ mod tests {
         let fields = p.schema().fields();
         assert_eq!(fields[0].data_type(), &DataType::Decimal128(10, 2));
         assert_eq!(fields[1].data_type(), &DataType::Decimal128(38, 9));
+
+        // Computed from, the parameter keeps its planned type: a decimal
+        // division's scale follows its dividend's.
+        let p = plan("SELECT $1::numeric / 3 AS q").await;
+        assert!(unconstrained_numeric_parameters(&p).is_empty());
+        assert!(
+            numeric_at_bound_scale(&p, &HashMap::from([(0, 0)]))
+                .expect("retype")
+                .is_none()
+        );
+        // A declared numeric under a VALUES list is left as planned.
+        let p = plan("SELECT $1 AS v FROM (VALUES ($1)) t(x)").await;
+        let p = declare_parameter_types(p, &[Some(Type::NUMERIC)], None).expect("declare");
+        assert!(
+            numeric_at_bound_scale(&p, &HashMap::from([(0, 2)]))
+                .expect("retype")
+                .is_none()
+        );
 
         // A value of scale 10 changes nothing.
         let p = plan("SELECT $1::numeric AS v").await;

@@ -89,6 +89,11 @@ impl PgNumeric {
             ),
             None => (rest, 0),
         };
+        // laketap: PostgreSQL's numeric_in bound (NUMERIC_MAX_PRECISION);
+        // `1e2000000000` would otherwise be spelled out in memory.
+        if !(-1000..=1000).contains(&exponent) {
+            return Err(invalid());
+        }
         let (int_part, frac_part) = match mantissa.split_once('.') {
             Some((i, f)) => (i, f),
             None => (mantissa, ""),
