@@ -133,6 +133,7 @@ impl TableOids {
             return fields;
         }
         let sources = sources(plan);
+        let computed = computed_items(plan);
         let Ok(oids) = self.oids.read() else {
             return fields;
         };
@@ -148,8 +149,12 @@ impl TableOids {
                         let attnum = source.schema.index_of(column.name()).ok()?;
                         Some((oid, i16::try_from(attnum + 1).ok()?))
                     });
-                let typmod = numeric_typmod(column.data_type(), field.datatype())
-                    .unwrap_or(field.type_modifier());
+                let typmod = if computed.get(i).copied().unwrap_or(false) {
+                    field.type_modifier()
+                } else {
+                    numeric_typmod(column.data_type(), field.datatype())
+                        .unwrap_or(field.type_modifier())
+                };
                 if found.is_none() && typmod == field.type_modifier() {
                     return field;
                 }
@@ -170,6 +175,29 @@ impl TableOids {
             })
             .collect()
     }
+}
+
+/// For each result column of `plan`, whether PostgreSQL describes it with
+/// no type modifier: a select-list item that is neither a column nor a
+/// cast (`1.50`, `extract(…)`, `sum(x)`, `x * 2`, `$1`) has -1 in
+/// PostgreSQL, whatever precision and scale its Arrow decimal has here.
+/// A column keeps its type's (through a subquery too), and so does a cast
+/// to `numeric(p, s)`.
+fn computed_items(plan: &LogicalPlan) -> Vec<bool> {
+    use datafusion::logical_expr::Expr;
+    fn computed(expr: &Expr) -> bool {
+        match expr {
+            Expr::Alias(alias) => computed(&alias.expr),
+            // An aggregate's or window's result is an unqualified column
+            // of the node below.
+            Expr::Column(column) => column.relation.is_none(),
+            Expr::Cast(_) | Expr::TryCast(_) => false,
+            _ => true,
+        }
+    }
+    crate::literals::select_list(plan)
+        .map(|items| items.iter().map(computed).collect())
+        .unwrap_or_default()
 }
 
 /// PostgreSQL's type modifier of a `numeric(p, s)` column, `((p << 16) |
@@ -269,6 +297,26 @@ mod tests {
         assert_eq!(
             numeric_typmod(&DataType::Int64, &pgwire::api::Type::INT8),
             None
+        );
+    }
+
+    #[tokio::test]
+    async fn only_columns_and_casts_keep_a_type_modifier() {
+        let ctx = datafusion::prelude::SessionContext::new();
+        ctx.sql("CREATE TABLE t (x DECIMAL(12, 2))")
+            .await
+            .expect("create");
+        let plan = ctx
+            .state()
+            .create_logical_plan(
+                "SELECT t.x, s.x AS y, CAST(t.x AS DECIMAL(10, 1)) AS c, t.x * 2 AS d, \
+                 1.50 AS e, sum(t.x) OVER () AS f FROM t, (SELECT x FROM t) s ORDER BY 1 LIMIT 1",
+            )
+            .await
+            .expect("plans");
+        assert_eq!(
+            computed_items(&plan),
+            vec![false, false, false, true, true, true]
         );
     }
 }
