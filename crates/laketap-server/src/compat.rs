@@ -2441,22 +2441,7 @@ impl SchemaProvider for PgCatalogOverlay {
 mod tests {
     use super::*;
 
-    /// The first row of `sql`'s result in `ctx`, each value as Arrow's text.
-    async fn first_row(ctx: &datafusion::prelude::SessionContext, sql: &str) -> Vec<String> {
-        let batches = ctx
-            .sql(sql)
-            .await
-            .expect("plans")
-            .collect()
-            .await
-            .expect("runs");
-        (0..batches[0].num_columns())
-            .map(|i| {
-                datafusion::arrow::util::display::array_value_to_string(batches[0].column(i), 0)
-                    .expect("text")
-            })
-            .collect()
-    }
+    use crate::test_util::first_row;
 
     #[test]
     fn generate_series_in_a_select_list_gives_rows() {

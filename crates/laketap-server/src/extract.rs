@@ -331,13 +331,7 @@ mod tests {
             .iter()
             .map(|f| f.data_type().clone())
             .collect();
-        let texts = (0..batch.num_columns())
-            .map(|i| {
-                datafusion::arrow::util::display::array_value_to_string(batch.column(i), 0)
-                    .expect("text")
-            })
-            .collect();
-        (types, texts)
+        (types, crate::test_util::row_text(batch, 0))
     }
 
     #[tokio::test]

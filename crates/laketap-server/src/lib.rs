@@ -64,6 +64,8 @@ pub mod settings;
 pub mod sqlstate;
 pub mod tableoids;
 #[cfg(test)]
+mod test_util;
+#[cfg(test)]
 mod text_array_tests;
 pub mod timetext;
 pub mod tls;

@@ -341,12 +341,9 @@ mod tests {
             .collect()
             .await
             .expect("runs");
-        let text = |i: usize| {
-            datafusion::arrow::util::display::array_value_to_string(batches[0].column(i), 0)
-                .expect("text")
-        };
+        let texts = crate::test_util::row_text(&batches[0], 0);
         assert_eq!(batches[0].column(0).data_type(), &DataType::Int32);
-        assert_eq!((text(2), text(3)), ("2".to_string(), "1.50".to_string()));
+        assert_eq!(texts[2..4], ["2", "1.50"]);
     }
 
     #[test]

@@ -132,12 +132,7 @@ mod tests {
             .await
             .expect("runs");
         let batch = &batches[0];
-        let texts: Vec<String> = (0..batch.num_columns())
-            .map(|i| {
-                datafusion::arrow::util::display::array_value_to_string(batch.column(i), 0)
-                    .expect("text")
-            })
-            .collect();
+        let texts = crate::test_util::row_text(batch, 0);
         // PostgreSQL 15: 12, 10, -2, -1; a float stays a float; trunc(x, n)
         // is left as DataFusion answers it.
         assert_eq!(texts, vec!["12", "10", "-2", "-1", "2.0", "2.500"]);
