@@ -183,18 +183,25 @@ impl ScalarUDFImpl for PgExtract {
         let unscaled: Decimal128Array = match exact(part, &array)? {
             Some(unscaled) => unscaled,
             None => {
-                let inner_name = part.date_part_name(name);
+                let inner_part = ScalarValue::Utf8(Some(part.date_part_name(name).to_string()));
+                // The field date_part answers for that part (float8 for the
+                // epoch, int4 or int8 for the others), as date_part says.
+                let return_field = self.date_part.return_field_from_args(ReturnFieldArgs {
+                    arg_fields: &args.arg_fields,
+                    scalar_arguments: &[Some(&inner_part), None],
+                })?;
+                let rows = array.len();
                 let inner = self.date_part.invoke_with_args(ScalarFunctionArgs {
                     args: vec![
-                        ColumnarValue::Scalar(ScalarValue::Utf8(Some(inner_name.to_string()))),
+                        ColumnarValue::Scalar(inner_part),
                         ColumnarValue::Array(array),
                     ],
                     arg_fields: args.arg_fields.clone(),
-                    number_rows: args.number_rows,
-                    return_field: date_part_field(part, inner_name)?,
+                    number_rows: rows,
+                    return_field,
                     config_options: args.config_options.clone(),
                 })?;
-                let values = inner.to_array(args.number_rows)?;
+                let values = inner.to_array(rows)?;
                 integer_at_scale(&values, scale)?
             }
         };
@@ -272,17 +279,6 @@ fn exact(part: Part, array: &ArrayRef) -> DfResult<Option<Decimal128Array>> {
         }
         _ => return Ok(None),
     }))
-}
-
-/// The field `date_part` returns for `name` (Float64 for the epoch, Int64
-/// for nanoseconds, Int32 otherwise).
-fn date_part_field(part: Part, name: &str) -> DfResult<FieldRef> {
-    let data_type = match part {
-        Part::Epoch => DataType::Float64,
-        _ if name.eq_ignore_ascii_case("nanosecond") => DataType::Int64,
-        _ => DataType::Int32,
-    };
-    Ok(Arc::new(Field::new("date_part", data_type, true)))
 }
 
 /// `date_part`'s integers (or float epoch) as unscaled values at `scale`:

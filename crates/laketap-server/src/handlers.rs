@@ -682,13 +682,9 @@ fn postgres_names(
         .unwrap_or(fields)
 }
 
-/// json, jsonb and uuid columns of a simple-query message's results
-/// described as such ([`crate::pgtypes`]). Only a message that names one of
-/// these types is planned again for it (its queries, not run).
-async fn simple_query_types<C>(parser: &DfParser, client: &C, sql: &str, responses: &mut [Response])
-where
-    C: ClientInfo + Unpin + Send + Sync,
-{
+/// Whether a simple-query message names a type or function whose result
+/// columns [`simple_query_types`] describes.
+fn names_special_types(sql: &str) -> bool {
     let typed = [
         b"json".as_slice(),
         b"uuid",
@@ -700,15 +696,24 @@ where
         b"varchar",
         b"character varying",
     ];
-    if !typed.iter().any(|word| compat::mentions(sql, word)) {
-        return;
-    }
-    let Some(statements) = message_statements(sql, responses.len()) else {
-        return;
-    };
-    for (statement, response) in statements.into_iter().zip(responses) {
+    typed.iter().any(|word| compat::mentions(sql, word))
+}
+
+/// json, jsonb and uuid columns of a simple-query message's results
+/// described as such ([`crate::pgtypes`]), its queries (`statements`, one
+/// per response) planned again for it, not run. Only for a message that
+/// [`names_special_types`].
+async fn simple_query_types<C>(
+    parser: &DfParser,
+    client: &C,
+    statements: &[datafusion::sql::sqlparser::ast::Statement],
+    responses: &mut [Response],
+) where
+    C: ClientInfo + Unpin + Send + Sync,
+{
+    for (statement, response) in statements.iter().zip(responses) {
         let (Response::Query(query), datafusion::sql::sqlparser::ast::Statement::Query(_)) =
-            (&mut *response, &statement)
+            (&mut *response, statement)
         else {
             continue;
         };
@@ -738,21 +743,23 @@ fn message_statements(
     .filter(|statements| statements.len() == responses)
 }
 
-/// PostgreSQL's column names for the results of a simple-query message,
-/// one response per statement, and its number literals in PostgreSQL's
-/// types ([`crate::literals`]). The text is parsed again only when some
-/// column is named after an expression or may be such a literal.
-fn simple_query_names(sql: &str, responses: &mut [Response]) {
-    let parse_again = responses.iter().any(|r| {
+/// Whether [`simple_query_names`] may change a message's results: some
+/// column is named after an expression, or is int8 or float8 (which a
+/// select-list literal is here).
+fn names_or_literals_to_fix(responses: &[Response]) -> bool {
+    responses.iter().any(|r| {
         matches!(r, Response::Query(q) if crate::colnames::has_expression_names(&q.row_schema)
             || q.row_schema.iter().any(|f| matches!(*f.datatype(), Type::INT8 | Type::FLOAT8)))
-    });
-    if !parse_again {
-        return;
-    }
-    let Some(statements) = message_statements(sql, responses.len()) else {
-        return;
-    };
+    })
+}
+
+/// PostgreSQL's column names for the results of a simple-query message
+/// (`statements`, one per response), and its number literals in
+/// PostgreSQL's types ([`crate::literals`]).
+fn simple_query_names(
+    statements: &[datafusion::sql::sqlparser::ast::Statement],
+    responses: &mut [Response],
+) {
     for (statement, response) in statements.iter().zip(responses) {
         if let Response::Query(query) = response {
             let mut fields = postgres_names(Some(statement), query.row_schema.as_ref().clone());
@@ -851,8 +858,21 @@ impl SimpleQueryHandler for LoggedService {
                 for response in &mut responses {
                     postgres_text(client, response);
                 }
-                simple_query_types(&session.parser, client, sql, &mut responses).await;
-                simple_query_names(sql, &mut responses);
+                // The message's text is parsed again (once) only when its
+                // results need it.
+                let types = names_special_types(sql);
+                let names = names_or_literals_to_fix(&responses);
+                if (types || names)
+                    && let Some(statements) = message_statements(sql, responses.len())
+                {
+                    if types {
+                        simple_query_types(&session.parser, client, &statements, &mut responses)
+                            .await;
+                    }
+                    if names {
+                        simple_query_names(&statements, &mut responses);
+                    }
+                }
                 // One log entry per simple-query message; rows are counted on its last result.
                 match responses.last_mut() {
                     Some(last) => running.attach(client, last).await,

@@ -207,7 +207,7 @@ impl LiteralColumns {
             self.texts
                 .iter()
                 .find(|(c, _)| *c == column)
-                .map(|(_, text)| text.to_vec())
+                .map(|(_, text)| text)
         })
         .unwrap_or(row)
     }
@@ -246,20 +246,12 @@ pub fn retyped_fields(
             if let Literal::Numeric(n) = literal {
                 texts.push((i, Bytes::from(n.to_string())));
             }
-            FieldInfo::new(
-                field.name().to_string(),
-                field.table_id(),
-                field.column_id(),
-                literal.pg_type(),
-                field.format(),
-            )
-            .with_format_options(std::sync::Arc::clone(field.format_options()))
-            .with_type_size(if literal.pg_type() == Type::INT4 {
+            let size = if literal.pg_type() == Type::INT4 {
                 4
             } else {
                 -1
-            })
-            .with_type_modifier(-1)
+            };
+            crate::pgtypes::with_type(field, literal.pg_type(), size, -1)
         })
         .collect();
     let rows = (!texts.is_empty()).then_some(LiteralColumns { texts });

@@ -32,6 +32,12 @@ use datafusion::logical_expr::expr::{Cast, Placeholder, TryCast};
 use datafusion::logical_expr::{Expr, LogicalPlan};
 use pgwire::api::Type;
 
+/// The 0-based index of the positional parameter `$n` (`None` for `$0` or
+/// a named one).
+pub fn parameter_index(id: &str) -> Option<usize> {
+    id.strip_prefix('$')?.parse::<usize>().ok()?.checked_sub(1)
+}
+
 /// The Arrow type DataFusion plans an unconstrained `numeric` as.
 pub const UNCONSTRAINED_NUMERIC: DataType = DataType::Decimal128(38, 10);
 
@@ -101,9 +107,8 @@ pub fn declare_parameter_types(
     // A parameter declared with a type laketap leaves to inference (money,
     // a composite) must not become text.
     let undeclared = |id: &str| {
-        id.strip_prefix('$')
-            .and_then(|n| n.parse::<usize>().ok())
-            .and_then(|n| declared.get(n.checked_sub(1)?))
+        parameter_index(id)
+            .and_then(|i| declared.get(i))
             .is_none_or(|ty| ty.as_ref().is_none_or(|ty| *ty == Type::UNKNOWN))
     };
     let untyped: Vec<String> = inferred
@@ -155,7 +160,6 @@ fn schema_again(plan: LogicalPlan) -> DfResult<LogicalPlan> {
 /// (`$1::numeric`), aliased or not. Its 0-based index, and whether the
 /// parameter itself is typed so.
 fn numeric_item(expr: &Expr) -> Option<(usize, bool)> {
-    let index = |id: &str| id.strip_prefix('$')?.parse::<usize>().ok()?.checked_sub(1);
     let typed = |field: &Option<Arc<Field>>| {
         field
             .as_ref()
@@ -163,12 +167,16 @@ fn numeric_item(expr: &Expr) -> Option<(usize, bool)> {
     };
     match expr {
         Expr::Alias(alias) => numeric_item(&alias.expr),
-        Expr::Placeholder(Placeholder { id, field }) if typed(field) => Some((index(id)?, true)),
+        Expr::Placeholder(Placeholder { id, field }) if typed(field) => {
+            Some((parameter_index(id)?, true))
+        }
         Expr::Cast(Cast { expr, field }) | Expr::TryCast(TryCast { expr, field })
             if *field.data_type() == UNCONSTRAINED_NUMERIC =>
         {
             match expr.as_ref() {
-                Expr::Placeholder(Placeholder { id, field }) => Some((index(id)?, typed(field))),
+                Expr::Placeholder(Placeholder { id, field }) => {
+                    Some((parameter_index(id)?, typed(field)))
+                }
                 _ => None,
             }
         }
@@ -233,10 +241,7 @@ pub fn numeric_at_bound_scale(
     if has_values && !typed.is_empty() {
         return Ok(None);
     }
-    let id_scale = |id: &str| {
-        let n = id.strip_prefix('$')?.parse::<usize>().ok()?;
-        scale_of(n.checked_sub(1)?)
-    };
+    let id_scale = |id: &str| scale_of(parameter_index(id)?);
     let mut plan = plan.clone();
     if !typed.is_empty() {
         plan = plan
@@ -273,32 +278,35 @@ pub fn numeric_at_bound_scale(
 /// A select-list item `$n::numeric` (aliased or not) cast to
 /// Decimal128(38, scale) when `scale_of` has a scale for `$n`.
 fn retyped_cast(item: Expr, scale_of: &dyn Fn(&str) -> Option<i8>) -> Expr {
-    let to = |field: &Field, id: &str| {
-        let scale = scale_of(id)?;
-        Some(Arc::new(
+    if let Expr::Alias(mut alias) = item {
+        *alias.expr = retyped_cast(*alias.expr, scale_of);
+        return Expr::Alias(alias);
+    }
+    let scale = match &item {
+        Expr::Cast(Cast { expr, field }) | Expr::TryCast(TryCast { expr, field })
+            if *field.data_type() == UNCONSTRAINED_NUMERIC =>
+        {
+            match expr.as_ref() {
+                Expr::Placeholder(Placeholder { id, .. }) => scale_of(id),
+                _ => None,
+            }
+        }
+        _ => None,
+    };
+    let Some(scale) = scale else {
+        return item;
+    };
+    let to = |field: &Field| {
+        Arc::new(
             field
                 .clone()
                 .with_data_type(DataType::Decimal128(38, scale)),
-        ))
+        )
     };
     match item {
-        Expr::Alias(mut alias) => {
-            *alias.expr = retyped_cast(*alias.expr, scale_of);
-            Expr::Alias(alias)
-        }
-        Expr::Cast(Cast { expr, field }) if *field.data_type() == UNCONSTRAINED_NUMERIC => {
-            let new = match expr.as_ref() {
-                Expr::Placeholder(Placeholder { id, .. }) => to(&field, id),
-                _ => None,
-            };
-            Expr::Cast(Cast::new_from_field(expr, new.unwrap_or(field)))
-        }
-        Expr::TryCast(TryCast { expr, field }) if *field.data_type() == UNCONSTRAINED_NUMERIC => {
-            let new = match expr.as_ref() {
-                Expr::Placeholder(Placeholder { id, .. }) => to(&field, id),
-                _ => None,
-            };
-            Expr::TryCast(TryCast::new_from_field(expr, new.unwrap_or(field)))
+        Expr::Cast(Cast { expr, field }) => Expr::Cast(Cast::new_from_field(expr, to(&field))),
+        Expr::TryCast(TryCast { expr, field }) => {
+            Expr::TryCast(TryCast::new_from_field(expr, to(&field)))
         }
         other => other,
     }

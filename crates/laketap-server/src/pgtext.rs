@@ -331,9 +331,9 @@ fn empty_array(value: &[u8]) -> Option<Vec<u8>> {
 /// `row` with each non-NULL field that `change` gives new bytes for
 /// (called with the field's index and bytes) replaced by them; `None` when
 /// the row does not parse as a DataRow's fields.
-pub fn map_fields(
+pub fn map_fields<B: AsRef<[u8]>>(
     row: &DataRow,
-    mut change: impl FnMut(usize, &[u8]) -> Option<Vec<u8>>,
+    mut change: impl FnMut(usize, &[u8]) -> Option<B>,
 ) -> Option<DataRow> {
     let data = &row.data[..];
     let mut out = BytesMut::with_capacity(data.len() + 8);
@@ -348,7 +348,7 @@ pub fn map_fields(
         let value = data.get(at..at + len as usize)?;
         at += len as usize;
         let changed = change(column, value);
-        let value = changed.as_deref().unwrap_or(value);
+        let value = changed.as_ref().map_or(value, AsRef::as_ref);
         out.put_i32(i32::try_from(value.len()).ok()?);
         out.put_slice(value);
     }

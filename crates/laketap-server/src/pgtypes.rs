@@ -1002,8 +1002,7 @@ pub fn oid_parameters(
                 value: Value::Placeholder(id),
                 ..
             }) = inner.as_ref()
-            && let Some(n) = id.strip_prefix('$').and_then(|n| n.parse::<usize>().ok())
-            && n > 0
+            && let Some(i) = crate::params::parameter_index(id)
         {
             let ty = match data_type {
                 SqlType::Array(
@@ -1015,7 +1014,7 @@ pub fn oid_parameters(
                 _ => None,
             };
             if let Some(ty) = ty {
-                types.entry(n - 1).or_insert(ty);
+                types.entry(i).or_insert(ty);
             }
         }
         std::ops::ControlFlow::<()>::Continue(())
@@ -1195,20 +1194,29 @@ pub fn retyped(
         .cloned()
         .zip(kinds)
         .map(|(field, kind)| match kind {
-            Some(kind) => FieldInfo::new(
-                field.name().to_string(),
-                field.table_id(),
-                field.column_id(),
-                kind.pg_type(),
-                field.format(),
-            )
-            .with_format_options(Arc::clone(field.format_options()))
-            .with_type_size(if kind == PgKind::Uuid { 16 } else { -1 })
-            .with_type_modifier(field.type_modifier()),
+            Some(kind) => {
+                let size = if kind == PgKind::Uuid { 16 } else { -1 };
+                with_type(&field, kind.pg_type(), size, field.type_modifier())
+            }
             None => field,
         })
         .collect();
     Some(fields)
+}
+
+/// `field` described as of type `ty` (its size and modifier as given), its
+/// name, table, column and format kept.
+pub fn with_type(field: &FieldInfo, ty: Type, size: i16, typmod: i32) -> FieldInfo {
+    FieldInfo::new(
+        field.name().to_string(),
+        field.table_id(),
+        field.column_id(),
+        ty,
+        field.format(),
+    )
+    .with_format_options(Arc::clone(field.format_options()))
+    .with_type_size(size)
+    .with_type_modifier(typmod)
 }
 
 /// The kind of each parameter `$n` (index n-1) that `plan` casts to one,
@@ -1216,10 +1224,8 @@ pub fn retyped(
 pub fn parameter_kinds(plan: &LogicalPlan) -> HashMap<usize, PgKind> {
     let mut kinds = HashMap::new();
     let mut note = |id: &str, kind: PgKind| {
-        if let Some(n) = id.strip_prefix('$').and_then(|n| n.parse::<usize>().ok())
-            && n > 0
-        {
-            kinds.entry(n - 1).or_insert(kind);
+        if let Some(i) = crate::params::parameter_index(id) {
+            kinds.entry(i).or_insert(kind);
         }
     };
     let _ = plan.apply_with_subqueries(|node| {
