@@ -393,6 +393,137 @@ pub fn duration_ms(shown: &str) -> u64 {
     }
 }
 
+/// A TimeZone value as PostgreSQL reads it: the text SHOW answers and the
+/// zone Arrow computes in (a zone name, or a fixed offset east of UTC).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SessionZone {
+    pub shown: String,
+    pub arrow: String,
+}
+
+/// `±hh:mm` for an offset east of UTC in seconds (Arrow's fixed offsets;
+/// `None` for seconds, which Arrow cannot hold).
+fn offset_text(east: i32, always_minutes: bool) -> Option<String> {
+    let sign = if east < 0 { '-' } else { '+' };
+    let magnitude = east.unsigned_abs();
+    if !magnitude.is_multiple_of(60) {
+        return None;
+    }
+    let (hours, minutes) = (magnitude / 3600, magnitude % 3600 / 60);
+    Some(if minutes != 0 || always_minutes {
+        format!("{sign}{hours:02}:{minutes:02}")
+    } else {
+        format!("{sign}{hours:02}")
+    })
+}
+
+/// The longest offset from UTC a TimeZone may have, as PostgreSQL's
+/// `pg_tzset_offset` bounds it (15 hours), in seconds.
+const MAX_ZONE_OFFSET: i64 = 15 * 3600;
+
+/// A TimeZone value as PostgreSQL's `check_timezone` reads it (`None`: not
+/// a zone):
+/// - a zone name, any case (`europe/paris` is shown as `Europe/Paris`);
+/// - a number of hours east of UTC (`-7`, `5.5`), shown as the POSIX zone
+///   PostgreSQL makes of it (`<-07>+07`);
+/// - a POSIX zone of a fixed offset (`+05:30`, `GMT+5`, `<+03>-3`), whose
+///   offset is hours WEST of UTC: `+05:30` is five and a half hours
+///   behind UTC, as in PostgreSQL (and in the TZ environment variable).
+///
+/// POSIX zones with daylight-saving rules (`CET-1CEST,M3.5.0,M10.5.0/3`)
+/// are not read: the named zones hold those rules.
+pub fn parse_time_zone(raw: &str) -> Option<SessionZone> {
+    let raw = raw.trim();
+    if raw.eq_ignore_ascii_case("local") || raw.eq_ignore_ascii_case("default") {
+        return parse_time_zone(DEFAULT_TIME_ZONE);
+    }
+    let named = raw.parse::<chrono_tz::Tz>().ok().or_else(|| {
+        chrono_tz::TZ_VARIANTS
+            .iter()
+            .find(|zone| zone.name().eq_ignore_ascii_case(raw))
+            .copied()
+    });
+    if let Some(zone) = named {
+        let name = zone.name().to_string();
+        return Some(SessionZone {
+            shown: name.clone(),
+            arrow: name,
+        });
+    }
+    let numeric = !raw.is_empty()
+        && raw
+            .chars()
+            .all(|c| c.is_ascii_digit() || matches!(c, '+' | '-' | '.'));
+    if numeric {
+        let hours: f64 = raw.parse().ok()?;
+        let east = (hours * 3600.0).round();
+        if !east.is_finite() || east.abs() > MAX_ZONE_OFFSET as f64 {
+            return None;
+        }
+        let east = east as i32;
+        let arrow = offset_text(east, true)?;
+        let abbreviation = offset_text(east, false)?;
+        let posix = offset_text(-east, false)?;
+        return Some(SessionZone {
+            shown: format!("<{abbreviation}>{posix}"),
+            arrow,
+        });
+    }
+    // POSIX `std offset`: a name (letters, or anything in angle brackets,
+    // or none) and hours west of UTC, `[+-]hh[:mm[:ss]]`.
+    let offset = if let Some(rest) = raw.strip_prefix('<') {
+        let (name, offset) = rest.split_once('>')?;
+        if name.is_empty() {
+            return None;
+        }
+        offset
+    } else {
+        let name_end = raw
+            .find(|c: char| !c.is_ascii_alphabetic())
+            .unwrap_or(raw.len());
+        if name_end != 0 && name_end < 3 {
+            return None;
+        }
+        &raw[name_end..]
+    };
+    let (west_sign, digits) = match offset.as_bytes().first() {
+        Some(b'-') => (-1, &offset[1..]),
+        Some(b'+') => (1, &offset[1..]),
+        Some(_) => (1, offset),
+        None => return None,
+    };
+    let mut parts = digits.split(':');
+    let mut part = |max: i64| -> Option<Option<i64>> {
+        match parts.next() {
+            None => Some(None),
+            Some(p) if !p.is_empty() && p.len() <= 2 && p.bytes().all(|b| b.is_ascii_digit()) => {
+                p.parse::<i64>().ok().filter(|v| *v <= max).map(Some)
+            }
+            Some(_) => None,
+        }
+    };
+    let hours = part(24)??;
+    let minutes = part(59)?.unwrap_or(0);
+    let seconds = part(59)?.unwrap_or(0);
+    if parts.next().is_some() {
+        return None;
+    }
+    let west = west_sign * (hours * 3600 + minutes * 60 + seconds);
+    if west.abs() > MAX_ZONE_OFFSET {
+        return None;
+    }
+    Some(SessionZone {
+        shown: raw.to_string(),
+        arrow: offset_text(i32::try_from(-west).ok()?, true)?,
+    })
+}
+
+/// The Arrow zone of a TimeZone value SHOW answers (see
+/// [`parse_time_zone`]); a value it does not read is returned as it is.
+pub fn arrow_time_zone(shown: &str) -> String {
+    parse_time_zone(shown).map_or_else(|| shown.to_string(), |z| z.arrow)
+}
+
 fn invalid(name: &str, value: &str, expected: &str) -> DataFusionError {
     DataFusionError::Configuration(format!(
         "invalid value for parameter \"{name}\": \"{value}\" (expected {expected})"
@@ -469,6 +600,14 @@ impl PgSettings {
                 normalize_duration(name, raw)
             }
             "datestyle" => normalize_datestyle(raw, &self.get(guc)),
+            "timezone" => parse_time_zone(raw).map(|zone| zone.shown).ok_or_else(|| {
+                invalid(
+                    name,
+                    raw,
+                    "a zone name such as Europe/Paris, hours east of UTC such as -7, \
+                     or a POSIX offset west of UTC such as GMT+5",
+                )
+            }),
             "extra_float_digits" => match raw.parse::<i32>() {
                 Ok(n) if (-15..=3).contains(&n) => Ok(n.to_string()),
                 _ => Err(invalid(name, raw, "an integer from -15 to 3")),
@@ -732,6 +871,54 @@ pub fn register(ctx: &SessionContext) {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn time_zones_are_read_as_postgresql_reads_them() {
+        // (value, SHOW, Arrow zone): PostgreSQL 15's SHOW and offsets of
+        // `SET TIME ZONE <value>` (`TIMESTAMPTZ '2026-03-01 12:00+00'`).
+        let cases = [
+            ("europe/paris", "Europe/Paris", "Europe/Paris"),
+            ("utc", "UTC", "UTC"),
+            ("Etc/GMT+5", "Etc/GMT+5", "Etc/GMT+5"),
+            ("+05:30", "+05:30", "-05:30"),
+            ("GMT+5", "GMT+5", "-05:00"),
+            ("UTC-3", "UTC-3", "+03:00"),
+            ("<+03>-3", "<+03>-3", "+03:00"),
+            ("-7", "<-07>+07", "-07:00"),
+            ("5.5", "<+05:30>-05:30", "+05:30"),
+            ("+05", "<+05>-05", "+05:00"),
+            ("LOCAL", "Etc/UTC", "Etc/UTC"),
+        ];
+        for (value, shown, arrow) in cases {
+            assert_eq!(
+                parse_time_zone(value),
+                Some(SessionZone {
+                    shown: shown.to_string(),
+                    arrow: arrow.to_string()
+                }),
+                "{value}"
+            );
+            assert_eq!(arrow_time_zone(shown), arrow, "{value} shown as {shown}");
+        }
+        for bad in [
+            "Nowhere/Bogus",
+            "Z",
+            "",
+            "+25",
+            "GM+5",
+            "EST5EDT,M3.2.0,M11.1.0",
+            "1e3",
+        ] {
+            assert_eq!(parse_time_zone(bad), None, "{bad}");
+        }
+        let mut s = PgSettings::default();
+        let err = s.set("TimeZone", "Nowhere/Bogus").expect_err("refused");
+        assert!(
+            err.to_string()
+                .contains("invalid value for parameter \"TimeZone\": \"Nowhere/Bogus\""),
+            "{err}"
+        );
+    }
     use super::*;
 
     #[test]

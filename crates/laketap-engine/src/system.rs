@@ -7,7 +7,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use datafusion::arrow::array::{
     ArrayRef, Float64Builder, Int64Builder, ListBuilder, RecordBatch, StringBuilder,
-    TimestampMicrosecondBuilder, UInt64Builder,
+    TimestampMicrosecondBuilder,
 };
 use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef, TimeUnit};
 use datafusion::catalog::{MemorySchemaProvider, SchemaProvider, Session, TableProvider};
@@ -225,11 +225,13 @@ fn catalog_errors(lake: Arc<Lake>, other_problems: crate::ViewProblems) -> Syste
 
 fn query_log(log: Arc<QueryLog>) -> SystemTable {
     let schema = Arc::new(Schema::new(vec![
-        Field::new("query_id", DataType::UInt64, false),
+        // bigint, as PostgreSQL clients expect a count or an id (an Arrow
+        // UInt64 is described as numeric: it can exceed bigint).
+        Field::new("query_id", DataType::Int64, false),
         Field::new("user_name", DataType::Utf8, false),
         Field::new("started_at", ts_type(), false),
         Field::new("duration_ms", DataType::Float64, false),
-        Field::new("rows", DataType::UInt64, false),
+        Field::new("rows", DataType::Int64, false),
         Field::new("error", DataType::Utf8, true),
         Field::new("sql", DataType::Utf8, false),
     ]));
@@ -239,19 +241,19 @@ fn query_log(log: Arc<QueryLog>) -> SystemTable {
         rows: Box::new(move || {
             let records = log.snapshot();
             let n = records.len();
-            let mut id = UInt64Builder::with_capacity(n);
+            let mut id = Int64Builder::with_capacity(n);
             let mut user = StringBuilder::new();
             let mut started = ts_builder(n);
             let mut duration = Float64Builder::with_capacity(n);
-            let mut rows = UInt64Builder::with_capacity(n);
+            let mut rows = Int64Builder::with_capacity(n);
             let mut error = StringBuilder::new();
             let mut sql = StringBuilder::new();
             for r in records {
-                id.append_value(r.query_id);
+                id.append_value(i64::try_from(r.query_id).unwrap_or(i64::MAX));
                 user.append_value(&r.user);
                 started.append_value(r.started_at.timestamp_micros());
                 duration.append_value(r.duration_ms);
-                rows.append_value(r.rows);
+                rows.append_value(i64::try_from(r.rows).unwrap_or(i64::MAX));
                 error.append_option(r.error.as_deref());
                 sql.append_value(&r.sql);
             }

@@ -493,12 +493,13 @@ impl Startup {
         client
             .session_extensions()
             .insert(SessionUser(user.to_string()));
-        // A startup extra_float_digits (pgjdbc sends 3) is kept where
-        // laketap's float text reads it.
-        if let Some(value) = client.metadata().get("extra_float_digits").cloned() {
-            crate::pgtext::set_extra_float_digits(client.metadata_mut(), &value);
-        }
-        if self.statement_timeout_ms > 0 {
+        // (A startup extra_float_digits, which pgjdbc sends, and the other
+        // startup settings were written where they are read at startup.)
+        let startup_timeout = client
+            .session_extensions()
+            .get::<crate::settings::StartupSettings>()
+            .is_some_and(|s| s.0.iter().any(|(guc, _)| guc.name == "statement_timeout"));
+        if self.statement_timeout_ms > 0 && !startup_timeout {
             // Where the statement timeout is read (and SET writes it).
             client.metadata_mut().insert(
                 "statement_timeout_ms".to_string(),
@@ -513,9 +514,22 @@ impl Startup {
             laketap_engine::pgsettings::lookup(name)
                 .map_or_else(String::new, |g| g.default.to_string())
         };
+        // The startup packet's settings, reported as PostgreSQL reports them.
+        let startup = client
+            .session_extensions()
+            .get::<crate::settings::StartupSettings>()
+            .map(|s| s.0.clone())
+            .unwrap_or_default();
+        let default = |name: &str| {
+            startup
+                .iter()
+                .find(|(guc, _)| guc.name.eq_ignore_ascii_case(name))
+                .map_or_else(|| default(name), |(_, value)| value.clone())
+        };
         parameters.date_style = default("DateStyle");
         parameters.time_zone = default("TimeZone");
         parameters.interval_style = default("IntervalStyle");
+        parameters.application_name = Some(default("application_name"));
         finish_authentication(client, &parameters).await?;
         client.set_state(PgWireConnectionState::ReadyForQuery);
         self.authenticated.store(true, Ordering::Release);
@@ -592,6 +606,15 @@ impl StartupHandler for Startup {
                 }
                 protocol_negotiation(client, startup).await?;
                 save_startup_parameters_to_metadata(client, startup);
+                // Settings in the startup packet (pgjdbc's TimeZone and
+                // DateStyle, libpq's PGOPTIONS, asyncpg's server_settings)
+                // apply to the session as a SET would.
+                let settings =
+                    crate::settings::startup_settings(&startup.parameters).map_err(|e| {
+                        fatal(crate::settings::setting_code(&e), e.message().to_string())
+                    })?;
+                crate::settings::mirror_startup(client.metadata_mut(), &settings);
+                client.session_extensions().insert(settings);
                 let user = client
                     .metadata()
                     .get(METADATA_USER)

@@ -2012,6 +2012,8 @@ pub struct PgCatalogOverlay {
     pg_settings: Arc<dyn TableProvider>,
     /// `pg_description`: the built-in rows and the catalog's descriptions.
     pg_description: Option<Arc<dyn TableProvider>>,
+    /// `pg_stat_user_tables` with a row per table ([`crate::pgstats`]).
+    pg_stat_user_tables: Option<Arc<dyn TableProvider>>,
     /// `pg_roles`, `pg_user` and `pg_auth_members` from laketap's users
     /// ([`crate::roles`]).
     roles: [(&'static str, Arc<dyn TableProvider>); 3],
@@ -2141,9 +2143,13 @@ impl PgCatalogOverlay {
             }
             None => None,
         };
+        let pg_stat_user_tables = inner.table("pg_stat_user_tables").await?.map(|t| {
+            Arc::new(crate::pgstats::PgStatUserTables::new(t.as_ref())) as Arc<dyn TableProvider>
+        });
         Ok(PgCatalogOverlay {
             inner,
             views,
+            pg_stat_user_tables,
             pg_class,
             pg_attribute,
             pg_index,
@@ -2425,6 +2431,11 @@ impl SchemaProvider for PgCatalogOverlay {
             && let Some(pg_description) = &self.pg_description
         {
             return Ok(Some(pg_description.clone()));
+        }
+        if name.eq_ignore_ascii_case("pg_stat_user_tables")
+            && let Some(stats) = &self.pg_stat_user_tables
+        {
+            return Ok(Some(stats.clone()));
         }
         self.inner.table(name).await
     }

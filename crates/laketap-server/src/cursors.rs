@@ -167,6 +167,16 @@ async fn declare(
                 ast.clone(),
             )))
             .await
+            .and_then(|plan| {
+                // PostgreSQL's result types, as the extended protocol plans them.
+                let zone = session_context
+                    .state()
+                    .config_options()
+                    .execution
+                    .time_zone
+                    .clone();
+                crate::pgresults::postgres_result_types(plan, zone.as_deref())
+            })
             .map_err(|e| PgWireError::ApiError(Box::new(e)))?;
         let frame = session_context
             .execute_logical_plan(plan.clone())

@@ -27,6 +27,8 @@ use datafusion::common::{ScalarValue, exec_err};
 use datafusion::error::Result as DfResult;
 use datafusion::logical_expr::expr::ScalarFunction;
 use datafusion::logical_expr::planner::{ExprPlanner, PlannerResult};
+use datafusion::logical_expr::preimage::PreimageResult;
+use datafusion::logical_expr::simplify::SimplifyContext;
 use datafusion::logical_expr::{
     ColumnarValue, Expr, ReturnFieldArgs, ScalarFunctionArgs, ScalarUDF, ScalarUDFImpl, Signature,
 };
@@ -212,6 +214,42 @@ impl ScalarUDFImpl for PgExtract {
             ColumnarValue::Array(result)
         })
     }
+
+    /// `extract(year FROM ts) = 2026` as `date_part`'s range on `ts`, which
+    /// prunes files and row groups: the numeric literal the comparison
+    /// was coerced to is given to `date_part` as the integer it compares.
+    fn preimage(
+        &self,
+        args: &[Expr],
+        lit_expr: &Expr,
+        info: &SimplifyContext,
+    ) -> DfResult<PreimageResult> {
+        let value = match lit_expr {
+            Expr::Literal(value, _) => Some(value.clone()),
+            Expr::Cast(cast) => cast
+                .expr
+                .as_literal()
+                .and_then(|v| v.cast_to(cast.field.data_type()).ok()),
+            _ => None,
+        };
+        let whole = match &value {
+            Some(ScalarValue::Decimal128(Some(v), _, scale)) => 10_i128
+                .checked_pow(u32::try_from(*scale).unwrap_or(u32::MAX))
+                .filter(|unit| v % unit == 0)
+                .and_then(|unit| i32::try_from(v / unit).ok()),
+            Some(ScalarValue::Int64(Some(v))) => i32::try_from(*v).ok(),
+            Some(ScalarValue::Int32(Some(v))) => Some(*v),
+            _ => None,
+        };
+        match whole {
+            Some(whole) => self.date_part.preimage(
+                args,
+                &Expr::Literal(ScalarValue::Int32(Some(whole)), None),
+                info,
+            ),
+            None => Ok(PreimageResult::None),
+        }
+    }
 }
 
 /// PostgreSQL's days per month and seconds per year in an interval's
@@ -303,7 +341,8 @@ mod tests {
     use super::*;
     use datafusion::prelude::SessionContext;
 
-    async fn extracted(sql: &str) -> (Vec<DataType>, Vec<String>) {
+    /// A session that plans EXTRACT as client sessions do.
+    fn session() -> SessionContext {
         let state = datafusion::execution::SessionStateBuilder::new()
             .with_default_features()
             .build();
@@ -312,7 +351,11 @@ mod tests {
         let state = datafusion::execution::SessionStateBuilder::new_from_existing(state)
             .with_expr_planners(planners)
             .build();
-        let ctx = SessionContext::new_with_state(state);
+        SessionContext::new_with_state(state)
+    }
+
+    async fn extracted(sql: &str) -> (Vec<DataType>, Vec<String>) {
+        let ctx = session();
         let batches = ctx
             .sql(sql)
             .await
@@ -328,6 +371,36 @@ mod tests {
             .map(|f| f.data_type().clone())
             .collect();
         (types, crate::test_util::row_text(batch, 0))
+    }
+
+    #[tokio::test]
+    async fn a_year_compared_is_a_range_of_the_timestamps_that_prunes() {
+        let ctx = session();
+        ctx.sql(
+            "CREATE TABLE e (ts timestamp) AS VALUES \
+             (TIMESTAMP '2025-12-31 23:59:59.999999'), (TIMESTAMP '2026-01-01 00:00:00'), \
+             (TIMESTAMP '2026-07-01 12:00:00'), (TIMESTAMP '2027-01-01 00:00:00')",
+        )
+        .await
+        .expect("table");
+        let sql = "SELECT count(*) FROM e WHERE extract(year FROM ts) = 2026";
+        let frame = ctx.sql(sql).await.expect("plans");
+        let optimized = frame
+            .clone()
+            .into_optimized_plan()
+            .expect("optimizes")
+            .display_indent()
+            .to_string();
+        // The filter a scan can prune with (DataFusion's date_part range),
+        // not a call on every row.
+        assert!(
+            optimized.contains("e.ts >= TimestampNanosecond(1767225600000000000")
+                && optimized.contains("e.ts < TimestampNanosecond(1798761600000000000")
+                && !optimized.contains("extract("),
+            "{optimized}"
+        );
+        let batches = frame.collect().await.expect("runs");
+        assert_eq!(crate::test_util::row_text(&batches[0], 0), ["2"]);
     }
 
     #[tokio::test]

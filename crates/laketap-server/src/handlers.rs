@@ -157,8 +157,14 @@ impl Sessions {
             .get::<SessionUser>()
             .map(|u| u.0.clone())
             .unwrap_or_default();
+        let startup = client
+            .session_extensions()
+            .get::<crate::settings::StartupSettings>();
         client.session_extensions().get_or_insert_with(|| {
             let ctx = Arc::new(self.session_for(Who::new(self.auth.clone(), user)));
+            if let Some(startup) = &startup {
+                crate::settings::apply_startup(&ctx, startup);
+            }
             let service = Arc::new(DfSessionService::new_with_hooks(
                 ctx.clone(),
                 self.hooks.clone(),
@@ -352,6 +358,9 @@ impl QueryParser for CompatParser {
                             .and_then(|plan| {
                                 let literals = crate::literals::literal_columns(&ast);
                                 crate::literals::retyped_plan(plan, &literals)
+                            })
+                            .and_then(|plan| {
+                                crate::pgresults::postgres_result_types(plan, time_zone.as_deref())
                             })
                             .map_err(|e| PgWireError::ApiError(Box::new(e)))?;
                     Ok(Some((text, Some((ast, plan)))))

@@ -27,6 +27,8 @@
 //! - [`limits`]: the per-connection memory share.
 //! - [`pgtext`]: PostgreSQL's text output of floats and date/time values.
 //! - [`params`]: extended-protocol parameter types as PostgreSQL decides them.
+//! - [`pgstats`]: `pg_stat_user_tables` with each table's row count from its metadata.
+//! - [`pgresults`]: `sum(int8)` numeric and `date_trunc(date)` timestamptz, as PostgreSQL types them.
 //!
 //! Every connection's bytes pass [`laketap_wire`]'s guard before pgwire
 //! decodes them: framing, structure and size limits are checked first.
@@ -51,6 +53,8 @@ pub mod literals;
 mod numeric_tests;
 pub mod params;
 pub mod pgformat;
+pub mod pgresults;
+pub mod pgstats;
 pub mod pgstyle;
 pub mod pgtext;
 pub mod pgtypes;
@@ -280,6 +284,9 @@ impl PgServer {
             Arc::new(cursors::Cursors::default()),
             Arc::new(SetShowHook),
             Arc::new(TransactionStatementHook),
+            // Last: it answers queries, where the hooks above answer the
+            // statements they own.
+            Arc::new(pgresults::SimpleResultTypes),
         ];
         let handlers = Arc::new(LaketapHandlers::new(
             handlers::Sessions::new(

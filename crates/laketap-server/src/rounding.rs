@@ -13,8 +13,11 @@ use std::sync::Arc;
 
 use datafusion::arrow::datatypes::{DataType, Field, FieldRef};
 use datafusion::error::Result as DfResult;
+use datafusion::logical_expr::preimage::PreimageResult;
+use datafusion::logical_expr::simplify::SimplifyContext;
+use datafusion::logical_expr::sort_properties::{ExprProperties, SortProperties};
 use datafusion::logical_expr::{
-    ColumnarValue, ReturnFieldArgs, ScalarFunctionArgs, ScalarUDF, ScalarUDFImpl, Signature,
+    ColumnarValue, Expr, ReturnFieldArgs, ScalarFunctionArgs, ScalarUDF, ScalarUDFImpl, Signature,
 };
 
 /// The functions wrapped, by name.
@@ -105,6 +108,34 @@ impl ScalarUDFImpl for ScaleZero {
         })?;
         whole.cast_to(&to, None)
     }
+
+    fn output_ordering(&self, inputs: &[ExprProperties]) -> DfResult<SortProperties> {
+        self.inner.output_ordering(inputs)
+    }
+
+    /// The inner function's preimage (`floor(x) = 3` as a range on `x`),
+    /// where this one answers in its argument's type: its bounds are in
+    /// that type. A decimal argument's scale-0 result is compared with a
+    /// literal of another scale than the argument's, and is left alone.
+    fn preimage(
+        &self,
+        args: &[Expr],
+        lit_expr: &Expr,
+        info: &SimplifyContext,
+    ) -> DfResult<PreimageResult> {
+        let arg_types = args
+            .iter()
+            .map(|a| info.get_data_type(a))
+            .collect::<DfResult<Vec<_>>>()?;
+        let fields: Vec<FieldRef> = arg_types
+            .into_iter()
+            .map(|t| Arc::new(Field::new("", t, true)))
+            .collect();
+        if scale_zero(&fields).is_some() {
+            return Ok(PreimageResult::None);
+        }
+        self.inner.preimage(args, lit_expr, info)
+    }
 }
 
 #[cfg(test)]
@@ -139,5 +170,45 @@ mod tests {
         let schema = batch.schema();
         assert_eq!(schema.field(0).data_type(), &DataType::Decimal128(3, 0));
         assert_eq!(schema.field(1).data_type(), &DataType::Decimal128(2, 0));
+    }
+
+    #[tokio::test]
+    async fn floor_of_a_float_compared_keeps_its_range() {
+        let ctx = SessionContext::new();
+        let inner =
+            datafusion::execution::FunctionRegistry::udf(&ctx.state(), "floor").expect("built in");
+        ctx.register_udf(ScalarUDF::new_from_impl(ScaleZero::new(inner)));
+        ctx.sql("CREATE TABLE f (x double, d decimal(4, 2)) AS VALUES (2.5, 2.50), (3.5, 3.50)")
+            .await
+            .expect("table");
+        let plan = |sql: &'static str| {
+            let ctx = ctx.clone();
+            async move {
+                ctx.sql(sql)
+                    .await
+                    .expect("plans")
+                    .into_optimized_plan()
+                    .expect("optimizes")
+                    .display_indent()
+                    .to_string()
+            }
+        };
+        // DataFusion's floor preimage: a range on x.
+        let float = plan("SELECT x FROM f WHERE floor(x) = 3").await;
+        assert!(
+            float.contains("f.x >= Float64(3)") && float.contains("f.x < Float64(4)"),
+            "{float}"
+        );
+        // A numeric's scale-0 floor is compared as it is, and answers right.
+        let numeric = plan("SELECT d FROM f WHERE floor(d) = 3").await;
+        assert!(numeric.contains("floor(f.d)"), "{numeric}");
+        let batches = ctx
+            .sql("SELECT d FROM f WHERE floor(d) = 3")
+            .await
+            .expect("plans")
+            .collect()
+            .await
+            .expect("runs");
+        assert_eq!(crate::test_util::row_text(&batches[0], 0), ["3.50"]);
     }
 }

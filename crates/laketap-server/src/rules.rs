@@ -59,20 +59,20 @@ impl AnalyzerRule for PgExpressions {
 
 /// A plan node's inputs' schemas, merged on first use: a rewrite asks for
 /// it only to learn an expression's type.
-struct InputSchema {
+pub(crate) struct InputSchema {
     inputs: Vec<datafusion::common::DFSchemaRef>,
     merged: OnceCell<DFSchema>,
 }
 
 impl InputSchema {
-    fn of(node: &LogicalPlan) -> Self {
+    pub(crate) fn of(node: &LogicalPlan) -> Self {
         InputSchema {
             inputs: node.inputs().iter().map(|p| p.schema().clone()).collect(),
             merged: OnceCell::new(),
         }
     }
 
-    fn get(&self) -> &DFSchema {
+    pub(crate) fn get(&self) -> &DFSchema {
         self.merged.get_or_init(|| {
             let mut merged = DFSchema::empty();
             for input in &self.inputs {

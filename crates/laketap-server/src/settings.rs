@@ -7,6 +7,7 @@
 //! lasts until the transaction block ends (COMMIT or ROLLBACK), as in
 //! PostgreSQL; outside a block it warns (25P01) and changes nothing.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use async_trait::async_trait;
@@ -151,8 +152,13 @@ use crate::sqlstate::{CANT_CHANGE, UNDEFINED_OBJECT, error};
 
 /// A settings error from DataFusion, with PostgreSQL's code.
 fn setting_error(e: &datafusion::error::DataFusionError) -> PgWireError {
-    let message = e.message().to_string();
-    let code = if message.contains("unrecognized configuration parameter") {
+    error(setting_code(e), e.message().to_string())
+}
+
+/// The SQLSTATE of a refused setting.
+pub fn setting_code(e: &datafusion::error::DataFusionError) -> &'static str {
+    let message = e.message();
+    if message.contains("unrecognized configuration parameter") {
         UNDEFINED_OBJECT
     } else if message.contains("cannot be changed") {
         CANT_CHANGE
@@ -160,8 +166,7 @@ fn setting_error(e: &datafusion::error::DataFusionError) -> PgWireError {
         sqlstate::NOT_SUPPORTED
     } else {
         sqlstate::INVALID_PARAMETER
-    };
-    error(code, message)
+    }
 }
 
 /// A SHOW answer: text columns, tagged `SHOW` (pgwire appends the row count,
@@ -198,40 +203,161 @@ const METADATA_TIMEZONE: &str = "timezone";
 /// The client metadata keys datafusion-postgres's encoder and statement
 /// timeout read (its SET hook kept them there).
 fn mirror_to_client(client: &mut dyn HookClient, guc: &pgsettings::Guc, value: &str) {
+    mirror_to_metadata(client.metadata_mut(), guc, value);
+}
+
+/// The settings a connection's startup packet gave (applied to its session
+/// when the session is made, [`apply_startup`]).
+#[derive(Debug, Clone, Default)]
+pub struct StartupSettings(pub Vec<(&'static pgsettings::Guc, String)>);
+
+/// Startup parameters that are not settings: who connects, and how.
+const NOT_SETTINGS: &[&str] = &[
+    "user",
+    "database",
+    "replication",
+    "options",
+    "client_encoding",
+];
+
+/// The `-c name=value` (or `--name=value`) pairs of a startup `options`
+/// string, split at unescaped spaces (`\ ` is a space in a value), as
+/// PostgreSQL's `pg_split_opts` and `process_postgres_switches` read them.
+fn startup_options(options: &str) -> Vec<(String, String)> {
+    let mut words = Vec::new();
+    let mut word = String::new();
+    let mut chars = options.chars();
+    while let Some(c) = chars.next() {
+        match c {
+            '\\' => word.extend(chars.next()),
+            c if c.is_ascii_whitespace() => {
+                if !word.is_empty() {
+                    words.push(std::mem::take(&mut word));
+                }
+            }
+            c => word.push(c),
+        }
+    }
+    if !word.is_empty() {
+        words.push(word);
+    }
+    let mut pairs = Vec::new();
+    let mut words = words.into_iter();
+    while let Some(word) = words.next() {
+        let setting = if word == "-c" {
+            words.next()
+        } else if let Some(rest) = word.strip_prefix("-c") {
+            Some(rest.to_string())
+        } else {
+            word.strip_prefix("--").map(str::to_string)
+        };
+        if let Some((name, value)) = setting.as_deref().and_then(|s| s.split_once('=')) {
+            pairs.push((name.replace('-', "_"), value.to_string()));
+        }
+    }
+    pairs
+}
+
+/// The settings of a startup packet's `parameters`: those of its
+/// `options` first, then the parameters named alike (PostgreSQL's
+/// `process_startup_options`), each checked and normalized as SET does it.
+/// An invalid value refuses the connection, as in PostgreSQL. A parameter
+/// laketap does not know, or does not let a session change, is logged and
+/// left: PostgreSQL knows more parameters than laketap, and refusing them
+/// would refuse clients that PostgreSQL serves.
+pub fn startup_settings(
+    parameters: &std::collections::BTreeMap<String, String>,
+) -> Result<StartupSettings, datafusion::error::DataFusionError> {
+    use datafusion::config::ExtensionOptions;
+    let mut given: Vec<(String, String)> = parameters
+        .get("options")
+        .map(|o| startup_options(o))
+        .unwrap_or_default();
+    given.extend(
+        parameters
+            .iter()
+            .filter(|(k, _)| {
+                !NOT_SETTINGS.iter().any(|n| k.eq_ignore_ascii_case(n)) && !k.starts_with("_pq_.")
+            })
+            .map(|(k, v)| (k.clone(), v.clone())),
+    );
+    let mut settings = pgsettings::PgSettings::default();
+    let mut applied: Vec<(&'static pgsettings::Guc, String)> = Vec::new();
+    for (name, value) in given {
+        let Some(guc) = pgsettings::lookup(&name).filter(|g| g.settable) else {
+            tracing::warn!(parameter = %name, "startup parameter ignored: not a setting laketap keeps per session");
+            continue;
+        };
+        settings.set(guc.name, &value)?;
+        let shown = settings.get(guc);
+        applied.retain(|(g, _)| g.name != guc.name);
+        applied.push((guc, shown));
+    }
+    Ok(StartupSettings(applied))
+}
+
+/// Writes a connection's startup settings where its encoders read them.
+pub fn mirror_startup(metadata: &mut HashMap<String, String>, settings: &StartupSettings) {
+    for (guc, value) in &settings.0 {
+        mirror_to_metadata(metadata, guc, value);
+    }
+}
+
+/// Applies a connection's startup settings to its new session.
+pub fn apply_startup(ctx: &SessionContext, settings: &StartupSettings) {
+    for (guc, value) in &settings.0 {
+        let set = {
+            let state = ctx.state_ref();
+            let mut state = state.write();
+            state
+                .config_mut()
+                .options_mut()
+                .set(&format!("pg.{}", guc.name.to_ascii_lowercase()), value)
+        };
+        match set {
+            Ok(()) => apply(ctx, guc, value),
+            Err(e) => {
+                tracing::warn!(parameter = guc.name, error = %e, "startup setting not applied")
+            }
+        }
+    }
+}
+
+/// [`mirror_to_client`] on a connection's metadata.
+fn mirror_to_metadata(metadata: &mut HashMap<String, String>, guc: &pgsettings::Guc, value: &str) {
     let lower = guc.name.to_ascii_lowercase();
     match lower.as_str() {
         "statement_timeout" => {
             let ms = pgsettings::duration_ms(value);
             if ms > 0 {
-                client
-                    .metadata_mut()
-                    .insert(METADATA_STATEMENT_TIMEOUT.to_string(), ms.to_string());
+                metadata.insert(METADATA_STATEMENT_TIMEOUT.to_string(), ms.to_string());
             } else {
-                client.metadata_mut().remove(METADATA_STATEMENT_TIMEOUT);
+                metadata.remove(METADATA_STATEMENT_TIMEOUT);
             }
         }
         "timezone" => {
-            client
-                .metadata_mut()
-                .insert(METADATA_TIMEZONE.to_string(), value.to_string());
+            metadata.insert(
+                METADATA_TIMEZONE.to_string(),
+                pgsettings::arrow_time_zone(value),
+            );
         }
-        "extra_float_digits" => crate::pgtext::set_extra_float_digits(client.metadata_mut(), value),
+        "extra_float_digits" => crate::pgtext::set_extra_float_digits(metadata, value),
         // pgwire's encoder stays at ISO and postgres; laketap writes the
         // session's styles (crate::pgstyle).
         "datestyle" => {
-            client.metadata_mut().insert(
+            metadata.insert(
                 crate::pgstyle::METADATA_DATESTYLE.to_string(),
                 value.to_string(),
             );
         }
         "intervalstyle" => {
-            client.metadata_mut().insert(
+            metadata.insert(
                 crate::pgstyle::METADATA_INTERVALSTYLE.to_string(),
                 value.to_string(),
             );
         }
         "bytea_output" | "application_name" | "search_path" => {
-            client.metadata_mut().insert(lower, value.to_string());
+            metadata.insert(lower, value.to_string());
         }
         _ => {}
     }
@@ -259,7 +385,8 @@ fn apply(ctx: &SessionContext, guc: &pgsettings::Guc, value: &str) {
     let mut state = state.write();
     let options = state.config_mut().options_mut();
     match lower.as_str() {
-        "timezone" => options.execution.time_zone = Some(value.to_string()),
+        // The zone Arrow computes in: `+05:30` is a POSIX zone, west of UTC.
+        "timezone" => options.execution.time_zone = Some(pgsettings::arrow_time_zone(value)),
         "search_path" => {
             if let Some(schema) = schema {
                 options.catalog.default_schema = schema;
@@ -603,5 +730,48 @@ async fn transaction_modes(
             None
         }
         _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn startup_options_are_split_as_postgresql_splits_them() {
+        assert_eq!(
+            startup_options(
+                r"-c search_path=sales -csearch_path=amp --statement-timeout=5s -c DateStyle=SQL,\ DMY -X"
+            ),
+            vec![
+                ("search_path".to_string(), "sales".to_string()),
+                ("search_path".to_string(), "amp".to_string()),
+                ("statement_timeout".to_string(), "5s".to_string()),
+                ("DateStyle".to_string(), "SQL, DMY".to_string()),
+            ]
+        );
+        let mut parameters = std::collections::BTreeMap::new();
+        parameters.insert("user".to_string(), "laketap".to_string());
+        parameters.insert(
+            "options".to_string(),
+            "-c TimeZone=+05:30 -c geqo=off".to_string(),
+        );
+        parameters.insert("TimeZone".to_string(), "europe/paris".to_string());
+        parameters.insert("extra_float_digits".to_string(), "3".to_string());
+        let settings = startup_settings(&parameters).expect("valid");
+        let named: Vec<(&str, &str)> = settings
+            .0
+            .iter()
+            .map(|(g, v)| (g.name, v.as_str()))
+            .collect();
+        // The named parameter outlasts the options' value; geqo is not
+        // laketap's and is left.
+        assert_eq!(
+            named,
+            vec![("TimeZone", "Europe/Paris"), ("extra_float_digits", "3")]
+        );
+        parameters.insert("DateStyle".to_string(), "bogus".to_string());
+        let e = startup_settings(&parameters).expect_err("refused");
+        assert_eq!(setting_code(&e), sqlstate::INVALID_PARAMETER);
     }
 }

@@ -219,3 +219,28 @@ def test_execute_script():
         return [status, await conn.fetchval("SHOW application_name")]
 
     check("asyncpg.simple.execute_script", CLIENT, "execute() of several statements (simple protocol)", case(fn))
+
+
+def test_server_settings():
+    # asyncpg's server_settings go in the startup packet.
+    def run(server):
+        async def main():
+            conn = await asyncpg.connect(host="127.0.0.1", port=server.port, user="laketap",
+                                         database="laketap", timeout=10,
+                                         server_settings={"application_name": "notebook",
+                                                          "search_path": "clients",
+                                                          "TimeZone": "Asia/Kolkata"})
+            try:
+                out = {"settings": [conn.get_settings().application_name,
+                                    conn.get_settings().TimeZone]}
+                out["show"] = record_rows(await conn.fetch(
+                    "SELECT current_setting('search_path'), current_setting('application_name'),"
+                    " (SELECT count(*) FROM people),"
+                    " '2026-03-01 12:00:00+00'::timestamptz::text"))
+                return out
+            finally:
+                await conn.close(timeout=5)
+
+        return asyncio.run(main())
+
+    check("asyncpg.startup.server_settings", CLIENT, "server_settings in the startup packet", run)

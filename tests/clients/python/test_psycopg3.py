@@ -133,6 +133,55 @@ def test_startup_parameter_status():
     check("psycopg3.startup.parameter_status", CLIENT, "ParameterStatus at startup", run)
 
 
+def test_startup_options():
+    # psycopg's options= (libpq's PGOPTIONS): `-c name=value` in the startup packet.
+    def run(server):
+        opts = r"-c search_path=sales -c TimeZone=Europe/Paris -c DateStyle=SQL,\ DMY"
+        with connect(server, options=opts) as conn:
+            out = {n: conn.info.parameter_status(n) for n in ["TimeZone", "DateStyle"]}
+            cur = conn.execute("SHOW search_path")
+            out["search_path"] = cur.fetchone()[0]
+            cur = psycopg.ClientCursor(conn)
+            cur.execute("SELECT count(*) AS n, min(ordered_on)::text AS first,"
+                        " '2026-03-01 12:00:00+00'::timestamptz::text AS noon FROM orders")
+            out["rows"] = result(cur)
+            return out
+
+    check("psycopg3.startup.options", CLIENT, "settings in the startup packet (options=-c ...)", run)
+
+
+@pytest.mark.parametrize("zone", ["Europe/Paris", "+05:30", "-7", "GMT+5", "utc"])
+def test_time_zone_forms(zone):
+    # SET TIME ZONE with a name, a POSIX offset (hours west) and hours east.
+    def run(server):
+        with connect(server) as conn:
+            cur = psycopg.ClientCursor(conn)
+            cur.execute(f"SET TIME ZONE '{zone}'")
+            cur.execute("SELECT current_setting('TimeZone') AS z,"
+                        " '2026-03-01 12:00:00+00'::timestamptz::text AS t")
+            return result(cur)
+
+    check(f"psycopg3.set.time_zone[{zone}]", CLIENT, f"SET TIME ZONE '{zone}'", run)
+
+
+@pytest.mark.parametrize("simple", [True, False], ids=["simple", "extended"])
+def test_result_types_in_a_zone(simple):
+    # sum(int8) is numeric; date_trunc of a date is a timestamptz at local midnight.
+    sql = ("SELECT date_trunc('month', ordered_on) AS m, sum(person_id) AS s,"
+           " sum(person_id) OVER () AS w FROM sales.orders GROUP BY 1, person_id ORDER BY 1, 2 LIMIT 3")
+
+    def run(server):
+        with connect(server) as conn:
+            conn.execute("SET TIME ZONE 'America/New_York'")
+            cur = psycopg.ClientCursor(conn) if simple else conn.cursor()
+            cur.execute(sql)
+            return result(cur)
+
+    mode = "simple" if simple else "extended"
+    check(f"psycopg3.function.result_types_in_zone[{mode}]", CLIENT,
+          f"sum(int8), windowed sum and date_trunc(date) types ({mode})", run)
+
+
 # ------------------------------------------------------------------ protocols
 def test_simple_protocol():
     def run(server):

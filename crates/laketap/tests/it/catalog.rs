@@ -611,3 +611,47 @@ async fn relation_oids_are_the_same_in_every_run() {
         assert_eq!(relation_oids(&catalog).await, first);
     }
 }
+
+/// Metabase's sync reads `pg_stat_user_tables.n_live_tup` as each table's
+/// row estimate: a row per lake table, with the count its metadata states
+/// (Parquet footers, the Delta log) and NULL where the format states none.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pg_stat_user_tables_lists_each_table_with_its_row_count() {
+    let dir = fixture_copy();
+    let server = TestServer::start(&dir.path().join("catalog")).await;
+    let client = server.client().await;
+    let stats = answer(
+        &client,
+        "SELECT s.schemaname, s.relname, s.n_live_tup, s.seq_scan, c.relkind \
+         FROM pg_stat_user_tables s JOIN pg_catalog.pg_class c ON c.oid = s.relid \
+         ORDER BY 1, 2",
+    )
+    .await
+    .expect("pg_stat_user_tables");
+    let listed = |schema: &str, name: &str| {
+        stats
+            .iter()
+            .find(|r| r[0].as_deref() == Some(schema) && r[1].as_deref() == Some(name))
+            .unwrap_or_else(|| panic!("{schema}.{name} in {stats:?}"))
+    };
+    for (table, format) in [("users", "parquet"), ("listen_events", "delta")] {
+        let count = answer(&client, &format!("SELECT count(*) FROM amp.{table}"))
+            .await
+            .expect("count");
+        let row = listed("amp", table);
+        assert_eq!(row[2], count[0][0], "{format} table amp.{table}: {row:?}");
+        assert_eq!(row[3].as_deref(), Some("0"));
+        assert_eq!(row[4].as_deref(), Some("r"), "relid is its pg_class row");
+    }
+    assert_eq!(
+        listed("extra", "csv_scores")[2],
+        None,
+        "CSV states no row count"
+    );
+    assert!(
+        stats.iter().all(|r| r[0].as_deref() != Some("kpi")),
+        "views are not user tables: {stats:?}"
+    );
+    drop(client);
+    server.stop().await;
+}

@@ -282,3 +282,61 @@ async fn output_styles_are_the_sessions_and_set_local_ends_with_the_block() {
     assert_eq!(show(&b, "SHOW TimeZone").await, "Asia/Kolkata");
     server.stop().await;
 }
+
+/// A client connecting with settings in its startup packet: pgjdbc sends
+/// TimeZone, DateStyle and extra_float_digits, libpq its PGOPTIONS
+/// (`-c name=value`), asyncpg its server_settings, psycopg `options=`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn startup_settings_apply_to_the_session() {
+    let server = TestServer::start(&fixture_catalog()).await;
+    let connect = |config: &mut tokio_postgres::Config| {
+        let config = config.clone();
+        async move {
+            match config.connect(tokio_postgres::NoTls).await {
+                Ok((client, connection)) => {
+                    tokio::spawn(connection);
+                    Ok(client)
+                }
+                Err(e) => Err(e),
+            }
+        }
+    };
+    let mut config = tokio_postgres::Config::new();
+    config
+        .host("127.0.0.1")
+        .port(server.port)
+        .user("laketap")
+        .dbname("laketap")
+        .application_name("dashboards")
+        .options(r"-c search_path=amp -c TimeZone=Europe/Paris --statement-timeout=5s -c DateStyle=SQL,\ DMY");
+    let client = connect(&mut config).await.expect("connects");
+    assert_eq!(show(&client, "SHOW application_name").await, "dashboards");
+    assert_eq!(show(&client, "SHOW search_path").await, "amp");
+    assert_eq!(show(&client, "SHOW TimeZone").await, "Europe/Paris");
+    assert_eq!(show(&client, "SHOW statement_timeout").await, "5s");
+    assert_eq!(show(&client, "SHOW DateStyle").await, "SQL, DMY");
+    // They take effect: an unqualified name is found in amp, and a
+    // timestamptz is written in Paris time, day first.
+    assert_eq!(
+        show(&client, "SELECT count(*) FROM users").await,
+        show(&client, "SELECT count(*) FROM amp.users").await
+    );
+    assert_eq!(
+        show(&client, "SELECT TIMESTAMPTZ '2026-03-01 12:00:00+00'").await,
+        "01/03/2026 13:00:00 CET"
+    );
+    // Another connection starts with the defaults.
+    let plain = server.client().await;
+    assert_eq!(show(&plain, "SHOW TimeZone").await, "Etc/UTC");
+    // An invalid value refuses the connection, as PostgreSQL does.
+    config.options("-c TimeZone=Nowhere/Bogus");
+    let refused = connect(&mut config).await.expect_err("refused");
+    let db = refused.as_db_error().expect("a server error");
+    assert_eq!(db.code(), &SqlState::INVALID_PARAMETER_VALUE);
+    assert!(
+        db.message()
+            .contains("invalid value for parameter \"TimeZone\": \"Nowhere/Bogus\""),
+        "{db:?}"
+    );
+    server.stop().await;
+}

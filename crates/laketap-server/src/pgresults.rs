@@ -1,0 +1,329 @@
+//! Result types PostgreSQL gives where DataFusion plans another, for the
+//! expressions whose PostgreSQL type follows from their arguments' types.
+//!
+//! - `sum(int8)` is numeric in PostgreSQL (it cannot overflow); DataFusion's
+//!   sum of an Int64 is an Int64. The argument is cast to
+//!   `Decimal128(38, 0)` first, so the sum is a numeric of scale 0, as a
+//!   window's `sum(x) OVER (…)` is. (`sum(int2)` and `sum(int4)` are int8
+//!   in both.)
+//! - `date_trunc(field, date)` is timestamptz in PostgreSQL: the date is
+//!   read as midnight in the session's TimeZone first. DataFusion answered
+//!   a timestamp without a zone. The date is cast to a timestamp and then
+//!   to one in the session's zone (Arrow reads a zone-less timestamp as
+//!   that zone's wall time), and truncated there.
+//!
+//! [`postgres_result_types`] rewrites a plan so; each expression keeps its
+//! name, and the plan's schemas are derived again. It runs where a plan's
+//! result is described: on the extended protocol's plan at Parse (so the
+//! RowDescription of Describe is what Execute sends), in
+//! [`SimpleResultTypes`], which plans the simple protocol's queries that
+//! mention `sum` or `date_trunc`, and on a declared cursor's query
+//! ([`crate::cursors`]). (Not as an analyzer rule: a result is described
+//! from the plan before the analyzer runs, so the rows would not be what
+//! the description says.) A rewritten plan is left as it is the second
+//! time (the arguments are no longer int8 or date). `COPY … TO` keeps
+//! DataFusion's types (its text is the same digits), and so do the
+//! built-in views, planned on the server's own context.
+
+use std::sync::Arc;
+
+use datafusion::arrow::datatypes::{DataType, TimeUnit};
+use datafusion::common::tree_node::{Transformed, TransformedResult, TreeNode};
+use datafusion::error::Result as DfResult;
+use datafusion::logical_expr::expr::{AggregateFunction, ScalarFunction, WindowFunction};
+use datafusion::logical_expr::expr_rewriter::NamePreserver;
+use datafusion::logical_expr::{Expr, ExprSchemable, LogicalPlan, WindowFunctionDefinition};
+
+use datafusion::common::ParamValues;
+use datafusion::dataframe::DataFrame;
+use datafusion::prelude::SessionContext;
+use datafusion::sql::sqlparser::ast::Statement;
+use datafusion_postgres::QueryHook;
+use datafusion_postgres::hooks::HookClient;
+use pgwire::api::ClientInfo;
+use pgwire::api::portal::Format;
+use pgwire::api::results::Response;
+use pgwire::error::{PgWireError, PgWireResult};
+use pgwire::types::format::FormatOptions;
+
+use crate::rules::InputSchema;
+
+/// The type `sum(int8)`'s argument is cast to: a numeric of scale 0.
+const SUM_INT8_AS: DataType = DataType::Decimal128(38, 0);
+
+/// The zone a `timestamptz` has when the session set none (as
+/// [`crate::params::arrow_type_of`] plans one).
+const DEFAULT_ZONE: &str = "+00:00";
+
+/// `plan` with PostgreSQL's result types (see the module documentation),
+/// `time_zone` being the session's.
+pub fn postgres_result_types(plan: LogicalPlan, time_zone: Option<&str>) -> DfResult<LogicalPlan> {
+    let zone: Arc<str> = time_zone.unwrap_or(DEFAULT_ZONE).into();
+    // Once a node changes type, every node above it derives its schema
+    // again (a projection of the sum, a sort, a subquery's alias).
+    let mut changed = false;
+    plan.transform_up_with_subqueries(|node| {
+        let inputs = InputSchema::of(&node);
+        let names = NamePreserver::new(&node);
+        let rewritten = node.map_expressions(|expr| {
+            let name = names.save(&expr);
+            Ok(expr
+                .transform_up(|e| rewrite(e, &inputs, &zone))?
+                .update_data(|expr| name.restore(expr)))
+        })?;
+        changed |= rewritten.transformed;
+        if changed {
+            rewritten
+                .map_data(|node| node.recompute_schema())
+                .map(|node| Transformed::yes(node.data))
+        } else {
+            Ok(rewritten)
+        }
+    })
+    .data()
+}
+
+/// `expr` with PostgreSQL's result type; `inputs` merges its node's input
+/// schemas only when a function to rewrite asks for an argument's type.
+fn rewrite(expr: Expr, inputs: &InputSchema, zone: &Arc<str>) -> DfResult<Transformed<Expr>> {
+    let is_int8 = |e: &Expr| matches!(e.get_type(inputs.get()), Ok(DataType::Int64));
+    let is_date = |e: &Expr| {
+        matches!(
+            e.get_type(inputs.get()),
+            Ok(DataType::Date32 | DataType::Date64)
+        )
+    };
+    let is_sum = |name: &str| name.eq_ignore_ascii_case("sum");
+    match expr {
+        Expr::AggregateFunction(mut f)
+            if is_sum(f.func.name()) && matches!(f.params.args.as_slice(), [a] if is_int8(a)) =>
+        {
+            f.params.args = cast_all(f.params.args, &SUM_INT8_AS);
+            Ok(Transformed::yes(Expr::AggregateFunction(
+                AggregateFunction {
+                    func: f.func,
+                    params: f.params,
+                },
+            )))
+        }
+        Expr::WindowFunction(mut w)
+            if matches!(&w.fun, WindowFunctionDefinition::AggregateUDF(f) if is_sum(f.name()))
+                && matches!(w.params.args.as_slice(), [a] if is_int8(a)) =>
+        {
+            let WindowFunction { fun, params } = *w;
+            w = Box::new(WindowFunction {
+                fun,
+                params: datafusion::logical_expr::expr::WindowFunctionParams {
+                    args: cast_all(params.args, &SUM_INT8_AS),
+                    ..params
+                },
+            });
+            Ok(Transformed::yes(Expr::WindowFunction(w)))
+        }
+        Expr::ScalarFunction(mut f)
+            if f.func.name() == "date_trunc"
+                && matches!(f.args.as_slice(), [_, d] if is_date(d)) =>
+        {
+            if let Some(date) = f.args.pop() {
+                let schema = inputs.get();
+                let wall =
+                    date.cast_to(&DataType::Timestamp(TimeUnit::Microsecond, None), schema)?;
+                let at_zone = wall.cast_to(
+                    &DataType::Timestamp(TimeUnit::Microsecond, Some(zone.clone())),
+                    schema,
+                )?;
+                f.args.push(at_zone);
+            }
+            Ok(Transformed::yes(Expr::ScalarFunction(ScalarFunction {
+                func: f.func,
+                args: f.args,
+            })))
+        }
+        other => Ok(Transformed::no(other)),
+    }
+}
+
+fn cast_all(args: Vec<Expr>, to: &DataType) -> Vec<Expr> {
+    args.into_iter()
+        .map(|a| Expr::Cast(datafusion::logical_expr::Cast::new(Box::new(a), to.clone())))
+        .collect()
+}
+
+/// The simple protocol's queries that may hold such an expression, planned
+/// and run here with [`postgres_result_types`]: datafusion-postgres
+/// describes a simple query's result by the plan before the analyzer, so
+/// the rule alone would describe `sum(int8)` as int8 and then send a
+/// numeric. A query that mentions neither function is left to
+/// datafusion-postgres; one that does is planned once, here, and answered
+/// as datafusion-postgres answers a query.
+#[derive(Debug, Default)]
+pub struct SimpleResultTypes;
+
+#[async_trait::async_trait]
+impl QueryHook for SimpleResultTypes {
+    async fn handle_simple_query(
+        &self,
+        statement: &Statement,
+        session_context: &SessionContext,
+        client: &mut dyn HookClient,
+    ) -> Option<PgWireResult<Response>> {
+        if !matches!(statement, Statement::Query(_)) {
+            return None;
+        }
+        let text = statement.to_string();
+        if !crate::compat::mentions(&text, b"sum") && !crate::compat::mentions(&text, b"date_trunc")
+        {
+            return None;
+        }
+        let state = session_context.state();
+        let api = |e: datafusion::error::DataFusionError| PgWireError::ApiError(Box::new(e));
+        let answer = async {
+            let plan = state
+                .statement_to_plan(datafusion::sql::parser::Statement::Statement(Box::new(
+                    statement.clone(),
+                )))
+                .await
+                .map_err(api)?;
+            let zone = state.config_options().execution.time_zone.clone();
+            let plan = postgres_result_types(plan, zone.as_deref()).map_err(api)?;
+            let options = Arc::new(FormatOptions::from_client_metadata(client.metadata()));
+            let frame = DataFrame::new(state.clone(), plan);
+            arrow_pg::datatypes::df::encode_dataframe(frame, &Format::UnifiedText, Some(options))
+                .await
+                .map(Response::Query)
+        };
+        Some(answer.await)
+    }
+
+    async fn handle_extended_parse_query(
+        &self,
+        _statement: &Statement,
+        _session_context: &SessionContext,
+        _client: &(dyn ClientInfo + Send + Sync),
+    ) -> Option<PgWireResult<LogicalPlan>> {
+        None
+    }
+
+    async fn handle_extended_query(
+        &self,
+        _statement: &Statement,
+        _logical_plan: &LogicalPlan,
+        _params: &ParamValues,
+        _session_context: &SessionContext,
+        _client: &mut dyn HookClient,
+    ) -> Option<PgWireResult<Response>> {
+        None
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use datafusion::prelude::SessionContext;
+
+    /// The types and text of `sql`'s single row, in a session with the rule.
+    async fn answered(sql: &str, time_zone: Option<&str>) -> (Vec<DataType>, Vec<String>) {
+        let ctx = SessionContext::new();
+        ctx.sql(
+            "CREATE TABLE t (k int, i bigint, s int, d date) AS VALUES \
+             (1, 9223372036854775807, 1, DATE '2026-03-02'), \
+             (1, 9223372036854775807, 2, DATE '2026-03-03')",
+        )
+        .await
+        .expect("table");
+        let plan = ctx.state().create_logical_plan(sql).await.expect("planned");
+        let plan = postgres_result_types(plan, time_zone).expect("rewritten");
+        let described: Vec<DataType> = plan
+            .schema()
+            .fields()
+            .iter()
+            .map(|f| f.data_type().clone())
+            .collect();
+        let batches = ctx
+            .execute_logical_plan(plan)
+            .await
+            .expect("executes")
+            .collect()
+            .await
+            .expect("collects");
+        let returned: Vec<DataType> = batches[0]
+            .schema()
+            .fields()
+            .iter()
+            .map(|f| f.data_type().clone())
+            .collect();
+        assert_eq!(described, returned, "{sql}: described as executed");
+        (returned, crate::test_util::row_text(&batches[0], 0))
+    }
+
+    #[tokio::test]
+    async fn sum_of_int8_is_numeric_and_does_not_overflow() {
+        let (types, row) = answered(
+            "SELECT sum(i) AS total, sum(s) AS small, sum(i) FILTER (WHERE s = 2) AS f \
+             FROM t GROUP BY k ORDER BY total",
+            None,
+        )
+        .await;
+        assert_eq!(
+            types,
+            [SUM_INT8_AS, DataType::Int64, SUM_INT8_AS],
+            "sum(int4) stays int8"
+        );
+        assert_eq!(
+            row,
+            ["18446744073709551614", "3", "9223372036854775807"],
+            "2 × i64::MAX, exactly"
+        );
+    }
+
+    #[tokio::test]
+    async fn windowed_sum_of_int8_is_numeric() {
+        let (types, row) = answered(
+            "SELECT sum(i) OVER (ORDER BY s) AS running FROM t ORDER BY s DESC LIMIT 1",
+            None,
+        )
+        .await;
+        assert_eq!(types, [SUM_INT8_AS]);
+        assert_eq!(row, ["18446744073709551614"]);
+    }
+
+    #[tokio::test]
+    async fn a_rewritten_plan_is_left_as_it_is() {
+        let ctx = SessionContext::new();
+        let plan = ctx
+            .state()
+            .create_logical_plan("SELECT sum(x) AS v FROM (VALUES (CAST(1 AS BIGINT))) AS v(x)")
+            .await
+            .expect("planned");
+        let once = postgres_result_types(plan, None).expect("once");
+        let twice = postgres_result_types(once.clone(), None).expect("twice");
+        assert_eq!(once, twice);
+    }
+
+    #[tokio::test]
+    async fn date_trunc_of_a_date_is_a_timestamptz_at_local_midnight() {
+        let (types, row) = answered(
+            "SELECT date_trunc('day', d) AS day, date_trunc('month', d) AS month \
+             FROM t WHERE s = 2",
+            Some("Europe/Paris"),
+        )
+        .await;
+        let paris = DataType::Timestamp(TimeUnit::Microsecond, Some("Europe/Paris".into()));
+        assert_eq!(types, [paris.clone(), paris]);
+        // Midnight in Paris (UTC+1 in March), not midnight UTC.
+        assert_eq!(
+            row,
+            ["2026-03-03T00:00:00+01:00", "2026-03-01T00:00:00+01:00"],
+            "instants of local midnight"
+        );
+        let (types, row) = answered("SELECT date_trunc('day', d) FROM t WHERE s = 1", None).await;
+        assert_eq!(
+            types,
+            [DataType::Timestamp(
+                TimeUnit::Microsecond,
+                Some(DEFAULT_ZONE.into())
+            )]
+        );
+        assert_eq!(row, ["2026-03-02T00:00:00Z"]);
+    }
+}
