@@ -28,12 +28,15 @@
 //! - [`pgtext`]: PostgreSQL's text output of floats and date/time values.
 //! - [`params`]: extended-protocol parameter types as PostgreSQL decides them.
 //! - [`pgstats`]: `pg_stat_user_tables` with each table's row count from its metadata.
+//! - [`age`]: PostgreSQL's `age()`, a calendar difference of timestamps.
+//! - [`pgtochar`]: `to_char` of dates and timestamps with PostgreSQL's template patterns.
 //! - [`pgresults`]: `sum(int8)` numeric and `date_trunc(date)` timestamptz, as PostgreSQL types them.
 //!
 //! Every connection's bytes pass [`laketap_wire`]'s guard before pgwire
 //! decodes them: framing, structure and size limits are checked first.
 
 pub mod access;
+pub mod age;
 pub mod auth;
 pub mod bytea;
 pub mod catalog_order;
@@ -57,6 +60,7 @@ pub mod pgresults;
 pub mod pgstats;
 pub mod pgstyle;
 pub mod pgtext;
+pub mod pgtochar;
 pub mod pgtypes;
 pub mod roles;
 pub mod rounding;
@@ -240,6 +244,15 @@ impl PgServer {
                     pgtypes::NameResult::new(inner),
                 ));
             }
+        }
+        ctx.register_udf(datafusion::logical_expr::ScalarUDF::new_from_impl(
+            age::Age::default(),
+        ));
+        // to_char with PostgreSQL's template patterns (crate::pgtochar).
+        if let Ok(to_char) = datafusion::execution::FunctionRegistry::udf(ctx, "to_char") {
+            ctx.register_udf(datafusion::logical_expr::ScalarUDF::new_from_impl(
+                pgtochar::PgToChar::new(to_char),
+            ));
         }
         if let Ok(format_type) = datafusion::execution::FunctionRegistry::udf(ctx, "format_type") {
             ctx.register_udf(datafusion::logical_expr::ScalarUDF::new_from_impl(

@@ -11,20 +11,25 @@
 //!   a timestamp without a zone. The date is cast to a timestamp and then
 //!   to one in the session's zone (Arrow reads a zone-less timestamp as
 //!   that zone's wall time), and truncated there.
+//! - `row_number()`, `rank()` and `dense_rank()` are bigint and `ntile()`
+//!   integer; DataFusion's are UInt64, which is described as numeric.
+//! - `date_part(field, x)` is double precision; DataFusion's is int4 for
+//!   most fields (in select lists and groupings; EXTRACT is numeric,
+//!   [`crate::extract`]).
 //!
 //! [`postgres_result_types`] rewrites a plan so; each expression keeps its
 //! name, and the plan's schemas are derived again. It runs where a plan's
 //! result is described: on the extended protocol's plan at Parse (so the
 //! RowDescription of Describe is what Execute sends), in
 //! [`SimpleResultTypes`], which plans the simple protocol's queries that
-//! mention `sum` or `date_trunc`, and on a declared cursor's query
+//! mention one of these functions, and on a declared cursor's query
 //! ([`crate::cursors`]). (Not as an analyzer rule: a result is described
 //! from the plan before the analyzer runs, so the rows would not be what
-//! the description says.) A rewritten plan is left as it is the second
-//! time (the arguments are no longer int8 or date). `COPY … TO` keeps
+//! the description says.) `COPY … TO` keeps
 //! DataFusion's types (its text is the same digits), and so do the
 //! built-in views, planned on the server's own context.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use datafusion::arrow::datatypes::{DataType, TimeUnit};
@@ -48,6 +53,18 @@ use pgwire::types::format::FormatOptions;
 
 use crate::rules::InputSchema;
 
+/// The functions whose results [`postgres_result_types`] retypes: a
+/// simple query that mentions none is left to datafusion-postgres.
+const RETYPED_FUNCTIONS: &[&str] = &[
+    "sum",
+    "date_trunc",
+    "date_part",
+    "row_number",
+    "rank",
+    "dense_rank",
+    "ntile",
+];
+
 /// The type `sum(int8)`'s argument is cast to: a numeric of scale 0.
 const SUM_INT8_AS: DataType = DataType::Decimal128(38, 0);
 
@@ -63,12 +80,17 @@ pub fn postgres_result_types(plan: LogicalPlan, time_zone: Option<&str>) -> DfRe
     // again (a projection of the sum, a sort, a subquery's alias).
     let mut changed = false;
     plan.transform_up_with_subqueries(|node| {
-        let inputs = InputSchema::of(&node);
+        let at = Node {
+            inputs: InputSchema::of(&node),
+            zone: zone.clone(),
+            windows: ranking_columns(&node),
+            lists_results: matches!(node, LogicalPlan::Projection(_) | LogicalPlan::Aggregate(_)),
+        };
         let names = NamePreserver::new(&node);
         let rewritten = node.map_expressions(|expr| {
             let name = names.save(&expr);
             Ok(expr
-                .transform_up(|e| rewrite(e, &inputs, &zone))?
+                .transform_up(|e| rewrite(e, &at))?
                 .update_data(|expr| name.restore(expr)))
         })?;
         changed |= rewritten.transformed;
@@ -83,9 +105,61 @@ pub fn postgres_result_types(plan: LogicalPlan, time_zone: Option<&str>) -> DfRe
     .data()
 }
 
-/// `expr` with PostgreSQL's result type; `inputs` merges its node's input
-/// schemas only when a function to rewrite asks for an argument's type.
-fn rewrite(expr: Expr, inputs: &InputSchema, zone: &Arc<str>) -> DfResult<Transformed<Expr>> {
+/// What a rewrite knows of the plan node its expression is in.
+struct Node {
+    /// The node's input schemas, merged only when a function to rewrite
+    /// asks for an argument's type.
+    inputs: InputSchema,
+    /// The session's time zone.
+    zone: Arc<str>,
+    /// Ranking window functions' result columns among the node's inputs,
+    /// with PostgreSQL's type for them ([`ranking_columns`]).
+    windows: HashMap<String, DataType>,
+    /// Whether the node computes results a client sees (a select list or
+    /// a grouping), where `date_part` is float8.
+    lists_results: bool,
+}
+
+/// PostgreSQL's types of the ranking window functions, which DataFusion
+/// answers as UInt64 (described as numeric): `row_number()`, `rank()` and
+/// `dense_rank()` are bigint, `ntile(n)` integer.
+fn ranking_type(function: &str) -> Option<DataType> {
+    match function {
+        "row_number" | "rank" | "dense_rank" => Some(DataType::Int64),
+        "ntile" => Some(DataType::Int32),
+        _ => None,
+    }
+}
+
+/// The result columns of ranking window functions in `node`'s input (a
+/// Window, or Windows one over another), by name, with PostgreSQL's type.
+fn ranking_columns(node: &LogicalPlan) -> HashMap<String, DataType> {
+    let mut columns = HashMap::new();
+    let mut input = match node.inputs().as_slice() {
+        [only] => Some(*only),
+        _ => None,
+    };
+    while let Some(LogicalPlan::Window(window)) = input {
+        let outputs = window.schema.fields().iter().rev();
+        for (expr, field) in window.window_expr.iter().rev().zip(outputs) {
+            let function = match expr.clone().unalias_nested().data {
+                Expr::WindowFunction(w) => w.fun.name().to_string(),
+                _ => continue,
+            };
+            if let Some(to) =
+                ranking_type(&function).filter(|_| field.data_type() == &DataType::UInt64)
+            {
+                columns.insert(field.name().clone(), to);
+            }
+        }
+        input = Some(window.input.as_ref());
+    }
+    columns
+}
+
+/// `expr` with PostgreSQL's result type, in the node `at`.
+fn rewrite(expr: Expr, at: &Node) -> DfResult<Transformed<Expr>> {
+    let (inputs, zone) = (&at.inputs, &at.zone);
     let is_int8 = |e: &Expr| matches!(e.get_type(inputs.get()), Ok(DataType::Int64));
     let is_date = |e: &Expr| {
         matches!(
@@ -139,6 +213,29 @@ fn rewrite(expr: Expr, inputs: &InputSchema, zone: &Arc<str>) -> DfResult<Transf
                 args: f.args,
             })))
         }
+        Expr::Column(c) if c.relation.is_none() && at.windows.contains_key(&c.name) => {
+            let to = at.windows.get(&c.name).cloned().unwrap_or(DataType::Int64);
+            Ok(Transformed::yes(Expr::Cast(
+                datafusion::logical_expr::Cast::new(Box::new(Expr::Column(c)), to),
+            )))
+        }
+        // PostgreSQL's date_part() is double precision (EXTRACT is numeric,
+        // crate::extract); DataFusion's is int4 for most fields.
+        Expr::ScalarFunction(f)
+            if at.lists_results
+                && f.func.name() == "date_part"
+                && !matches!(
+                    Expr::ScalarFunction(f.clone()).get_type(inputs.get()),
+                    Ok(DataType::Float64)
+                ) =>
+        {
+            Ok(Transformed::yes(Expr::Cast(
+                datafusion::logical_expr::Cast::new(
+                    Box::new(Expr::ScalarFunction(f)),
+                    DataType::Float64,
+                ),
+            )))
+        }
         other => Ok(Transformed::no(other)),
     }
 }
@@ -150,12 +247,10 @@ fn cast_all(args: Vec<Expr>, to: &DataType) -> Vec<Expr> {
 }
 
 /// The simple protocol's queries that may hold such an expression, planned
-/// and run here with [`postgres_result_types`]: datafusion-postgres
-/// describes a simple query's result by the plan before the analyzer, so
-/// the rule alone would describe `sum(int8)` as int8 and then send a
-/// numeric. A query that mentions neither function is left to
-/// datafusion-postgres; one that does is planned once, here, and answered
-/// as datafusion-postgres answers a query.
+/// and run here with [`postgres_result_types`] (datafusion-postgres plans
+/// them without it). A query that mentions none of [`RETYPED_FUNCTIONS`]
+/// is left to datafusion-postgres; one that does is planned once, here,
+/// and answered as datafusion-postgres answers a query.
 #[derive(Debug, Default)]
 pub struct SimpleResultTypes;
 
@@ -171,7 +266,9 @@ impl QueryHook for SimpleResultTypes {
             return None;
         }
         let text = statement.to_string();
-        if !crate::compat::mentions(&text, b"sum") && !crate::compat::mentions(&text, b"date_trunc")
+        if !RETYPED_FUNCTIONS
+            .iter()
+            .any(|f| crate::compat::mentions(&text, f.as_bytes()))
         {
             return None;
         }
@@ -298,6 +395,35 @@ mod tests {
         let once = postgres_result_types(plan, None).expect("once");
         let twice = postgres_result_types(once.clone(), None).expect("twice");
         assert_eq!(once, twice);
+    }
+
+    #[tokio::test]
+    async fn ranks_are_bigint_and_date_part_is_float8() {
+        let (types, row) = answered(
+            "SELECT row_number() OVER (ORDER BY s DESC) AS r, rank() OVER (ORDER BY k) AS rk, \
+             ntile(2) OVER (ORDER BY s) AS n, date_part('month', d) AS m, \
+             date_part('epoch', d) AS e \
+             FROM t ORDER BY r DESC LIMIT 1",
+            None,
+        )
+        .await;
+        assert_eq!(
+            types,
+            [
+                DataType::Int64,
+                DataType::Int64,
+                DataType::Int32,
+                DataType::Float64,
+                DataType::Float64
+            ]
+        );
+        assert_eq!(row, ["2", "1", "1", "3.0", "1772409600.0"]);
+        let (types, _) = answered(
+            "SELECT date_part('day', d) AS day, count(*) AS c FROM t GROUP BY 1 ORDER BY 1",
+            None,
+        )
+        .await;
+        assert_eq!(types, [DataType::Float64, DataType::Int64], "grouped");
     }
 
     #[tokio::test]

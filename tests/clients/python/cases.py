@@ -128,6 +128,15 @@ FUNCTIONS = {
     "count_star_type": "SELECT count(*) AS v FROM clients.people",
     "sum_int8_type": "SELECT sum(id) AS v FROM clients.people",
     "avg_type": "SELECT avg(id) AS v FROM clients.people",
+    "to_char_timestamp": "SELECT to_char(signup_at, 'YYYY-MM-DD HH24:MI:SS') AS v, to_char(signup_at, 'FMDay DDth Mon YYYY, HH12 am') AS w"
+                         " FROM clients.people ORDER BY id",
+    "to_char_date": "SELECT to_char(DATE '2026-03-02', 'IYYY-\"W\"IW Q DDD') AS v",
+    "row_number_type": "SELECT id, row_number() OVER (ORDER BY id DESC) AS r, rank() OVER (ORDER BY country) AS k"
+                       " FROM clients.people ORDER BY id",
+    "age": "SELECT age(TIMESTAMP '2026-03-01 10:00:00', signup_at) AS v, age(DATE '2026-03-02', DATE '2000-02-29') AS w"
+           " FROM clients.people ORDER BY id",
+    "age_text": "SELECT age(TIMESTAMP '2026-03-01 10:00:00', signup_at)::text AS v FROM clients.people ORDER BY id",
+    "date_part_type": "SELECT date_part('hour', signup_at) AS h, date_part('year', signup_at) AS y FROM clients.people ORDER BY id",
 }
 
 VERSION_RE = re.compile(r"^PostgreSQL \d+(\.\d+)? ")
