@@ -48,7 +48,9 @@ pub fn rewrite_sql(sql: &str) -> Option<String> {
     let regtype_text = mentions(b"regtype");
     let visibility = mentions(b"pg_table_is_visible");
     let series = mentions(b"generate_series");
+    let at_zone = mentions(b"time zone");
     if !mentions(b"array")
+        && !at_zone
         && !datetime_format
         && !epoch
         && !regproc_join
@@ -91,6 +93,7 @@ pub fn rewrite_sql(sql: &str) -> Option<String> {
                 .or_else(|| oid_aggregate.then(|| oid_array_agg(expr)).flatten())
                 .or_else(|| regtype_text.then(|| regtype_as_text(expr)).flatten())
                 .or_else(|| visibility.then(|| table_visibility(expr)).flatten())
+                .or_else(|| at_zone.then(|| at_time_zone(expr)).flatten())
             {
                 *expr = replacement;
                 changed = true;
@@ -218,6 +221,22 @@ fn epoch_literal(expr: &Expr) -> Option<Expr> {
         _ => return None,
     }
     Some(rewritten)
+}
+
+/// `x AT TIME ZONE z` as `laketap_at_time_zone(x, z)`
+/// ([`crate::attimezone`]: a timestamptz gives a timestamp).
+fn at_time_zone(expr: &Expr) -> Option<Expr> {
+    let Expr::AtTimeZone {
+        timestamp,
+        time_zone,
+    } = expr
+    else {
+        return None;
+    };
+    parse_expr(&format!(
+        "{}(({timestamp}), ({time_zone}))",
+        crate::attimezone::NAME
+    ))
 }
 
 /// `n * interval '1 second'` (either order): DataFusion has no interval

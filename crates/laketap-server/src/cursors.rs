@@ -168,14 +168,8 @@ async fn declare(
             )))
             .await
             .and_then(|plan| {
-                // PostgreSQL's result types, as the extended protocol plans them.
-                let zone = session_context
-                    .state()
-                    .config_options()
-                    .execution
-                    .time_zone
-                    .clone();
-                crate::pgresults::postgres_result_types(plan, zone.as_deref())
+                // Typed as the extended protocol describes a plan.
+                crate::pgresults::described_plan(plan, session_context.state().config_options())
             })
             .map_err(|e| PgWireError::ApiError(Box::new(e)))?;
         let frame = session_context

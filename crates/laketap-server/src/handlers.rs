@@ -360,7 +360,8 @@ impl QueryParser for CompatParser {
                                 crate::literals::retyped_plan(plan, &literals)
                             })
                             .and_then(|plan| {
-                                crate::pgresults::postgres_result_types(plan, time_zone.as_deref())
+                                let state = session.ctx.state();
+                                crate::pgresults::described_plan(plan, state.config_options())
                             })
                             .map_err(|e| PgWireError::ApiError(Box::new(e)))?;
                     Ok(Some((text, Some((ast, plan)))))

@@ -22,6 +22,7 @@
 //! - [`access`]: what each user may read and write, enforced in its session.
 //! - [`scram`]: SCRAM-SHA-256 with PostgreSQL's verifiers.
 //! - [`tableoids`]: table OIDs and column numbers in RowDescription.
+//! - [`timeinput`]: timestamp input PostgreSQL reads and Arrow refuses (`10:00`, `'today'`).
 //! - [`timetext`]: timestamp::text as PostgreSQL writes it.
 //! - [`tls`]: the rustls acceptor.
 //! - [`limits`]: the per-connection memory share.
@@ -29,6 +30,7 @@
 //! - [`params`]: extended-protocol parameter types as PostgreSQL decides them.
 //! - [`pgstats`]: `pg_stat_user_tables` with each table's row count from its metadata.
 //! - [`age`]: PostgreSQL's `age()`, a calendar difference of timestamps.
+//! - [`attimezone`]: `AT TIME ZONE`, a timestamptz giving a timestamp as in PostgreSQL.
 //! - [`pgtochar`]: `to_char` of dates and timestamps with PostgreSQL's template patterns.
 //! - [`pgresults`]: `sum(int8)` numeric and `date_trunc(date)` timestamptz, as PostgreSQL types them.
 //!
@@ -37,6 +39,7 @@
 
 pub mod access;
 pub mod age;
+pub mod attimezone;
 pub mod auth;
 pub mod bytea;
 pub mod catalog_order;
@@ -75,6 +78,7 @@ pub mod tableoids;
 mod test_util;
 #[cfg(test)]
 mod text_array_tests;
+pub mod timeinput;
 pub mod timetext;
 pub mod tls;
 pub mod transactions;
@@ -247,6 +251,9 @@ impl PgServer {
         }
         ctx.register_udf(datafusion::logical_expr::ScalarUDF::new_from_impl(
             age::Age::default(),
+        ));
+        ctx.register_udf(datafusion::logical_expr::ScalarUDF::new_from_impl(
+            attimezone::PgAtTimeZone::default(),
         ));
         // to_char with PostgreSQL's template patterns (crate::pgtochar).
         if let Ok(to_char) = datafusion::execution::FunctionRegistry::udf(ctx, "to_char") {

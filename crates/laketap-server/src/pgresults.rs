@@ -21,8 +21,8 @@
 //! name, and the plan's schemas are derived again. It runs where a plan's
 //! result is described: on the extended protocol's plan at Parse (so the
 //! RowDescription of Describe is what Execute sends), in
-//! [`SimpleResultTypes`], which plans the simple protocol's queries that
-//! mention one of these functions, and on a declared cursor's query
+//! [`SimpleResultTypes`], which plans the simple protocol's queries, and on
+//! a declared cursor's query
 //! ([`crate::cursors`]). (Not as an analyzer rule: a result is described
 //! from the plan before the analyzer runs, so the rows would not be what
 //! the description says.) `COPY … TO` keeps
@@ -40,6 +40,7 @@ use datafusion::logical_expr::expr_rewriter::NamePreserver;
 use datafusion::logical_expr::{Expr, ExprSchemable, LogicalPlan, WindowFunctionDefinition};
 
 use datafusion::common::ParamValues;
+use datafusion::config::ConfigOptions;
 use datafusion::dataframe::DataFrame;
 use datafusion::prelude::SessionContext;
 use datafusion::sql::sqlparser::ast::Statement;
@@ -53,24 +54,29 @@ use pgwire::types::format::FormatOptions;
 
 use crate::rules::InputSchema;
 
-/// The functions whose results [`postgres_result_types`] retypes: a
-/// simple query that mentions none is left to datafusion-postgres.
-const RETYPED_FUNCTIONS: &[&str] = &[
-    "sum",
-    "date_trunc",
-    "date_part",
-    "row_number",
-    "rank",
-    "dense_rank",
-    "ntile",
-];
-
 /// The type `sum(int8)`'s argument is cast to: a numeric of scale 0.
 const SUM_INT8_AS: DataType = DataType::Decimal128(38, 0);
 
 /// The zone a `timestamptz` has when the session set none (as
 /// [`crate::params::arrow_type_of`] plans one).
 const DEFAULT_ZONE: &str = "+00:00";
+
+/// `plan` as it is described to a client: with PostgreSQL's result types
+/// ([`postgres_result_types`], in the session's time zone), and typed as it
+/// will run. DataFusion coerces types in its analyzer, when a plan runs;
+/// before that, a plan's schema (what RowDescription is built from) can
+/// say another type than the rows have: `CASE WHEN c THEN id ELSE score
+/// END` has its first branch's type (int8, while the rows are float8,
+/// which a driver then fails to read as integers), a `UNION` its first
+/// input's. Type coercion is applied here too, so the description is the
+/// executed one; a plan it cannot coerce yet (a parameter not typed
+/// until Bind) is described as planned, as before.
+pub fn described_plan(plan: LogicalPlan, config: &ConfigOptions) -> DfResult<LogicalPlan> {
+    use datafusion::optimizer::AnalyzerRule;
+    let plan = postgres_result_types(plan, config.execution.time_zone.as_deref())?;
+    let coercion = datafusion::optimizer::analyzer::type_coercion::TypeCoercion::new();
+    Ok(coercion.analyze(plan.clone(), config).unwrap_or(plan))
+}
 
 /// `plan` with PostgreSQL's result types (see the module documentation),
 /// `time_zone` being the session's.
@@ -246,11 +252,12 @@ fn cast_all(args: Vec<Expr>, to: &DataType) -> Vec<Expr> {
         .collect()
 }
 
-/// The simple protocol's queries that may hold such an expression, planned
-/// and run here with [`postgres_result_types`] (datafusion-postgres plans
-/// them without it). A query that mentions none of [`RETYPED_FUNCTIONS`]
-/// is left to datafusion-postgres; one that does is planned once, here,
-/// and answered as datafusion-postgres answers a query.
+/// The simple protocol's queries, planned and run here as
+/// [`described_plan`] types them (datafusion-postgres describes a simple
+/// query by the plan as the SQL planner made it), and otherwise answered
+/// as datafusion-postgres answers a query. The hooks before this one
+/// answer the statements they own; other statements than queries are left
+/// to datafusion-postgres.
 #[derive(Debug, Default)]
 pub struct SimpleResultTypes;
 
@@ -265,13 +272,6 @@ impl QueryHook for SimpleResultTypes {
         if !matches!(statement, Statement::Query(_)) {
             return None;
         }
-        let text = statement.to_string();
-        if !RETYPED_FUNCTIONS
-            .iter()
-            .any(|f| crate::compat::mentions(&text, f.as_bytes()))
-        {
-            return None;
-        }
         let state = session_context.state();
         let api = |e: datafusion::error::DataFusionError| PgWireError::ApiError(Box::new(e));
         let answer = async {
@@ -281,8 +281,7 @@ impl QueryHook for SimpleResultTypes {
                 )))
                 .await
                 .map_err(api)?;
-            let zone = state.config_options().execution.time_zone.clone();
-            let plan = postgres_result_types(plan, zone.as_deref()).map_err(api)?;
+            let plan = described_plan(plan, state.config_options()).map_err(api)?;
             let options = Arc::new(FormatOptions::from_client_metadata(client.metadata()));
             let frame = DataFrame::new(state.clone(), plan);
             arrow_pg::datatypes::df::encode_dataframe(frame, &Format::UnifiedText, Some(options))

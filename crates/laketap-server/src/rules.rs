@@ -6,7 +6,8 @@
 //! comparison's type while planning, before any analyzer rule, and still
 //! refuses it.) [`PgExpressions`] runs after it: PostgreSQL's meaning of
 //! expressions DataFusion reads otherwise ([`crate::bytea`] literals,
-//! [`crate::like`] escapes, [`crate::timetext`] casts, [`crate::pgtypes`]
+//! [`crate::like`] escapes, [`crate::timetext`] casts, [`crate::timeinput`]
+//! timestamp input, [`crate::pgtypes`]
 //! json/jsonb/uuid casts), applied in a single
 //! bottom-up walk of each plan, subqueries included. Each rewritten
 //! expression keeps its name (the plan's schema is checked against it after
@@ -300,6 +301,7 @@ fn rewrite<'a>(
         .transform_data(crate::pgtypes::rewrite)?
         .transform_data(|expr| crate::pgtypes::compared_literal(expr, schema))?
         .transform_data(crate::like::rewrite)?
+        .transform_data(crate::timeinput::rewrite)?
         .transform_data(|expr| crate::timetext::rewrite(expr, schema, styles))?
         .transform_data(|expr| rounded_int_cast(expr, schema))
 }

@@ -136,6 +136,13 @@ FUNCTIONS = {
     "age": "SELECT age(TIMESTAMP '2026-03-01 10:00:00', signup_at) AS v, age(DATE '2026-03-02', DATE '2000-02-29') AS w"
            " FROM clients.people ORDER BY id",
     "age_text": "SELECT age(TIMESTAMP '2026-03-01 10:00:00', signup_at)::text AS v FROM clients.people ORDER BY id",
+    "case_mixed_types": "SELECT CASE WHEN id > 2 THEN id ELSE score END AS c, CASE id WHEN 1 THEN 1 ELSE 0.5::float8 END AS d"
+                        " FROM clients.people ORDER BY id",
+    "union_mixed_types": "SELECT * FROM (SELECT id AS x FROM clients.people WHERE id = 1 UNION ALL SELECT score FROM clients.people WHERE id = 2) u ORDER BY x",
+    "at_time_zone": "SELECT c_timestamptz AT TIME ZONE 'Europe/Paris' AS wall, c_timestamp AT TIME ZONE 'America/New_York' AS instant,"
+                    " date_trunc('day', c_timestamptz AT TIME ZONE 'Asia/Tokyo') AS day FROM clients.all_types ORDER BY id",
+    "timestamp_without_seconds": "SELECT TIMESTAMP '2026-03-31 10:00' AS t, count(*) AS n FROM clients.people WHERE signup_at >= '2026-01-06 10:30'",
+    "date_today": "SELECT 'today'::date = current_date AS t, 'yesterday'::date < 'tomorrow'::date AS u",
     "date_part_type": "SELECT date_part('hour', signup_at) AS h, date_part('year', signup_at) AS y FROM clients.people ORDER BY id",
 }
 
