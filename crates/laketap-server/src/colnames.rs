@@ -251,6 +251,8 @@ fn name_of(expr: &Expr) -> (String, Strength) {
                 {
                     ("_pg_expandarray".to_string(), Strength::Named)
                 }
+                // compat.rs's form of `x AT TIME ZONE z`.
+                (crate::attimezone::NAME, _, _) => keyword("timezone"),
                 // compat.rs's form of `ARRAY(SELECT …)`.
                 ("coalesce", Some(Expr::Subquery(_)), Some(Expr::Function(empty)))
                     if last_part(&empty.name) == "make_array" && args.len() == 2 =>

@@ -48,9 +48,11 @@ pub fn rewrite_sql(sql: &str) -> Option<String> {
     let regtype_text = mentions(b"regtype");
     let visibility = mentions(b"pg_table_is_visible");
     let series = mentions(b"generate_series");
-    let at_zone = mentions(b"time zone");
+    let at_zone = mentions(b"zone");
+    let spelled = crate::pgspelling::WORDS.iter().any(|w| mentions(w));
     if !mentions(b"array")
         && !at_zone
+        && !spelled
         && !datetime_format
         && !epoch
         && !regproc_join
@@ -74,6 +76,9 @@ pub fn rewrite_sql(sql: &str) -> Option<String> {
         if series {
             changed |= set_returning_items(statement);
         }
+        if spelled {
+            changed |= crate::pgspelling::fetch_as_limit(statement);
+        }
         let _ = visit_expressions_mut(statement, |expr| {
             if let Some(replacement) = array_subquery(expr)
                 .or_else(|| subscripts(expr))
@@ -94,6 +99,11 @@ pub fn rewrite_sql(sql: &str) -> Option<String> {
                 .or_else(|| regtype_text.then(|| regtype_as_text(expr)).flatten())
                 .or_else(|| visibility.then(|| table_visibility(expr)).flatten())
                 .or_else(|| at_zone.then(|| at_time_zone(expr)).flatten())
+                .or_else(|| {
+                    spelled
+                        .then(|| crate::pgspelling::rewrite_expr(expr))
+                        .flatten()
+                })
             {
                 *expr = replacement;
                 changed = true;
@@ -505,7 +515,7 @@ fn relation_lookup(what: &str, text: &str) -> Option<Expr> {
 
 /// The arguments of a call of `name` (or `pg_catalog.name`) with a list
 /// of them.
-fn call_of<'a>(
+pub(crate) fn call_of<'a>(
     expr: &'a Expr,
     name: &str,
 ) -> Option<&'a [datafusion::sql::sqlparser::ast::FunctionArg]> {
@@ -1261,7 +1271,7 @@ fn decorrelatable(conjuncts: &[Expr], inner: &std::collections::HashSet<String>)
 }
 
 /// `sql` as one expression.
-fn parse_expr(sql: &str) -> Option<Expr> {
+pub(crate) fn parse_expr(sql: &str) -> Option<Expr> {
     Parser::new(&PostgreSqlDialect {})
         .try_with_sql(sql)
         .ok()?

@@ -169,7 +169,8 @@ async fn declare(
             .await
             .and_then(|plan| {
                 // Typed as the extended protocol describes a plan.
-                crate::pgresults::described_plan(plan, session_context.state().config_options())
+                let config = session_context.state_ref().read().config_options().clone();
+                crate::pgresults::described_plan(plan, &config)
             })
             .map_err(|e| PgWireError::ApiError(Box::new(e)))?;
         let frame = session_context

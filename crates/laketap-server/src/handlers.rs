@@ -360,8 +360,9 @@ impl QueryParser for CompatParser {
                                 crate::literals::retyped_plan(plan, &literals)
                             })
                             .and_then(|plan| {
-                                let state = session.ctx.state();
-                                crate::pgresults::described_plan(plan, state.config_options())
+                                let config =
+                                    session.ctx.state_ref().read().config_options().clone();
+                                crate::pgresults::described_plan(plan, &config)
                             })
                             .map_err(|e| PgWireError::ApiError(Box::new(e)))?;
                     Ok(Some((text, Some((ast, plan)))))

@@ -32,6 +32,7 @@
 //! - [`age`]: PostgreSQL's `age()`, a calendar difference of timestamps.
 //! - [`attimezone`]: `AT TIME ZONE`, a timestamptz giving a timestamp as in PostgreSQL.
 //! - [`pgtochar`]: `to_char` of dates and timestamps with PostgreSQL's template patterns.
+//! - [`pgspelling`]: `FETCH FIRST n ROWS ONLY`, `mod()`, `variance()` as DataFusion spells them.
 //! - [`pgresults`]: `sum(int8)` numeric and `date_trunc(date)` timestamptz, as PostgreSQL types them.
 //!
 //! Every connection's bytes pass [`laketap_wire`]'s guard before pgwire
@@ -60,6 +61,7 @@ mod numeric_tests;
 pub mod params;
 pub mod pgformat;
 pub mod pgresults;
+pub mod pgspelling;
 pub mod pgstats;
 pub mod pgstyle;
 pub mod pgtext;

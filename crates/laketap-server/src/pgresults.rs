@@ -13,6 +13,9 @@
 //!   that zone's wall time), and truncated there.
 //! - `row_number()`, `rank()` and `dense_rank()` are bigint and `ntile()`
 //!   integer; DataFusion's are UInt64, which is described as numeric.
+//! - `date ± interval` is a timestamp, `date - date` an integer, and
+//!   `array_length()` / `cardinality()` integers (in select lists and
+//!   groupings).
 //! - `date_part(field, x)` is double precision; DataFusion's is int4 for
 //!   most fields (in select lists and groupings; EXTRACT is numeric,
 //!   [`crate::extract`]).
@@ -37,11 +40,12 @@ use datafusion::common::tree_node::{Transformed, TransformedResult, TreeNode};
 use datafusion::error::Result as DfResult;
 use datafusion::logical_expr::expr::{AggregateFunction, ScalarFunction, WindowFunction};
 use datafusion::logical_expr::expr_rewriter::NamePreserver;
-use datafusion::logical_expr::{Expr, ExprSchemable, LogicalPlan, WindowFunctionDefinition};
+use datafusion::logical_expr::{
+    BinaryExpr, Expr, ExprSchemable, LogicalPlan, Operator, WindowFunctionDefinition,
+};
 
 use datafusion::common::ParamValues;
 use datafusion::config::ConfigOptions;
-use datafusion::dataframe::DataFrame;
 use datafusion::prelude::SessionContext;
 use datafusion::sql::sqlparser::ast::Statement;
 use datafusion_postgres::QueryHook;
@@ -74,8 +78,12 @@ const DEFAULT_ZONE: &str = "+00:00";
 pub fn described_plan(plan: LogicalPlan, config: &ConfigOptions) -> DfResult<LogicalPlan> {
     use datafusion::optimizer::AnalyzerRule;
     let plan = postgres_result_types(plan, config.execution.time_zone.as_deref())?;
+    // As the analyzer runs them: laketap's untyped literals, then coercion.
     let coercion = datafusion::optimizer::analyzer::type_coercion::TypeCoercion::new();
-    Ok(coercion.analyze(plan.clone(), config).unwrap_or(plan))
+    Ok(crate::rules::UntypedLiterals
+        .analyze(plan.clone(), config)
+        .and_then(|literals| coercion.analyze(literals, config))
+        .unwrap_or(plan))
 }
 
 /// `plan` with PostgreSQL's result types (see the module documentation),
@@ -95,9 +103,15 @@ pub fn postgres_result_types(plan: LogicalPlan, time_zone: Option<&str>) -> DfRe
         let names = NamePreserver::new(&node);
         let rewritten = node.map_expressions(|expr| {
             let name = names.save(&expr);
-            Ok(expr
-                .transform_up(|e| rewrite(e, &at))?
-                .update_data(|expr| name.restore(expr)))
+            expr.transform_up(|e| rewrite(e, &at))?
+                .transform_data(|e| {
+                    Ok(if at.lists_results {
+                        date_part_item(e, at.inputs.get())
+                    } else {
+                        Transformed::no(e)
+                    })
+                })
+                .map(|t| t.update_data(|expr| name.restore(expr)))
         })?;
         changed |= rewritten.transformed;
         if changed {
@@ -225,24 +239,168 @@ fn rewrite(expr: Expr, at: &Node) -> DfResult<Transformed<Expr>> {
                 datafusion::logical_expr::Cast::new(Box::new(Expr::Column(c)), to),
             )))
         }
-        // PostgreSQL's date_part() is double precision (EXTRACT is numeric,
-        // crate::extract); DataFusion's is int4 for most fields.
+        // date ± interval is a timestamp in PostgreSQL (DataFusion: a date),
+        // and date - date an integer number of days (DataFusion: int8).
+        Expr::BinaryExpr(b)
+            if at.lists_results && matches!(b.op, Operator::Plus | Operator::Minus) =>
+        {
+            let kind = |e: &Expr| match e.get_type(inputs.get()) {
+                Ok(DataType::Date32 | DataType::Date64) => Some(true),
+                Ok(DataType::Interval(_)) => Some(false),
+                _ => None,
+            };
+            let timestamp = DataType::Timestamp(TimeUnit::Microsecond, None);
+            let as_timestamp = |e: Expr| {
+                Box::new(Expr::Cast(datafusion::logical_expr::Cast::new(
+                    Box::new(e),
+                    timestamp.clone(),
+                )))
+            };
+            match (kind(&b.left), kind(&b.right), b.op) {
+                (Some(true), Some(false), _) => Ok(Transformed::yes(Expr::BinaryExpr(
+                    BinaryExpr::new(as_timestamp(*b.left), b.op, b.right),
+                ))),
+                (Some(false), Some(true), Operator::Plus) => Ok(Transformed::yes(
+                    Expr::BinaryExpr(BinaryExpr::new(b.left, b.op, as_timestamp(*b.right))),
+                )),
+                (Some(true), Some(true), Operator::Minus)
+                    if !matches!(
+                        Expr::BinaryExpr(b.clone()).get_type(inputs.get()),
+                        Ok(DataType::Int32)
+                    ) =>
+                {
+                    Ok(Transformed::yes(Expr::Cast(
+                        datafusion::logical_expr::Cast::new(
+                            Box::new(Expr::BinaryExpr(b)),
+                            DataType::Int32,
+                        ),
+                    )))
+                }
+                _ => Ok(Transformed::no(Expr::BinaryExpr(b))),
+            }
+        }
+        // array_length() and cardinality() are integer (DataFusion: UInt64,
+        // described as numeric).
         Expr::ScalarFunction(f)
             if at.lists_results
-                && f.func.name() == "date_part"
-                && !matches!(
+                && matches!(f.func.name(), "array_length" | "cardinality")
+                && matches!(
                     Expr::ScalarFunction(f.clone()).get_type(inputs.get()),
-                    Ok(DataType::Float64)
+                    Ok(DataType::UInt64)
                 ) =>
         {
             Ok(Transformed::yes(Expr::Cast(
                 datafusion::logical_expr::Cast::new(
                     Box::new(Expr::ScalarFunction(f)),
-                    DataType::Float64,
+                    DataType::Int32,
                 ),
             )))
         }
+        // AT TIME ZONE (crate::attimezone) in the session's zone.
+        Expr::ScalarFunction(f) if f.func.name() == crate::attimezone::NAME => {
+            at_session_zone(f, inputs.get(), zone)
+        }
+        // age() of a timestamptz: its wall time in the session's zone.
+        Expr::ScalarFunction(mut f)
+            if f.func.name() == "age"
+                && f.args.iter().any(|a| {
+                    matches!(
+                        a.get_type(inputs.get()),
+                        Ok(DataType::Timestamp(_, Some(_)))
+                    )
+                }) =>
+        {
+            let schema = inputs.get();
+            f.args = f
+                .args
+                .into_iter()
+                .map(|a| match a.get_type(schema) {
+                    Ok(DataType::Timestamp(_, Some(_))) => wall_time(a, zone),
+                    _ => a,
+                })
+                .collect();
+            Ok(Transformed::yes(Expr::ScalarFunction(f)))
+        }
         other => Ok(Transformed::no(other)),
+    }
+}
+
+/// `x` as the wall time in `zone` (`x AT TIME ZONE zone`).
+fn wall_time(x: Expr, zone: &Arc<str>) -> Expr {
+    Expr::ScalarFunction(ScalarFunction::new_udf(
+        Arc::new(datafusion::logical_expr::ScalarUDF::new_from_impl(
+            crate::attimezone::PgAtTimeZone::default(),
+        )),
+        vec![x, datafusion::logical_expr::lit(zone.as_ref())],
+    ))
+}
+
+/// `x AT TIME ZONE z` as PostgreSQL resolves it in a session of `zone`: a
+/// date, text or NULL is a timestamptz there (so the result is a wall
+/// time), and a timestamptz result is shown in the session's zone (the
+/// same instant).
+fn at_session_zone(
+    mut f: ScalarFunction,
+    schema: &datafusion::common::DFSchema,
+    zone: &Arc<str>,
+) -> DfResult<Transformed<Expr>> {
+    let session_timestamptz = DataType::Timestamp(TimeUnit::Microsecond, Some(zone.clone()));
+    let mut changed = false;
+    if let Some(first) = f.args.first_mut()
+        && !matches!(first.get_type(schema), Ok(DataType::Timestamp(_, _)))
+    {
+        let value = std::mem::replace(
+            first,
+            Expr::Literal(datafusion::common::ScalarValue::Null, None),
+        );
+        *first = value.cast_to(&session_timestamptz, schema)?;
+        changed = true;
+    }
+    let call = Expr::ScalarFunction(f);
+    Ok(match call.get_type(schema) {
+        Ok(DataType::Timestamp(_, Some(z))) if z != *zone => Transformed::yes(Expr::Cast(
+            datafusion::logical_expr::Cast::new(Box::new(call), session_timestamptz),
+        )),
+        _ if changed => Transformed::yes(call),
+        _ => Transformed::no(call),
+    })
+}
+
+/// PostgreSQL's date_part() is double precision (EXTRACT is numeric,
+/// crate::extract); DataFusion's is int4 for most fields. Only a select
+/// item or grouping that is the call (under its alias) is retyped: inside
+/// an expression (`date_part('year', d) || '-'`) the integer's text is
+/// PostgreSQL's float8 text (`2026`), which Arrow's float text is not.
+fn date_part_item(expr: Expr, schema: &datafusion::common::DFSchema) -> Transformed<Expr> {
+    let is_date_part = |e: &Expr| match e {
+        Expr::ScalarFunction(f) => {
+            f.func.name() == "date_part" && !matches!(e.get_type(schema), Ok(DataType::Float64))
+        }
+        _ => false,
+    };
+    let float = |e: Expr| {
+        Expr::Cast(datafusion::logical_expr::Cast::new(
+            Box::new(e),
+            DataType::Float64,
+        ))
+    };
+    match expr {
+        Expr::Alias(alias) if is_date_part(&alias.expr) => {
+            let datafusion::logical_expr::expr::Alias {
+                expr,
+                relation,
+                name,
+                metadata,
+            } = alias;
+            Transformed::yes(Expr::Alias(datafusion::logical_expr::expr::Alias {
+                expr: Box::new(float(*expr)),
+                relation,
+                name,
+                metadata,
+            }))
+        }
+        e if is_date_part(&e) => Transformed::yes(float(e)),
+        e => Transformed::no(e),
     }
 }
 
@@ -283,7 +441,11 @@ impl QueryHook for SimpleResultTypes {
                 .map_err(api)?;
             let plan = described_plan(plan, state.config_options()).map_err(api)?;
             let options = Arc::new(FormatOptions::from_client_metadata(client.metadata()));
-            let frame = DataFrame::new(state.clone(), plan);
+            // As `SessionContext::sql` runs a plan (`SELECT … INTO` is DDL).
+            let frame = session_context
+                .execute_logical_plan(plan)
+                .await
+                .map_err(api)?;
             arrow_pg::datatypes::df::encode_dataframe(frame, &Format::UnifiedText, Some(options))
                 .await
                 .map(Response::Query)
@@ -423,6 +585,41 @@ mod tests {
         )
         .await;
         assert_eq!(types, [DataType::Float64, DataType::Int64], "grouped");
+    }
+
+    #[tokio::test]
+    async fn date_arithmetic_and_array_lengths_have_postgresql_types() {
+        let (types, row) = answered(
+            "SELECT d + INTERVAL '1 month' AS m, INTERVAL '1 day' + d AS p, \
+             d - INTERVAL '2 hours' AS h, d - DATE '2026-03-01' AS n, \
+             array_length(make_array(1, 2), 1) AS l, cardinality(make_array(1, 2, 3)) AS c \
+             FROM t WHERE s = 1",
+            None,
+        )
+        .await;
+        let timestamp = DataType::Timestamp(TimeUnit::Microsecond, None);
+        assert_eq!(
+            types,
+            [
+                timestamp.clone(),
+                timestamp.clone(),
+                timestamp,
+                DataType::Int32,
+                DataType::Int32,
+                DataType::Int32
+            ]
+        );
+        assert_eq!(
+            row,
+            [
+                "2026-04-02T00:00:00",
+                "2026-03-03T00:00:00",
+                "2026-03-01T22:00:00",
+                "1",
+                "2",
+                "3"
+            ]
+        );
     }
 
     #[tokio::test]

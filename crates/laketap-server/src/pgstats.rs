@@ -146,8 +146,15 @@ impl TableProvider for PgStatUserTables {
                 Some(s) => s.table(name).await?,
                 None => None,
             };
+            // A table whose files cannot be read now has no estimate; the
+            // others are still listed.
             live.push(match provider {
-                Some(provider) => row_count(state, provider.as_ref()).await?,
+                Some(provider) => row_count(state, provider.as_ref())
+                    .await
+                    .unwrap_or_else(|e| {
+                        tracing::debug!(table = %name, error = %e, "no row estimate");
+                        None
+                    }),
                 None => None,
             });
         }

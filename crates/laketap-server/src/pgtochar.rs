@@ -95,6 +95,11 @@ impl ScalarUDFImpl for PgToChar {
                 continue;
             }
             let text = templates.value(i);
+            // PostgreSQL: an empty template gives NULL.
+            if text.is_empty() {
+                out.append_null();
+                continue;
+            }
             let items = match &parsed {
                 Some((t, items)) if t == text => items,
                 _ => &parsed.insert((text.to_string(), parse(text))).1,
@@ -173,7 +178,9 @@ fn instant(values: &ArrayRef, i: usize, session_zone: Option<&str>) -> DfResult<
     let name = session_zone.unwrap_or(&own_zone).to_string();
     let tz: datafusion::arrow::array::timezone::Tz = name.parse()?;
     let offset = tz.offset_from_utc_datetime(&utc).fix().local_minus_utc();
-    let local = utc + chrono::TimeDelta::seconds(i64::from(offset));
+    let Some(local) = utc.checked_add_signed(chrono::TimeDelta::seconds(i64::from(offset))) else {
+        return exec_err!("to_char: timestamp out of range");
+    };
     let abbreviation =
         crate::pgstyle::Zone::of(crate::pgstyle::named_zone(&name).as_ref(), local, offset)
             .abbreviation;
@@ -392,6 +399,11 @@ fn parse(template: &str) -> Vec<Item> {
             rest = after;
             continue;
         }
+        if fill {
+            // `FM` before no keyword is dropped, as PostgreSQL drops it.
+            rest = unprefixed;
+            continue;
+        }
         let mut chars = rest.chars();
         text.extend(chars.next());
         rest = chars.as_str();
@@ -546,6 +558,7 @@ fn format(items: &[Item], at: &Instant) -> String {
             }
             continue;
         }
+        let offset = at.zone.as_ref().map_or(0, |(offset, _)| *offset);
         let month = t.month0() as usize;
         let day = t.weekday().num_days_from_sunday() as usize;
         let text = match field {
@@ -587,24 +600,13 @@ fn format(items: &[Item], at: &Instant) -> String {
                     )
                 })
                 .unwrap_or_default(),
-            Field::Offset => at
-                .zone
-                .as_ref()
-                .map(|(offset, _)| offset_text(*offset, false))
-                .unwrap_or_default(),
-            Field::OffsetHour => at
-                .zone
-                .as_ref()
-                .map(|(offset, _)| {
-                    let sign = if *offset < 0 { '-' } else { '+' };
-                    format!("{sign}{:02}", offset.unsigned_abs() / 3600)
-                })
-                .unwrap_or_default(),
-            Field::OffsetMinute => at
-                .zone
-                .as_ref()
-                .map(|(offset, _)| format!("{:02}", offset.unsigned_abs() % 3600 / 60))
-                .unwrap_or_default(),
+            // A timestamp without zone has offset 0 here, as in PostgreSQL.
+            Field::Offset => offset_text(offset, false),
+            Field::OffsetHour => {
+                let sign = if offset < 0 { '-' } else { '+' };
+                format!("{sign}{:02}", offset.unsigned_abs() / 3600)
+            }
+            Field::OffsetMinute => format!("{:02}", offset.unsigned_abs() % 3600 / 60),
             _ => String::new(),
         };
         out.push_str(&text);
@@ -698,6 +700,11 @@ mod tests {
                 "TIMESTAMP '2026-03-01 00:00:00'",
                 "xyz YYYYMMDD",
                 "x6z 20260301",
+            ),
+            (
+                "TIMESTAMP '2026-03-01 00:00:00'",
+                r#"OF TZH:TZM FMx FM"q""#,
+                "+00 +00:00 x q",
             ),
         ];
         for (value, template, expected) in cases {

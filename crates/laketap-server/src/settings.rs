@@ -285,7 +285,7 @@ pub fn startup_settings(
     let mut applied: Vec<(&'static pgsettings::Guc, String)> = Vec::new();
     for (name, value) in given {
         let Some(guc) = pgsettings::lookup(&name).filter(|g| g.settable) else {
-            tracing::warn!(parameter = %name, "startup parameter ignored: not a setting laketap keeps per session");
+            tracing::debug!(parameter = %name.escape_debug(), "startup parameter ignored: not a setting laketap keeps per session");
             continue;
         };
         settings.set(guc.name, &value)?;
@@ -303,16 +303,23 @@ pub fn mirror_startup(metadata: &mut HashMap<String, String>, settings: &Startup
     }
 }
 
-/// Applies a connection's startup settings to its new session.
+/// Applies a connection's startup settings to its new session, as its
+/// defaults: SHOW answers them, and RESET returns to them, as in
+/// PostgreSQL (a pool's `RESET ALL` keeps pgjdbc's TimeZone).
 pub fn apply_startup(ctx: &SessionContext, settings: &StartupSettings) {
     for (guc, value) in &settings.0 {
         let set = {
             let state = ctx.state_ref();
             let mut state = state.write();
-            state
+            match state
                 .config_mut()
                 .options_mut()
-                .set(&format!("pg.{}", guc.name.to_ascii_lowercase()), value)
+                .extensions
+                .get_mut::<pgsettings::PgSettings>()
+            {
+                Some(settings) => settings.set_server_default(guc.name, value),
+                None => Ok(()),
+            }
         };
         match set {
             Ok(()) => apply(ctx, guc, value),

@@ -165,6 +165,28 @@ def test_time_zone_forms(zone):
 
 
 @pytest.mark.parametrize("simple", [True, False], ids=["simple", "extended"])
+def test_zone_semantics(simple):
+    # AT TIME ZONE both ways, age() of timestamptz and date_part inside text, in a session zone.
+    sql = ("SELECT DATE '2026-03-01' AT TIME ZONE 'UTC' AS a,"
+           " TIMESTAMP '2026-07-01 01:00' AT TIME ZONE 'Europe/Paris' AS b,"
+           " date_trunc('day', TIMESTAMP '2026-07-01 01:00' AT TIME ZONE 'America/New_York') AS c,"
+           " age(TIMESTAMPTZ '2026-03-01 00:30+01', TIMESTAMPTZ '2026-02-01 00:30+01')::text AS d,"
+           " date_part('year', DATE '2026-03-02') || '-' || date_part('month', DATE '2026-03-02') AS e,"
+           " to_char(TIMESTAMP '2026-03-01 00:00', 'OF') AS f")
+
+    def run(server):
+        with connect(server) as conn:
+            conn.execute("SET TIME ZONE 'Europe/Paris'")
+            cur = psycopg.ClientCursor(conn) if simple else conn.cursor()
+            cur.execute(sql, prepare=None if simple else True)
+            return result(cur)
+
+    mode = "simple" if simple else "extended"
+    check(f"psycopg3.function.zone_semantics[{mode}]", CLIENT,
+          f"AT TIME ZONE, age, date_part text in a session zone ({mode})", run)
+
+
+@pytest.mark.parametrize("simple", [True, False], ids=["simple", "extended"])
 def test_result_types_in_a_zone(simple):
     # sum(int8) is numeric; date_trunc of a date is a timestamptz at local midnight.
     sql = ("SELECT date_trunc('month', ordered_on) AS m, sum(person_id) AS s,"

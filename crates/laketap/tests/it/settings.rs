@@ -325,6 +325,16 @@ async fn startup_settings_apply_to_the_session() {
         show(&client, "SELECT TIMESTAMPTZ '2026-03-01 12:00:00+00'").await,
         "01/03/2026 13:00:00 CET"
     );
+    // They are the session's defaults: RESET returns to them, as in
+    // PostgreSQL (a pool's RESET ALL keeps the client's TimeZone).
+    client
+        .batch_execute("SET TimeZone = 'UTC'; SET search_path = extra")
+        .await
+        .expect("set");
+    assert_eq!(show(&client, "SHOW TimeZone").await, "UTC");
+    client.batch_execute("RESET ALL").await.expect("reset");
+    assert_eq!(show(&client, "SHOW TimeZone").await, "Europe/Paris");
+    assert_eq!(show(&client, "SHOW search_path").await, "amp");
     // Another connection starts with the defaults.
     let plain = server.client().await;
     assert_eq!(show(&plain, "SHOW TimeZone").await, "Etc/UTC");
