@@ -143,6 +143,9 @@ FUNCTIONS = {
                     " date_trunc('day', c_timestamptz AT TIME ZONE 'Asia/Tokyo') AS day FROM clients.all_types ORDER BY id",
     "timestamp_without_seconds": "SELECT TIMESTAMP '2026-03-31 10:00' AS t, count(*) AS n FROM clients.people WHERE signup_at >= '2026-01-06 10:30'",
     "date_today": "SELECT 'today'::date = current_date AS t, 'yesterday'::date < 'tomorrow'::date AS u",
+    "fetch_first": "SELECT id FROM clients.people ORDER BY id OFFSET 1 FETCH FIRST 2 ROWS ONLY",
+    "mod_date_interval": "SELECT mod(id, 3) AS m, DATE '2026-03-31' + INTERVAL '1 month' AS d FROM clients.people ORDER BY id",
+    "variance": "SELECT variance(score) AS v, stddev(score) AS s FROM clients.people",
     "date_part_type": "SELECT date_part('hour', signup_at) AS h, date_part('year', signup_at) AS y FROM clients.people ORDER BY id",
 }
 
