@@ -73,38 +73,72 @@ impl ScalarUDFImpl for PgToChar {
         if !is_datetime || strftime {
             return self.inner.invoke_with_args(args);
         }
-        let session_zone = args.config_options.execution.time_zone.clone();
         let rows = args.number_rows;
         let is_scalar = matches!(
             (value, template),
             (ColumnarValue::Scalar(_), ColumnarValue::Scalar(_))
         );
         let values = value.to_array(rows)?;
-        let templates = template.to_array(rows)?;
-        let templates = datafusion::arrow::compute::cast(&templates, &DataType::Utf8)?;
-        let templates = templates.as_string::<i32>();
+        // A timestamptz is written in the session's zone (its own if the
+        // session has none), read once per batch.
+        let zone = match values.data_type() {
+            DataType::Timestamp(_, Some(own)) => {
+                let name = args
+                    .config_options
+                    .execution
+                    .time_zone
+                    .as_deref()
+                    .unwrap_or(own);
+                let tz: datafusion::arrow::array::timezone::Tz = name.parse()?;
+                Some((tz, crate::pgstyle::named_zone(name)))
+            }
+            _ => None,
+        };
+        // A constant template is read once; PostgreSQL gives NULL for an
+        // empty or NULL one.
+        let constant = match template {
+            ColumnarValue::Scalar(s) => Some(
+                s.try_as_str()
+                    .flatten()
+                    .filter(|t| !t.is_empty())
+                    .map(parse),
+            ),
+            ColumnarValue::Array(_) => None,
+        };
+        let templates = match constant {
+            Some(_) => None,
+            None => Some(datafusion::arrow::compute::cast(
+                &template.to_array(rows)?,
+                &DataType::Utf8,
+            )?),
+        };
         let mut out = StringBuilder::with_capacity(values.len(), values.len() * 24);
         let mut parsed: Option<(String, Vec<Item>)> = None;
         for i in 0..values.len() {
-            let Some(at) = instant(&values, i, session_zone.as_deref())? else {
+            let Some(at) = instant(&values, i, zone.as_ref())? else {
                 out.append_null();
                 continue;
             };
-            if templates.is_null(i) {
-                out.append_null();
-                continue;
-            }
-            let text = templates.value(i);
-            // PostgreSQL: an empty template gives NULL.
-            if text.is_empty() {
-                out.append_null();
-                continue;
-            }
-            let items = match &parsed {
-                Some((t, items)) if t == text => items,
-                _ => &parsed.insert((text.to_string(), parse(text))).1,
+            let items = match (&constant, &templates) {
+                (Some(items), _) => items.as_deref(),
+                (None, Some(templates)) => {
+                    let templates = templates.as_string::<i32>();
+                    if templates.is_null(i) || templates.value(i).is_empty() {
+                        None
+                    } else {
+                        let text = templates.value(i);
+                        Some(match &parsed {
+                            Some((t, items)) if t == text => items.as_slice(),
+                            _ => parsed.insert((text.to_string(), parse(text))).1.as_slice(),
+                        })
+                    }
+                }
+                (None, None) => None,
             };
-            out.append_value(format(items, &at));
+            match items {
+                Some(items) => out.append_value(format(items, &at)),
+                None => out.append_null(),
+            }
         }
         let result: ArrayRef = Arc::new(out.finish());
         Ok(if is_scalar {
@@ -122,9 +156,20 @@ struct Instant {
     zone: Option<(i32, Option<String>)>,
 }
 
-/// Row `i` of a date or timestamp array, `None` for NULL. A timestamptz
-/// is read in `session_zone` (its own zone if the session has none).
-fn instant(values: &ArrayRef, i: usize, session_zone: Option<&str>) -> DfResult<Option<Instant>> {
+/// The zone a batch's timestamptz values are written in, and its name's
+/// zone for abbreviations.
+type WrittenZone = (
+    datafusion::arrow::array::timezone::Tz,
+    Option<chrono_tz::Tz>,
+);
+
+/// Row `i` of a date or timestamp array, `None` for NULL; a timestamptz's
+/// wall time in `zone`.
+fn instant(
+    values: &ArrayRef,
+    i: usize,
+    written: Option<&WrittenZone>,
+) -> DfResult<Option<Instant>> {
     use datafusion::arrow::datatypes::{
         Date32Type, Date64Type, TimestampMicrosecondType, TimestampMillisecondType,
         TimestampNanosecondType, TimestampSecondType,
@@ -165,25 +210,21 @@ fn instant(values: &ArrayRef, i: usize, session_zone: Option<&str>) -> DfResult<
             let Some(utc) = utc else {
                 return exec_err!("to_char: timestamp out of range");
             };
-            (utc.naive_utc(), zone.clone())
+            (utc.naive_utc(), zone.is_some())
         }
         other => return exec_err!("to_char: {other} is not a date or timestamp"),
     };
-    let Some(own_zone) = zone else {
+    let (true, Some((tz, named))) = (zone, written) else {
         return Ok(Some(Instant {
             local: utc,
             zone: None,
         }));
     };
-    let name = session_zone.unwrap_or(&own_zone).to_string();
-    let tz: datafusion::arrow::array::timezone::Tz = name.parse()?;
     let offset = tz.offset_from_utc_datetime(&utc).fix().local_minus_utc();
     let Some(local) = utc.checked_add_signed(chrono::TimeDelta::seconds(i64::from(offset))) else {
         return exec_err!("to_char: timestamp out of range");
     };
-    let abbreviation =
-        crate::pgstyle::Zone::of(crate::pgstyle::named_zone(&name).as_ref(), local, offset)
-            .abbreviation;
+    let abbreviation = crate::pgstyle::Zone::of(named.as_ref(), local, offset).abbreviation;
     Ok(Some(Instant {
         local,
         zone: Some((offset, abbreviation)),
