@@ -8,7 +8,9 @@
 //! - `n_live_tup`: the row count the table's metadata gives without reading
 //!   its data (Parquet footers, the Delta log, an ingest table's batches),
 //!   as DataFusion's scan of it states; NULL where the format states none
-//!   (CSV, NDJSON). PostgreSQL's is an estimate too.
+//!   (CSV, NDJSON) or the table cannot be read now. PostgreSQL's is an
+//!   estimate too. They are read only when the column is asked for, eight
+//!   tables at a time, and not kept: each scan of the view reads them again.
 //! - the access counters and total times (`seq_scan`, `n_tup_ins`,
 //!   `total_vacuum_time`, …) 0 and the last vacuum and analyze times NULL:
 //!   laketap keeps no per-table activity statistics.
@@ -27,6 +29,9 @@ use datafusion::common::stats::Precision;
 use datafusion::error::{DataFusionError, Result as DfResult};
 use datafusion::logical_expr::{Expr, TableType};
 use datafusion::physical_plan::ExecutionPlan;
+
+/// How many tables' row counts are read at once.
+const CONCURRENT_COUNTS: usize = 8;
 
 /// See the module documentation.
 #[derive(Debug)]
@@ -139,25 +144,47 @@ impl TableProvider for PgStatUserTables {
             }
         }
         tables.sort_by(|a, b| (&a.1, &a.2).cmp(&(&b.1, &b.2)));
+        // The row counts are read only when the column is asked for, a few
+        // tables at a time (each may list files and read footers or a
+        // Delta log, on object storage too).
+        let wanted = self
+            .schema
+            .index_of("n_live_tup")
+            .ok()
+            .is_some_and(|column| projection.is_none_or(|columns| columns.contains(&column)));
         let database = state.catalog_list().catalog(laketap_engine::DATABASE);
-        let mut live = Vec::with_capacity(tables.len());
-        for (_, schema, name) in &tables {
-            let provider = match database.as_ref().and_then(|c| c.schema(schema)) {
-                Some(s) => s.table(name).await?,
-                None => None,
-            };
-            // A table whose files cannot be read now has no estimate; the
-            // others are still listed.
-            live.push(match provider {
-                Some(provider) => row_count(state, provider.as_ref())
+        let live: Vec<Option<i64>> =
+            if wanted {
+                use futures::StreamExt;
+                let mut counts = Vec::with_capacity(tables.len());
+                for (_, schema, name) in &tables {
+                    let schema = database.as_ref().and_then(|c| c.schema(schema));
+                    let name = name.clone();
+                    counts.push(async move {
+                        let provider = match schema {
+                            Some(s) => s.table(&name).await.ok().flatten(),
+                            None => None,
+                        };
+                        // A table whose files cannot be read now has no
+                        // estimate; the others are still listed.
+                        match provider {
+                            Some(provider) => row_count(state, provider.as_ref())
+                                .await
+                                .unwrap_or_else(|e| {
+                                    tracing::debug!(table = %name, error = %e, "no row estimate");
+                                    None
+                                }),
+                            None => None,
+                        }
+                    });
+                }
+                futures::stream::iter(counts)
+                    .buffered(CONCURRENT_COUNTS)
+                    .collect()
                     .await
-                    .unwrap_or_else(|e| {
-                        tracing::debug!(table = %name, error = %e, "no row estimate");
-                        None
-                    }),
-                None => None,
-            });
-        }
+            } else {
+                vec![None; tables.len()]
+            };
         let rows = tables.len();
         let columns = self
             .schema

@@ -652,6 +652,22 @@ async fn pg_stat_user_tables_lists_each_table_with_its_row_count() {
         stats.iter().all(|r| r[0].as_deref() != Some("kpi")),
         "views are not user tables: {stats:?}"
     );
+    // Without n_live_tup (no row counts read), the same tables.
+    let listed_only = answer(
+        &client,
+        "SELECT count(*) FROM pg_stat_user_tables WHERE schemaname = 'amp'",
+    )
+    .await
+    .expect("names only");
+    let tables = answer(
+        &client,
+        "SELECT count(*) FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n \
+         ON c.relnamespace = n.oid WHERE n.nspname = 'amp' AND c.relkind = 'r'",
+    )
+    .await
+    .expect("pg_class");
+    assert_eq!(listed_only, tables);
+    assert_ne!(tables, one("0"));
     drop(client);
     server.stop().await;
 }
