@@ -78,6 +78,7 @@ pub fn rewrite_sql(sql: &str) -> Option<String> {
         }
         if spelled {
             changed |= crate::pgspelling::fetch_as_limit(statement);
+            changed |= crate::pgspelling::keep_correlated_subqueries(statement);
         }
         let _ = visit_expressions_mut(statement, |expr| {
             if let Some(replacement) = array_subquery(expr)

@@ -6,6 +6,16 @@
 //!   to that refusal.
 //! - `mod(a, b)` as `a % b` (both truncate toward zero, the sign of `a`).
 //! - `variance(x)` as `var_samp(x)`, as PostgreSQL defines it.
+//! - A correlated scalar subquery in a select list over lake tables
+//!   (`SELECT p.id, (SELECT count(*) FROM orders o WHERE o.person_id =
+//!   p.id) FROM people p`) in parentheses once more. datafusion-pg-catalog's
+//!   parser replaces such a select item with NULL (its
+//!   `RemoveSubqueryFromProjection`, for the catalog queries of clients,
+//!   which DataFusion cannot plan), so every row answered NULL: a wrong
+//!   answer, where DataFusion plans and answers the subquery. In
+//!   parentheses it is no longer that select item, and DataFusion plans
+//!   it. Subqueries over the catalogs (`pg_*`, `information_schema`) are
+//!   left to that rule.
 
 use std::ops::ControlFlow;
 
@@ -16,7 +26,7 @@ use datafusion::sql::sqlparser::ast::{
 
 /// Words a statement needs for [`rewrite_expr`] or [`fetch_as_limit`] to
 /// change it (a cheap check before parsing).
-pub const WORDS: [&[u8]; 3] = [b"fetch", b"mod", b"variance"];
+pub const WORDS: [&[u8]; 4] = [b"fetch", b"mod", b"variance", b"(select"];
 
 /// `mod(a, b)` and `variance(x)` as DataFusion spells them.
 pub fn rewrite_expr(expr: &Expr) -> Option<Expr> {
@@ -37,6 +47,94 @@ pub fn rewrite_expr(expr: &Expr) -> Option<Expr> {
         return Some(Expr::Function(renamed));
     }
     None
+}
+
+/// Whether the select-list subquery `query` is one datafusion-pg-catalog
+/// takes for correlated (as its `has_correlation` does: a qualified name
+/// whose qualifier is no alias of the subquery's FROM, or a parameter).
+fn taken_for_correlated(query: &Query) -> bool {
+    use datafusion::sql::sqlparser::ast::{SetExpr, TableFactor, Visit, Visitor};
+    let SetExpr::Select(select) = query.body.as_ref() else {
+        return false;
+    };
+    let aliases: Vec<String> = select
+        .from
+        .iter()
+        .flat_map(|from| {
+            std::iter::once(&from.relation).chain(from.joins.iter().map(|j| &j.relation))
+        })
+        .filter_map(|factor| match factor {
+            TableFactor::Table {
+                alias: Some(alias), ..
+            } => Some(alias.name.value.clone()),
+            _ => None,
+        })
+        .collect();
+    struct Outer<'a> {
+        aliases: &'a [String],
+        found: bool,
+    }
+    impl Visitor for Outer<'_> {
+        type Break = ();
+        fn pre_visit_expr(&mut self, expr: &Expr) -> ControlFlow<()> {
+            match expr {
+                Expr::Value(v) if matches!(v.value, Value::Placeholder(_)) => self.found = true,
+                Expr::CompoundIdentifier(parts)
+                    if parts
+                        .first()
+                        .is_some_and(|first| !self.aliases.contains(&first.value)) =>
+                {
+                    self.found = true;
+                }
+                _ => {}
+            }
+            ControlFlow::Continue(())
+        }
+    }
+    let mut outer = Outer {
+        aliases: &aliases,
+        found: false,
+    };
+    let _ = query.visit(&mut outer);
+    outer.found
+}
+
+/// Each select-list subquery of `statement` that datafusion-pg-catalog
+/// would make NULL and that reads no catalog, in parentheses once more
+/// (see the module documentation); whether one was.
+pub fn keep_correlated_subqueries(statement: &mut Statement) -> bool {
+    use datafusion::sql::sqlparser::ast::{SelectItem, SetExpr};
+    struct Subqueries {
+        changed: bool,
+    }
+    impl VisitorMut for Subqueries {
+        type Break = ();
+        fn pre_visit_query(&mut self, query: &mut Query) -> ControlFlow<()> {
+            let SetExpr::Select(select) = query.body.as_mut() else {
+                return ControlFlow::Continue(());
+            };
+            for item in &mut select.projection {
+                let (SelectItem::UnnamedExpr(expr) | SelectItem::ExprWithAlias { expr, .. }) = item
+                else {
+                    continue;
+                };
+                let Expr::Subquery(subquery) = expr else {
+                    continue;
+                };
+                let text = subquery.to_string().to_ascii_lowercase();
+                let reads_catalog = text.contains("pg_") || text.contains("information_schema");
+                if !reads_catalog && taken_for_correlated(subquery) {
+                    let inner = std::mem::replace(expr, Expr::value(Value::Null));
+                    *expr = Expr::Nested(Box::new(inner));
+                    self.changed = true;
+                }
+            }
+            ControlFlow::Continue(())
+        }
+    }
+    let mut subqueries = Subqueries { changed: false };
+    let _ = statement.visit(&mut subqueries);
+    subqueries.changed
 }
 
 /// Each `FETCH FIRST n ROWS ONLY` of `statement` (its subqueries too) as
@@ -103,6 +201,27 @@ mod tests {
         assert_eq!(
             rewrite_sql("SELECT mod(a, 3), variance(b) FROM t").as_deref(),
             Some("SELECT ((a) % (3)), var_samp(b) FROM t")
+        );
+        assert_eq!(
+            rewrite_sql(
+                "SELECT p.id, (SELECT count(*) FROM orders o WHERE o.person_id = p.id) AS n FROM people p"
+            )
+            .as_deref(),
+            Some(
+                "SELECT p.id, ((SELECT count(*) FROM orders o WHERE o.person_id = p.id)) AS n FROM people p"
+            ),
+            "a correlated subquery over lake tables is planned, not made NULL"
+        );
+        let catalog = "SELECT c.relname, (SELECT n.nspname FROM pg_namespace n \
+                       WHERE n.oid = c.relnamespace) FROM pg_class c";
+        let mut statements = datafusion::sql::sqlparser::parser::Parser::parse_sql(
+            &datafusion::sql::sqlparser::dialect::PostgreSqlDialect {},
+            catalog,
+        )
+        .expect("parses");
+        assert!(
+            !super::keep_correlated_subqueries(&mut statements[0]),
+            "catalog subqueries are left to compat.rs and datafusion-pg-catalog"
         );
         assert_eq!(
             rewrite_sql("SELECT a FROM t FETCH FIRST 2 ROWS WITH TIES"),

@@ -146,6 +146,8 @@ FUNCTIONS = {
     "fetch_first": "SELECT id FROM clients.people ORDER BY id OFFSET 1 FETCH FIRST 2 ROWS ONLY",
     "mod_date_interval": "SELECT mod(id, 3) AS m, DATE '2026-03-31' + INTERVAL '1 month' AS d FROM clients.people ORDER BY id",
     "variance": "SELECT variance(score) AS v, stddev(score) AS s FROM clients.people",
+    "correlated_subquery": "SELECT p.id, (SELECT count(*) FROM sales.orders o WHERE o.person_id = p.id) AS n,"
+                           " (SELECT max(o.amount) FROM sales.orders o WHERE o.person_id = p.id) AS m FROM clients.people p ORDER BY p.id",
     "date_part_type": "SELECT date_part('hour', signup_at) AS h, date_part('year', signup_at) AS y FROM clients.people ORDER BY id",
 }
 
