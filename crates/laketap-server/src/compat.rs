@@ -79,6 +79,7 @@ pub fn rewrite_sql(sql: &str) -> Option<String> {
         if spelled {
             changed |= crate::pgspelling::fetch_as_limit(statement);
             changed |= crate::pgspelling::keep_correlated_subqueries(statement);
+            changed |= crate::pgspelling::exists_in_select_lists(statement);
         }
         let _ = visit_expressions_mut(statement, |expr| {
             if let Some(replacement) = array_subquery(expr)

@@ -16,6 +16,12 @@
 //!   parentheses it is no longer that select item, and DataFusion plans
 //!   it. Subqueries over the catalogs (`pg_*`, `information_schema`) are
 //!   left to that rule.
+//! - `[NOT] EXISTS (SELECT … FROM … WHERE …)` in a select list (a flag
+//!   column), which DataFusion plans only in WHERE (0A000 "Physical plan
+//!   does not support logical expression Exists" in a select list), as
+//!   `[NOT] ((SELECT count(*) > 0 FROM … WHERE …))`: the same truth for a
+//!   subquery without grouping, DISTINCT, LIMIT or set operations, and a
+//!   scalar subquery DataFusion plans, correlated or not.
 
 use std::ops::ControlFlow;
 
@@ -26,7 +32,7 @@ use datafusion::sql::sqlparser::ast::{
 
 /// Words a statement needs for [`rewrite_expr`] or [`fetch_as_limit`] to
 /// change it (a cheap check before parsing).
-pub const WORDS: [&[u8]; 4] = [b"fetch", b"mod", b"variance", b"(select"];
+pub const WORDS: [&[u8]; 5] = [b"fetch", b"mod", b"variance", b"(select", b"exists"];
 
 /// `mod(a, b)` and `variance(x)` as DataFusion spells them.
 pub fn rewrite_expr(expr: &Expr) -> Option<Expr> {
@@ -137,6 +143,84 @@ pub fn keep_correlated_subqueries(statement: &mut Statement) -> bool {
     subqueries.changed
 }
 
+/// `EXISTS (q)` as `((SELECT count(*) > 0 FROM … WHERE …))` when `q` is a
+/// plain SELECT (see the module documentation).
+fn exists_as_count(expr: &Expr) -> Option<Expr> {
+    use datafusion::sql::sqlparser::ast::{GroupByExpr, SelectItem, SetExpr, UnaryOperator};
+    let Expr::Exists { subquery, negated } = expr else {
+        return None;
+    };
+    let mut query = subquery.as_ref().clone();
+    if query.with.is_some() || query.limit_clause.is_some() || query.fetch.is_some() {
+        return None;
+    }
+    let SetExpr::Select(select) = query.body.as_mut() else {
+        return None;
+    };
+    let grouped = !matches!(&select.group_by, GroupByExpr::Expressions(e, _) if e.is_empty());
+    if grouped || select.having.is_some() || select.distinct.is_some() {
+        return None;
+    }
+    select.projection = vec![SelectItem::UnnamedExpr(crate::compat::parse_expr(
+        "count(*) > 0",
+    )?)];
+    query.order_by = None;
+    let any = Expr::Nested(Box::new(Expr::Subquery(Box::new(query))));
+    Some(if *negated {
+        Expr::UnaryOp {
+            op: UnaryOperator::Not,
+            expr: Box::new(any),
+        }
+    } else {
+        any
+    })
+}
+
+/// Each `[NOT] EXISTS` in a select list of `statement` as a count
+/// ([`exists_as_count`]); whether one was.
+pub fn exists_in_select_lists(statement: &mut Statement) -> bool {
+    use datafusion::sql::sqlparser::ast::{SelectItem, SetExpr, visit_expressions_mut};
+    struct Lists {
+        changed: bool,
+    }
+    impl VisitorMut for Lists {
+        type Break = ();
+        fn pre_visit_query(&mut self, query: &mut Query) -> ControlFlow<()> {
+            let SetExpr::Select(select) = query.body.as_mut() else {
+                return ControlFlow::Continue(());
+            };
+            for item in &mut select.projection {
+                // An unaliased `EXISTS (…)` keeps PostgreSQL's name for it.
+                if let SelectItem::UnnamedExpr(expr @ Expr::Exists { negated: false, .. }) = item
+                    && let Some(count) = exists_as_count(expr)
+                {
+                    *item = SelectItem::ExprWithAlias {
+                        expr: count,
+                        alias: datafusion::sql::sqlparser::ast::Ident::with_quote('"', "exists"),
+                    };
+                    self.changed = true;
+                    continue;
+                }
+                let (SelectItem::UnnamedExpr(expr) | SelectItem::ExprWithAlias { expr, .. }) = item
+                else {
+                    continue;
+                };
+                let _ = visit_expressions_mut(expr, |e| {
+                    if let Some(count) = exists_as_count(e) {
+                        *e = count;
+                        self.changed = true;
+                    }
+                    ControlFlow::<()>::Continue(())
+                });
+            }
+            ControlFlow::Continue(())
+        }
+    }
+    let mut lists = Lists { changed: false };
+    let _ = statement.visit(&mut lists);
+    lists.changed
+}
+
 /// Each `FETCH FIRST n ROWS ONLY` of `statement` (its subqueries too) as
 /// `LIMIT n`; whether one was.
 pub fn fetch_as_limit(statement: &mut Statement) -> bool {
@@ -222,6 +306,27 @@ mod tests {
         assert!(
             !super::keep_correlated_subqueries(&mut statements[0]),
             "catalog subqueries are left to compat.rs and datafusion-pg-catalog"
+        );
+        assert_eq!(
+            rewrite_sql(
+                "SELECT p.id, EXISTS (SELECT 1 FROM o WHERE o.pid = p.id) AS has, \
+                 CASE WHEN NOT EXISTS (SELECT * FROM o) THEN 'none' END FROM p"
+            )
+            .as_deref(),
+            Some(
+                "SELECT p.id, ((SELECT count(*) > 0 FROM o WHERE o.pid = p.id)) AS has, \
+                 CASE WHEN NOT ((SELECT count(*) > 0 FROM o)) THEN 'none' END FROM p"
+            )
+        );
+        assert_eq!(
+            rewrite_sql("SELECT EXISTS (SELECT 1 FROM o)").as_deref(),
+            Some("SELECT ((SELECT count(*) > 0 FROM o)) AS \"exists\""),
+            "named as PostgreSQL names it"
+        );
+        assert_eq!(
+            rewrite_sql("SELECT a FROM t WHERE EXISTS (SELECT 1 FROM o WHERE o.a = t.a)"),
+            None,
+            "DataFusion plans EXISTS in WHERE"
         );
         assert_eq!(
             rewrite_sql("SELECT a FROM t FETCH FIRST 2 ROWS WITH TIES"),
