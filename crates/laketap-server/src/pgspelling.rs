@@ -6,16 +6,16 @@
 //!   to that refusal.
 //! - `mod(a, b)` as `a % b` (both truncate toward zero, the sign of `a`).
 //! - `variance(x)` as `var_samp(x)`, as PostgreSQL defines it.
-//! - A correlated scalar subquery in a select list over lake tables
-//!   (`SELECT p.id, (SELECT count(*) FROM orders o WHERE o.person_id =
-//!   p.id) FROM people p`) in parentheses once more. datafusion-pg-catalog's
-//!   parser replaces such a select item with NULL (its
-//!   `RemoveSubqueryFromProjection`, for the catalog queries of clients,
-//!   which DataFusion cannot plan), so every row answered NULL: a wrong
-//!   answer, where DataFusion plans and answers the subquery. In
-//!   parentheses it is no longer that select item, and DataFusion plans
-//!   it. Subqueries over the catalogs (`pg_*`, `information_schema`) are
-//!   left to that rule.
+//! - A scalar subquery in a select list over lake tables (`SELECT p.id,
+//!   (SELECT count(*) FROM orders o WHERE o.person_id = p.id) FROM people
+//!   p`) in parentheses once more. datafusion-pg-catalog's parser replaces
+//!   such a select item with NULL when it is correlated, and gives it
+//!   `LIMIT 1` when it is not (its `RemoveSubqueryFromProjection`, for the
+//!   catalog queries of clients, which DataFusion cannot plan): every row
+//!   answered NULL, and a subquery of several rows silently its first. In
+//!   parentheses it is no longer that select item: DataFusion plans it,
+//!   and several rows are PostgreSQL's error (21000). Subqueries over the
+//!   catalogs (`pg_*`, `information_schema`) are left to that rule.
 //! - `[NOT] EXISTS (SELECT … FROM … WHERE …)` in a select list (a flag
 //!   column), which DataFusion plans only in WHERE (0A000 "Physical plan
 //!   does not support logical expression Exists" in a select list), as
@@ -55,59 +55,9 @@ pub fn rewrite_expr(expr: &Expr) -> Option<Expr> {
     None
 }
 
-/// Whether the select-list subquery `query` is one datafusion-pg-catalog
-/// takes for correlated (as its `has_correlation` does: a qualified name
-/// whose qualifier is no alias of the subquery's FROM, or a parameter).
-fn taken_for_correlated(query: &Query) -> bool {
-    use datafusion::sql::sqlparser::ast::{SetExpr, TableFactor, Visit, Visitor};
-    let SetExpr::Select(select) = query.body.as_ref() else {
-        return false;
-    };
-    let aliases: Vec<String> = select
-        .from
-        .iter()
-        .flat_map(|from| {
-            std::iter::once(&from.relation).chain(from.joins.iter().map(|j| &j.relation))
-        })
-        .filter_map(|factor| match factor {
-            TableFactor::Table {
-                alias: Some(alias), ..
-            } => Some(alias.name.value.clone()),
-            _ => None,
-        })
-        .collect();
-    struct Outer<'a> {
-        aliases: &'a [String],
-        found: bool,
-    }
-    impl Visitor for Outer<'_> {
-        type Break = ();
-        fn pre_visit_expr(&mut self, expr: &Expr) -> ControlFlow<()> {
-            match expr {
-                Expr::Value(v) if matches!(v.value, Value::Placeholder(_)) => self.found = true,
-                Expr::CompoundIdentifier(parts)
-                    if parts
-                        .first()
-                        .is_some_and(|first| !self.aliases.contains(&first.value)) =>
-                {
-                    self.found = true;
-                }
-                _ => {}
-            }
-            ControlFlow::Continue(())
-        }
-    }
-    let mut outer = Outer {
-        aliases: &aliases,
-        found: false,
-    };
-    let _ = query.visit(&mut outer);
-    outer.found
-}
-
-/// Each select-list subquery of `statement` that datafusion-pg-catalog
-/// would make NULL and that reads no catalog, in parentheses once more
-/// (see the module documentation); whether one was.
+/// Each select-list subquery of `statement` that reads no catalog, in
+/// parentheses once more, out of datafusion-pg-catalog's reach (see the
+/// module documentation); whether one was.
 pub fn keep_correlated_subqueries(statement: &mut Statement) -> bool {
     use datafusion::sql::sqlparser::ast::{SelectItem, SetExpr};
     struct Subqueries {
@@ -129,7 +79,7 @@ pub fn keep_correlated_subqueries(statement: &mut Statement) -> bool {
                 };
                 let text = subquery.to_string().to_ascii_lowercase();
                 let reads_catalog = text.contains("pg_") || text.contains("information_schema");
-                if !reads_catalog && taken_for_correlated(subquery) {
+                if !reads_catalog {
                     let inner = std::mem::replace(expr, Expr::value(Value::Null));
                     *expr = Expr::Nested(Box::new(inner));
                     self.changed = true;
@@ -295,6 +245,11 @@ mod tests {
                 "SELECT p.id, ((SELECT count(*) FROM orders o WHERE o.person_id = p.id)) AS n FROM people p"
             ),
             "a correlated subquery over lake tables is planned, not made NULL"
+        );
+        assert_eq!(
+            rewrite_sql("SELECT p.id, (SELECT o.id FROM orders o) AS any FROM people p").as_deref(),
+            Some("SELECT p.id, ((SELECT o.id FROM orders o)) AS any FROM people p"),
+            "nor given LIMIT 1"
         );
         let catalog = "SELECT c.relname, (SELECT n.nspname FROM pg_namespace n \
                        WHERE n.oid = c.relnamespace) FROM pg_class c";

@@ -58,6 +58,8 @@ pub const CANNOT_COERCE: &str = "42846";
 pub const INVALID_SQL_STATEMENT_NAME: &str = "26000";
 /// duplicate_prepared_statement.
 pub const DUPLICATE_PREPARED_STATEMENT: &str = "42P05";
+/// A scalar subquery returned more than one row.
+pub const CARDINALITY_VIOLATION: &str = "21000";
 
 /// An ErrorResponse (severity ERROR) with `code`, for the hooks' own refusals.
 pub fn error(code: &str, message: impl Into<String>) -> pgwire::error::PgWireError {
@@ -91,6 +93,10 @@ const MESSAGE_RULES: &[(&str, &str)] = &[
     ("No field named", UNDEFINED_COLUMN),
     ("Invalid function", UNDEFINED_FUNCTION),
     ("No function matches", UNDEFINED_FUNCTION),
+    (
+        "Scalar subquery returned more than one row",
+        CARDINALITY_VIOLATION,
+    ),
     ("Divide by zero", DIVISION_BY_ZERO),
     ("divide by zero", DIVISION_BY_ZERO),
     ("Division by zero", DIVISION_BY_ZERO),
@@ -318,6 +324,10 @@ mod tests {
                 DIVISION_BY_ZERO,
             ),
             (DataFusionError::Execution("bad row".into()), DATA_EXCEPTION),
+            (
+                DataFusionError::Execution("Scalar subquery returned more than one row".into()),
+                CARDINALITY_VIOLATION,
+            ),
             (DataFusionError::NotImplemented("x".into()), NOT_SUPPORTED),
             (
                 DataFusionError::Configuration("x".into()),

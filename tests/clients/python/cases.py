@@ -148,6 +148,8 @@ FUNCTIONS = {
     "variance": "SELECT variance(score) AS v, stddev(score) AS s FROM clients.people",
     "correlated_subquery": "SELECT p.id, (SELECT count(*) FROM sales.orders o WHERE o.person_id = p.id) AS n,"
                            " (SELECT max(o.amount) FROM sales.orders o WHERE o.person_id = p.id) AS m FROM clients.people p ORDER BY p.id",
+    "subquery_many_rows": "SELECT p.id, (SELECT o.order_id FROM sales.orders o) AS any FROM clients.people p",
+    "subquery_one_row": "SELECT p.id, (SELECT max(o.order_id) FROM sales.orders o) AS top FROM clients.people p ORDER BY p.id",
     "exists_flag": "SELECT p.id, EXISTS (SELECT 1 FROM sales.orders o WHERE o.person_id = p.id AND o.amount > 50) AS big,"
                    " NOT EXISTS (SELECT 1 FROM sales.orders o WHERE o.person_id = p.id) AS none,"
                    " EXISTS (SELECT 1 FROM sales.orders o WHERE o.person_id = p.id AND o.amount < 1) FROM clients.people p ORDER BY p.id",
