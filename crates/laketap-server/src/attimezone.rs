@@ -169,18 +169,14 @@ mod tests {
         ctx.sql("SET datafusion.execution.time_zone = 'UTC'")
             .await
             .expect("zone");
-        let batches = ctx
-            .sql(
-                "SELECT laketap_at_time_zone(CAST('2026-03-01T10:30:00+02:00' AS TIMESTAMP WITH TIME ZONE), 'UTC') AS a, \
-                 laketap_at_time_zone(TIMESTAMP '2026-07-01 12:00:00', 'Europe/Paris') AS b, \
-                 laketap_at_time_zone(CAST('2026-07-01T12:00:00Z' AS TIMESTAMP WITH TIME ZONE), 'GMT+5') AS c, \
-                 laketap_at_time_zone(CAST(NULL AS TIMESTAMP), 'UTC') AS d",
-            )
-            .await
-            .expect("plans")
-            .collect()
-            .await
-            .expect("runs");
+        let batches = crate::test_util::batches(
+            &ctx,
+            "SELECT laketap_at_time_zone(CAST('2026-03-01T10:30:00+02:00' AS TIMESTAMP WITH TIME ZONE), 'UTC') AS a, \
+             laketap_at_time_zone(TIMESTAMP '2026-07-01 12:00:00', 'Europe/Paris') AS b, \
+             laketap_at_time_zone(CAST('2026-07-01T12:00:00Z' AS TIMESTAMP WITH TIME ZONE), 'GMT+5') AS c, \
+             laketap_at_time_zone(CAST(NULL AS TIMESTAMP), 'UTC') AS d",
+        )
+        .await;
         let schema = batches[0].schema();
         let types: Vec<&DataType> = schema.fields().iter().map(|f| f.data_type()).collect();
         assert_eq!(

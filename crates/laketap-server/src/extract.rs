@@ -356,21 +356,12 @@ mod tests {
 
     async fn extracted(sql: &str) -> (Vec<DataType>, Vec<String>) {
         let ctx = session();
-        let batches = ctx
-            .sql(sql)
-            .await
-            .expect("plans")
-            .collect()
-            .await
-            .expect("runs");
+        let batches = crate::test_util::batches(&ctx, sql).await;
         let batch = &batches[0];
-        let types = batch
-            .schema()
-            .fields()
-            .iter()
-            .map(|f| f.data_type().clone())
-            .collect();
-        (types, crate::test_util::row_text(batch, 0))
+        (
+            crate::test_util::types(batch),
+            crate::test_util::row_text(batch, 0),
+        )
     }
 
     #[tokio::test]

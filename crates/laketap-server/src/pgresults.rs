@@ -504,12 +504,7 @@ mod tests {
             .collect()
             .await
             .expect("collects");
-        let returned: Vec<DataType> = batches[0]
-            .schema()
-            .fields()
-            .iter()
-            .map(|f| f.data_type().clone())
-            .collect();
+        let returned = crate::test_util::types(&batches[0]);
         assert_eq!(described, returned, "{sql}: described as executed");
         (returned, crate::test_util::row_text(&batches[0], 0))
     }

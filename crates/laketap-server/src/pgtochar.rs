@@ -770,18 +770,14 @@ mod tests {
             ["2026/03/02"],
             "a strftime format is DataFusion's"
         );
-        let batches = ctx
-            .sql(
-                "SELECT to_char(t, f) FROM (VALUES \
-                 (TIMESTAMP '2026-03-01 10:00:00', 'HH24'), \
-                 (NULL, 'HH24'), \
-                 (TIMESTAMP '2026-03-02 11:00:00', 'DD')) AS v(t, f)",
-            )
-            .await
-            .expect("plans")
-            .collect()
-            .await
-            .expect("runs");
+        let batches = crate::test_util::batches(
+            &ctx,
+            "SELECT to_char(t, f) FROM (VALUES \
+             (TIMESTAMP '2026-03-01 10:00:00', 'HH24'), \
+             (NULL, 'HH24'), \
+             (TIMESTAMP '2026-03-02 11:00:00', 'DD')) AS v(t, f)",
+        )
+        .await;
         let texts: Vec<Vec<String>> = (0..3)
             .map(|row| crate::test_util::row_text(&batches[0], row))
             .collect();

@@ -151,17 +151,13 @@ mod tests {
                 datafusion::execution::FunctionRegistry::udf(&ctx.state(), name).expect("built in");
             ctx.register_udf(ScalarUDF::new_from_impl(ScaleZero::new(inner)));
         }
-        let batches = ctx
-            .sql(
-                "SELECT floor(CAST(12.50 AS DECIMAL(4, 2))), ceil(CAST(9.5 AS DECIMAL(2, 1))), \
-                 trunc(CAST(-2.7 AS DECIMAL(2, 1))), floor(CAST(-0.5 AS DECIMAL(2, 1))), \
-                 floor(2.5), trunc(CAST(2.567 AS DECIMAL(4, 3)), 1)",
-            )
-            .await
-            .expect("plans")
-            .collect()
-            .await
-            .expect("runs");
+        let batches = crate::test_util::batches(
+            &ctx,
+            "SELECT floor(CAST(12.50 AS DECIMAL(4, 2))), ceil(CAST(9.5 AS DECIMAL(2, 1))), \
+             trunc(CAST(-2.7 AS DECIMAL(2, 1))), floor(CAST(-0.5 AS DECIMAL(2, 1))), \
+             floor(2.5), trunc(CAST(2.567 AS DECIMAL(4, 3)), 1)",
+        )
+        .await;
         let batch = &batches[0];
         let texts = crate::test_util::row_text(batch, 0);
         // PostgreSQL 15: 12, 10, -2, -1; a float stays a float; trunc(x, n)
@@ -202,13 +198,7 @@ mod tests {
         // A numeric's scale-0 floor is compared as it is, and answers right.
         let numeric = plan("SELECT d FROM f WHERE floor(d) = 3").await;
         assert!(numeric.contains("floor(f.d)"), "{numeric}");
-        let batches = ctx
-            .sql("SELECT d FROM f WHERE floor(d) = 3")
-            .await
-            .expect("plans")
-            .collect()
-            .await
-            .expect("runs");
+        let batches = crate::test_util::batches(&ctx, "SELECT d FROM f WHERE floor(d) = 3").await;
         assert_eq!(crate::test_util::row_text(&batches[0], 0), ["3.50"]);
     }
 }

@@ -13,14 +13,27 @@ pub fn row_text(batch: &RecordBatch, row: usize) -> Vec<String> {
         .collect()
 }
 
-/// The first row of `sql`'s result in `ctx`, each value as Arrow's text.
-pub async fn first_row(ctx: &SessionContext, sql: &str) -> Vec<String> {
-    let batches = ctx
-        .sql(sql)
+/// The batches of `sql`'s result in `ctx`.
+pub async fn batches(ctx: &SessionContext, sql: &str) -> Vec<RecordBatch> {
+    ctx.sql(sql)
         .await
         .expect("plans")
         .collect()
         .await
-        .expect("runs");
-    row_text(&batches[0], 0)
+        .expect("runs")
+}
+
+/// The first row of `sql`'s result in `ctx`, each value as Arrow's text.
+pub async fn first_row(ctx: &SessionContext, sql: &str) -> Vec<String> {
+    row_text(&batches(ctx, sql).await[0], 0)
+}
+
+/// The column types of `batch`.
+pub fn types(batch: &RecordBatch) -> Vec<datafusion::arrow::datatypes::DataType> {
+    batch
+        .schema()
+        .fields()
+        .iter()
+        .map(|f| f.data_type().clone())
+        .collect()
 }
