@@ -32,6 +32,7 @@
 //! - [`age`]: PostgreSQL's `age()`, a calendar difference of timestamps.
 //! - [`attimezone`]: `AT TIME ZONE`, a timestamptz giving a timestamp as in PostgreSQL.
 //! - [`pgtochar`]: `to_char` of dates and timestamps with PostgreSQL's template patterns.
+//! - [`pgvariance`]: variance, stddev, covariance, corr and regr_* summed as PostgreSQL sums them.
 //! - [`pgspelling`]: `FETCH FIRST n ROWS ONLY`, `mod()`, `variance()` as DataFusion spells them.
 //! - [`pgresults`]: `sum(int8)` numeric and `date_trunc(date)` timestamptz, as PostgreSQL types them.
 //!
@@ -67,6 +68,7 @@ pub mod pgstyle;
 pub mod pgtext;
 pub mod pgtochar;
 pub mod pgtypes;
+pub mod pgvariance;
 pub mod roles;
 pub mod rounding;
 mod rules;
@@ -254,6 +256,8 @@ impl PgServer {
         ctx.register_udf(datafusion::logical_expr::ScalarUDF::new_from_impl(
             age::Age::default(),
         ));
+        // variance, stddev, covar, corr, regr_* rounded as PostgreSQL's float8 versions.
+        pgvariance::register(ctx);
         ctx.register_udf(datafusion::logical_expr::ScalarUDF::new_from_impl(
             attimezone::PgAtTimeZone::default(),
         ));

@@ -146,6 +146,17 @@ FUNCTIONS = {
     "fetch_first": "SELECT id FROM clients.people ORDER BY id OFFSET 1 FETCH FIRST 2 ROWS ONLY",
     "mod_date_interval": "SELECT mod(id, 3) AS m, DATE '2026-03-31' + INTERVAL '1 month' AS d FROM clients.people ORDER BY id",
     "variance": "SELECT variance(score) AS v, stddev(score) AS s FROM clients.people",
+    "regression": "SELECT corr(score, id) AS c, covar_pop(score, id) AS cp, covar_samp(score, id) AS cs,"
+                  " regr_slope(score, id) AS slope, regr_intercept(score, id) AS i, regr_r2(score, id) AS r2,"
+                  " regr_avgx(score, id) AS ax, regr_avgy(score, id) AS ay, regr_sxx(score, id) AS sxx,"
+                  " regr_syy(score, id) AS syy, regr_sxy(score, id) AS sxy, regr_count(score, id) AS n FROM clients.people",
+    "variance_grouped": "SELECT host, variance(value) AS v, var_pop(value) AS vp, stddev_pop(value) AS sp,"
+                        " stddev_samp(value / 3) AS ss FROM clients.metrics GROUP BY host ORDER BY host",
+    "stddev_window": "SELECT host, ts, stddev(value / 7) OVER (PARTITION BY host ORDER BY ts"
+                     " ROWS BETWEEN 2 PRECEDING AND CURRENT ROW) AS moving FROM clients.metrics ORDER BY host, ts",
+    "variance_distinct_null_rules": "SELECT var_samp(DISTINCT CASE WHEN host = 'a' THEN value / 3 ELSE value / 30 END) AS d,"
+                                    " var_samp(value) FILTER (WHERE value = 1) AS one, var_pop(value) FILTER (WHERE value = 1) AS pop,"
+                                    " corr(value, 2.5) AS flat, regr_r2(2.5, value) AS r2 FROM clients.metrics",
     "correlated_subquery": "SELECT p.id, (SELECT count(*) FROM sales.orders o WHERE o.person_id = p.id) AS n,"
                            " (SELECT max(o.amount) FROM sales.orders o WHERE o.person_id = p.id) AS m FROM clients.people p ORDER BY p.id",
     "subquery_many_rows": "SELECT p.id, (SELECT o.order_id FROM sales.orders o) AS any FROM clients.people p",
