@@ -12,6 +12,7 @@
 //! - [`query_log`]: the bounded log of recent statements.
 
 pub mod asof;
+pub mod numerics;
 pub mod pgsettings;
 pub mod query_log;
 pub mod stats;
@@ -138,6 +139,12 @@ impl Engine {
             session_config = session_config.with_target_partitions(n.max(1));
         }
         session_config.options_mut().sql_parser.dialect = datafusion::config::Dialect::PostgreSQL;
+        // A number with a point or an exponent (`0.1`, `1e3`) is a numeric in
+        // PostgreSQL, not a float8: `0.1 + 0.2` is 0.3, not 0.30000000000000004.
+        session_config
+            .options_mut()
+            .sql_parser
+            .parse_float_as_decimal = true;
         // PostgreSQL's `timestamptz` is an instant shown in the session's
         // TimeZone: DataFusion types it Timestamp(_, Some(zone)) only when the
         // session has a zone, and plain timestamp (without its zone on the
@@ -163,6 +170,7 @@ impl Engine {
         }
         let ctx = SessionContext::new_with_config_rt(session_config, runtime.build_arc()?);
         asof::register(&ctx);
+        numerics::install(&ctx);
         stats::register(&ctx);
         pgsettings::register(&ctx);
 

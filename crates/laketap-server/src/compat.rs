@@ -50,7 +50,9 @@ pub fn rewrite_sql(sql: &str) -> Option<String> {
     let series = mentions(b"generate_series");
     let at_zone = mentions(b"zone");
     let spelled = crate::pgspelling::WORDS.iter().any(|w| mentions(w));
+    let float_number = float_number_literals(sql);
     if !mentions(b"array")
+        && !float_number
         && !at_zone
         && !spelled
         && !datetime_format
@@ -93,6 +95,7 @@ pub fn rewrite_sql(sql: &str) -> Option<String> {
                 .or_else(|| interval.then(|| interval_literal(expr)).flatten())
                 .or_else(|| interval.then(|| interval_product(expr)).flatten())
                 .or_else(|| numeric.then(|| numeric_literal(expr)).flatten())
+                .or_else(|| float_number.then(|| float_literal(expr)).flatten())
                 .or_else(|| datetime_format.then(|| datetime_template(expr)).flatten())
                 .or_else(|| epoch.then(|| epoch_literal(expr)).flatten())
                 .or_else(|| regproc_join.then(|| regproc_oid_join(expr)).flatten())
@@ -283,6 +286,84 @@ fn interval_product(expr: &Expr) -> Option<Expr> {
     parse_expr(&format!(
         "laketap_interval_mul({interval}, CAST(({factor}) AS DOUBLE PRECISION))"
     ))
+}
+
+/// Whether `sql` may have a number literal [`float_literal`] rewrites: one
+/// with an exponent (`1e300`) or of more than 38 digits (a cheap check; the
+/// statement's literals are checked exactly).
+fn float_number_literals(sql: &str) -> bool {
+    let bytes = sql.as_bytes();
+    let mut digits = 0;
+    for (i, &b) in bytes.iter().enumerate() {
+        if b.is_ascii_digit() {
+            digits += 1;
+            if digits > 38 {
+                return true;
+            }
+        } else if b == b'.' {
+            continue;
+        } else {
+            if digits > 0
+                && matches!(b, b'e' | b'E')
+                && bytes
+                    .get(i + 1)
+                    .is_some_and(|n| n.is_ascii_digit() || matches!(n, b'+' | b'-'))
+            {
+                return true;
+            }
+            digits = 0;
+        }
+    }
+    false
+}
+
+/// Whether DataFusion reads the number literal `text` as a Decimal128 of at
+/// most 38 digits and a scale from -38 to 38 (as `parse_decimal` in
+/// datafusion-sql: the digits of the mantissa, the scale its fraction digits
+/// less the exponent).
+fn decimal_literal_fits(text: &str) -> bool {
+    let (mantissa, exponent) = match text.split_once(['e', 'E']) {
+        Some((m, e)) => match e.parse::<i64>() {
+            Ok(e) => (m, e),
+            Err(_) => return false,
+        },
+        None => (text, 0),
+    };
+    let (whole, fraction) = mantissa.split_once('.').unwrap_or((mantissa, ""));
+    let digits = format!("{whole}{fraction}");
+    let significant = digits.trim_start_matches('0').len().max(1) as i64;
+    let scale = fraction.len() as i64 - exponent;
+    (-38..=38).contains(&scale) && significant.max(scale) <= 38
+}
+
+/// A number literal with an exponent too large (`1e300`, `1e-300`) or too
+/// many digits for a Decimal128 (more than 38), as a float8. laketap reads a number with
+/// a point as a numeric, as PostgreSQL does (`0.1 + 0.2` is 0.3), and
+/// DataFusion refused these with 0A000 ("Decimal scale -300 exceeds the
+/// minimum supported scale"), where PostgreSQL holds them as numerics of up
+/// to 1000 digits; a float8 is the nearest laketap has (and DataFusion's
+/// reading of them before).
+fn float_literal(expr: &Expr) -> Option<Expr> {
+    use datafusion::sql::sqlparser::ast::{CastKind, DataType as SqlType, Value, ValueWithSpan};
+    let Expr::Value(ValueWithSpan {
+        value: Value::Number(text, _),
+        ..
+    }) = expr
+    else {
+        return None;
+    };
+    if decimal_literal_fits(text) {
+        return None;
+    }
+    Some(Expr::Cast {
+        kind: CastKind::Cast,
+        expr: Box::new(Expr::Value(
+            Value::SingleQuotedString(text.clone()).with_empty_span(),
+        )),
+        data_type: SqlType::DoublePrecision,
+        array: false,
+        format: None,
+    })
 }
 
 /// `'1.10'::numeric`, `123456789012345678901234567890.123::numeric`: a
@@ -2484,6 +2565,33 @@ mod tests {
     use super::*;
 
     use crate::test_util::first_row;
+
+    #[test]
+    fn wide_number_literals_are_float8_and_others_numeric() {
+        for fits in [
+            "0.1",
+            "19.99",
+            "1e3",
+            "2.5e-3",
+            "12345678901234567890",
+            "-0.5",
+        ] {
+            assert!(decimal_literal_fits(fits.trim_start_matches('-')), "{fits}");
+        }
+        for wide in [
+            "1e300",
+            "1e-300",
+            "1.5E40",
+            "0.123456789012345678901234567890123456789",
+        ] {
+            assert!(!decimal_literal_fits(wide), "{wide}");
+        }
+        assert_eq!(
+            rewrite_sql("SELECT 1e300::float8 AS b, 0.5 AS h").as_deref(),
+            Some("SELECT CAST('1e300' AS DOUBLE PRECISION)::FLOAT8 AS b, 0.5 AS h")
+        );
+        assert_eq!(rewrite_sql("SELECT 0.5 + 1 AS h"), None);
+    }
 
     #[test]
     fn generate_series_in_a_select_list_gives_rows() {

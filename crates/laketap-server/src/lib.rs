@@ -32,6 +32,7 @@
 //! - [`age`]: PostgreSQL's `age()`, a calendar difference of timestamps.
 //! - [`attimezone`]: `AT TIME ZONE`, a timestamptz giving a timestamp as in PostgreSQL.
 //! - [`pgtochar`]: `to_char` of dates and timestamps with PostgreSQL's template patterns.
+//! - [`pgnumeric`]: numeric division and `avg()` to PostgreSQL's scale, rounded as it rounds.
 //! - [`pgvariance`]: variance, stddev, covariance, corr and regr_* summed as PostgreSQL sums them.
 //! - [`pgspelling`]: `FETCH FIRST n ROWS ONLY`, `mod()`, `variance()` as DataFusion spells them.
 //! - [`pgresults`]: `sum(int8)` numeric and `date_trunc(date)` timestamptz, as PostgreSQL types them.
@@ -61,6 +62,7 @@ pub mod literals;
 mod numeric_tests;
 pub mod params;
 pub mod pgformat;
+pub mod pgnumeric;
 pub mod pgresults;
 pub mod pgspelling;
 pub mod pgstats;

@@ -112,3 +112,30 @@ fn an_exponent_past_postgresqls_bound_is_refused_not_spelled_out() {
         "0.0025"
     );
 }
+
+#[test]
+fn quotients_are_written_with_postgresqls_scale_for_their_size() {
+    // Each expected text is PostgreSQL 15.18's for the same quotient; the values
+    // come in at the column's scale (20 digits after the point here).
+    let text =
+        |unscaled: i128, min: i8| PgNumeric::quotient_from_i128(unscaled, 20, min).to_string();
+    let e20 = 10i128.pow(20);
+    // 10::numeric / 4: weight 0, 16 digits.
+    assert_eq!(text(25 * 10i128.pow(19), 0), "2.5000000000000000");
+    // 1.0 / 3: weight -1, 20 digits.
+    assert_eq!(
+        text(33_333_333_333_333_333_333, 0),
+        "0.33333333333333333333"
+    );
+    // 123456789::numeric / 7 = 17636684.142857142857: weight 1, 12 digits.
+    assert_eq!(
+        text(17_636_684_142_857_142_857 * 10i128.pow(8), 0),
+        "17636684.142857142857"
+    );
+    // avg of numeric(10,2) values 0.01: never fewer digits than the operands'.
+    assert_eq!(text(e20 / 100, 2), "0.01000000000000000000");
+    // A zero keeps the column's scale; a value with more digits keeps them all.
+    assert_eq!(text(0, 0), "0.00000000000000000000");
+    assert_eq!(text(12_345 * e20 + 1, 0), "12345.00000000000000000001");
+    assert_eq!(text(-(25 * 10i128.pow(19)), 0), "-2.5000000000000000");
+}

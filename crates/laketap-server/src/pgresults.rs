@@ -188,6 +188,10 @@ fn rewrite(expr: Expr, at: &Node) -> DfResult<Transformed<Expr>> {
         )
     };
     let is_sum = |name: &str| name.eq_ignore_ascii_case("sum");
+    let is_exact = |e: &Expr| {
+        e.get_type(inputs.get())
+            .is_ok_and(|t| crate::pgnumeric::is_decimal(&t) || crate::pgnumeric::is_integer(&t))
+    };
     match expr {
         Expr::AggregateFunction(mut f)
             if is_sum(f.func.name()) && matches!(f.params.args.as_slice(), [a] if is_int8(a)) =>
@@ -198,6 +202,29 @@ fn rewrite(expr: Expr, at: &Node) -> DfResult<Transformed<Expr>> {
                     func: f.func,
                     params: f.params,
                 },
+            )))
+        }
+        // avg() of integers and numerics is a numeric (crate::pgnumeric).
+        Expr::AggregateFunction(mut f)
+            if f.func.name().eq_ignore_ascii_case("avg")
+                && !f.params.distinct
+                && matches!(f.params.args.as_slice(), [a] if is_exact(a)) =>
+        {
+            f.func = crate::pgnumeric::avg();
+            Ok(Transformed::yes(Expr::AggregateFunction(f)))
+        }
+        Expr::WindowFunction(mut w)
+            if matches!(&w.fun, WindowFunctionDefinition::AggregateUDF(f) if f.name().eq_ignore_ascii_case("avg"))
+                && !w.params.distinct
+                && matches!(w.params.args.as_slice(), [a] if is_exact(a)) =>
+        {
+            w.fun = WindowFunctionDefinition::AggregateUDF(crate::pgnumeric::avg());
+            Ok(Transformed::yes(Expr::WindowFunction(w)))
+        }
+        // numeric / numeric (or an integer) to PostgreSQL's scale (crate::pgnumeric).
+        Expr::BinaryExpr(b) if b.op == Operator::Divide && numeric_division(&b, inputs.get()) => {
+            Ok(Transformed::yes(Expr::ScalarFunction(
+                ScalarFunction::new_udf(crate::pgnumeric::numeric_div(), vec![*b.left, *b.right]),
             )))
         }
         Expr::WindowFunction(mut w)
@@ -322,6 +349,19 @@ fn rewrite(expr: Expr, at: &Node) -> DfResult<Transformed<Expr>> {
             Ok(Transformed::yes(Expr::ScalarFunction(f)))
         }
         other => Ok(Transformed::no(other)),
+    }
+}
+
+/// Whether `b` (a division) divides numerics in PostgreSQL: a numeric by a numeric
+/// or an integer, or an integer by a numeric.
+fn numeric_division(b: &BinaryExpr, schema: &datafusion::common::DFSchema) -> bool {
+    use crate::pgnumeric::{is_decimal, is_integer};
+    match (b.left.get_type(schema), b.right.get_type(schema)) {
+        (Ok(l), Ok(r)) => {
+            (is_decimal(&l) && (is_decimal(&r) || is_integer(&r)))
+                || (is_integer(&l) && is_decimal(&r))
+        }
+        _ => false,
     }
 }
 
@@ -526,6 +566,54 @@ mod tests {
             row,
             ["18446744073709551614", "3", "9223372036854775807"],
             "2 × i64::MAX, exactly"
+        );
+    }
+
+    #[tokio::test]
+    async fn numeric_division_and_avg_have_postgresqls_digits() {
+        // PostgreSQL 15.18 answers 9223372036854775807, 1.5000000000000000,
+        // 9223372036854775807, 1.00000000000000000000 and 0.33333333333333333333: the
+        // same values, here with the column's scale.
+        let (types, row) = answered(
+            "SELECT avg(i) AS a, avg(s) AS b, sum(i) / count(*) AS c, \
+             sum(CAST(s AS numeric(10,2))) / 3 AS d, CAST(1 AS numeric) / 3 AS e FROM t",
+            None,
+        )
+        .await;
+        let decimal = |scale| DataType::Decimal128(38, scale);
+        assert_eq!(
+            types,
+            [
+                decimal(19),
+                decimal(20),
+                decimal(16),
+                decimal(20),
+                decimal(16)
+            ]
+        );
+        assert_eq!(
+            row,
+            [
+                "9223372036854775807.0000000000000000000",
+                "1.50000000000000000000",
+                "9223372036854775807.0000000000000000",
+                "1.00000000000000000000",
+                // DataFusion's unconstrained numeric has 28 integer digits: 16 are left.
+                "0.3333333333333333",
+            ]
+        );
+        // PostgreSQL: 1.00000000000000000000 then 1.5000000000000000.
+        let (types, row) = answered(
+            "SELECT avg(s) OVER (ORDER BY s) AS w FROM t ORDER BY s DESC",
+            None,
+        )
+        .await;
+        assert_eq!(
+            (types, row),
+            (
+                vec![decimal(20)],
+                vec!["1.50000000000000000000".to_string()]
+            )
         );
     }
 

@@ -128,6 +128,19 @@ FUNCTIONS = {
     "count_star_type": "SELECT count(*) AS v FROM clients.people",
     "sum_int8_type": "SELECT sum(id) AS v FROM clients.people",
     "avg_type": "SELECT avg(id) AS v FROM clients.people",
+    "numeric_division": "SELECT amount / 3 AS t, amount / order_id AS u, sum(amount) OVER () / count(*) OVER () AS m,"
+                        " 10::numeric / 4 AS n, 1.0 / 3 AS third, 2.0 / 3 AS up, -2.0 / 3 AS away"
+                        " FROM sales.orders ORDER BY order_id",
+    "numeric_division_equal_leading_digits": "SELECT 6.0 / 6 AS one, 12.0 / 6 AS two",
+    "avg_numeric": "SELECT status, avg(amount) AS am, avg(person_id) AS ap, sum(person_id) / count(*) AS r"
+                   " FROM sales.orders GROUP BY status ORDER BY status",
+    "avg_all_types": "SELECT avg(c_int4) AS a4, avg(c_int2) AS a2, avg(c_int8) AS a8, avg(c_numeric) AS an,"
+                     " avg(c_float8) AS af, avg(c_float4) AS af4 FROM clients.all_types",
+    "avg_window": "SELECT order_id, avg(amount) OVER (ORDER BY order_id ROWS BETWEEN 1 PRECEDING AND CURRENT ROW) AS m,"
+                  " avg(order_id) OVER (PARTITION BY status) AS s FROM sales.orders ORDER BY order_id",
+    "decimal_literals": "SELECT 0.1 + 0.2 AS s, 1.10 * 3 AS p, 19.99 AS price, -0.5 AS neg, 1e3 AS e, 2.5e-3 AS small,"
+                        " 1e300::float8 AS big, 0.1::float8 + 0.2 AS f, pg_typeof(0.5)::text AS t",
+    "numeric_division_by_zero": "SELECT amount / (order_id - order_id) AS z FROM sales.orders",
     "to_char_timestamp": "SELECT to_char(signup_at, 'YYYY-MM-DD HH24:MI:SS') AS v, to_char(signup_at, 'FMDay DDth Mon YYYY, HH12 am') AS w"
                          " FROM clients.people ORDER BY id",
     "to_char_date": "SELECT to_char(DATE '2026-03-02', 'IYYY-\"W\"IW Q DDD') AS v",

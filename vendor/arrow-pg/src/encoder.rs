@@ -492,7 +492,18 @@ pub fn encode_value<T: Encoder>(
         DataType::Float32 => encoder.encode_field(&get_f32_value(arr, idx), pg_field)?,
         DataType::Float64 => encoder.encode_field(&get_f64_value(arr, idx), pg_field)?,
         DataType::Decimal128(_, s) => {
-            encoder.encode_field(&get_numeric_128_value(arr, idx, *s), pg_field)?
+            let quotient = arrow_field
+                .metadata()
+                .get(crate::numeric::QUOTIENT_DISPLAY_KEY)
+                .and_then(|min| min.parse::<i8>().ok());
+            let value = match quotient {
+                Some(min) if !arr.is_null(idx) => arr
+                    .as_any()
+                    .downcast_ref::<Decimal128Array>()
+                    .map(|a| PgNumeric::quotient_from_i128(a.value(idx), *s, min)),
+                _ => get_numeric_128_value(arr, idx, *s),
+            };
+            encoder.encode_field(&value, pg_field)?
         }
         DataType::Decimal256(_, s) => {
             encoder.encode_field(&get_numeric_256_value(arr, idx, *s), pg_field)?

@@ -24,6 +24,10 @@ use postgres_types::{FromSql, IsNull, ToSql, Type, to_sql_checked};
 
 type BoxError = Box<dyn Error + Sync + Send>;
 
+/// Field metadata of a quotient column (laketap's numeric division and `avg()`):
+/// the least scale its values are written with; see [`PgNumeric::quotient_from_i128`].
+pub const QUOTIENT_DISPLAY_KEY: &str = "laketap.quotient_min_scale";
+
 /// A decimal number: `digits × 10^-scale`, negative when `negative`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PgNumeric {
@@ -57,6 +61,27 @@ impl PgNumeric {
     /// A Decimal128 value of scale `scale`.
     pub fn from_i128(unscaled: i128, scale: i8) -> Self {
         Self::from_unscaled_text(&unscaled.to_string(), i32::from(scale))
+    }
+
+    /// A quotient (laketap's numeric division or `avg()`) of scale `scale`, written
+    /// with the scale PostgreSQL gives a quotient of its size: `16 - 4 × weight`
+    /// digits after the point, `weight` being the value's in base-10000 digits (so
+    /// `2.5000000000000000`, `0.33333333333333333333`, `17636684.142857142857`), and
+    /// never fewer than `min_scale`. Only zeros are dropped: a value with more
+    /// non-zero digits keeps them.
+    pub fn quotient_from_i128(unscaled: i128, scale: i8, min_scale: i8) -> Self {
+        let mut number = Self::from_i128(unscaled, scale);
+        if number.digits.is_empty() || number.scale <= 0 {
+            return number;
+        }
+        let exponent = number.digits.len() as i32 - 1 - number.scale;
+        let postgres = (16 - 4 * exponent.div_euclid(4)).max(i32::from(min_scale));
+        let zeros = (number.digits.len() - number.digits.trim_end_matches('0').len()) as i32;
+        let shown = postgres.max(number.scale - zeros).clamp(0, number.scale);
+        let drop = (number.scale - shown) as usize;
+        number.digits.truncate(number.digits.len() - drop);
+        number.scale = shown;
+        number
     }
 
     /// A Decimal256 value (its unscaled value's decimal text) of scale `scale`.
