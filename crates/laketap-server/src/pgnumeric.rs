@@ -25,14 +25,17 @@
 //!
 //! [`crate::pgresults`] puts [`PgNumericDiv`] in place of `/` between numerics (or a
 //! numeric and an integer) and [`PgAvg`] in place of `avg()` of integers and numerics,
-//! where results are described to clients.
+//! where results are described to clients (`avg(DISTINCT x)` too: the distinct values
+//! are kept and summed at the end).
 
+use std::collections::HashSet;
 use std::mem::size_of;
 use std::sync::{Arc, LazyLock};
 
 use datafusion::arrow::array::{
-    Array, ArrayRef, AsArray, BooleanArray, Decimal128Array, Int64Array, PrimitiveArray,
+    Array, ArrayRef, AsArray, BooleanArray, Decimal128Array, Int64Array, ListArray, PrimitiveArray,
 };
+use datafusion::arrow::buffer::OffsetBuffer;
 use datafusion::arrow::datatypes::{DataType, Decimal128Type, Field, FieldRef, Int64Type, i256};
 use datafusion::common::{DataFusionError, Result, ScalarValue, exec_err, internal_err};
 use datafusion::logical_expr::function::{AccumulatorArgs, StateFieldsArgs};
@@ -368,7 +371,20 @@ impl AggregateUDFImpl for PgAvg {
     }
 
     fn state_fields(&self, args: StateFieldsArgs) -> Result<Vec<FieldRef>> {
-        let (_, s) = input_shape(&[args.input_fields[0].data_type().clone()])?;
+        let types: Vec<DataType> = args
+            .input_fields
+            .iter()
+            .map(|f| f.data_type().clone())
+            .collect();
+        let (_, s) = input_shape(&types)?;
+        if args.is_distinct {
+            let item = Field::new_list_field(DataType::Decimal128(MAX_PRECISION, s), true);
+            return Ok(vec![Arc::new(Field::new(
+                format_state_name(args.name, "distinct_values"),
+                DataType::List(Arc::new(item)),
+                true,
+            ))]);
+        }
         Ok(vec![
             Arc::new(Field::new(
                 format_state_name(args.name, "sum"),
@@ -384,10 +400,13 @@ impl AggregateUDFImpl for PgAvg {
     }
 
     fn accumulator(&self, args: AccumulatorArgs) -> Result<Box<dyn Accumulator>> {
-        if args.is_distinct {
-            return exec_err!("avg(DISTINCT) of numerics is planned by DataFusion's avg");
-        }
         let shape = Shape::of(&args)?;
+        if args.is_distinct {
+            return Ok(Box::new(DistinctAvgAccumulator {
+                shape,
+                values: HashSet::new(),
+            }));
+        }
         Ok(Box::new(AvgAccumulator {
             shape,
             sum: 0,
@@ -527,6 +546,66 @@ impl Accumulator for AvgAccumulator {
 
     fn size(&self) -> usize {
         size_of::<Self>()
+    }
+}
+
+/// `avg(DISTINCT x)`: the distinct values, summed when the average is asked for.
+#[derive(Debug)]
+struct DistinctAvgAccumulator {
+    shape: Shape,
+    values: HashSet<i128>,
+}
+
+impl Accumulator for DistinctAvgAccumulator {
+    fn update_batch(&mut self, values: &[ArrayRef]) -> Result<()> {
+        let set = &mut self.values;
+        each_value(values, None, |_, v| {
+            set.insert(v);
+            Ok(())
+        })
+    }
+
+    fn merge_batch(&mut self, states: &[ArrayRef]) -> Result<()> {
+        let Some(lists) = states.first().and_then(|s| s.as_list_opt::<i32>()) else {
+            return internal_err!("avg(DISTINCT) state is not a list");
+        };
+        for list in lists.iter().flatten() {
+            let Some(values) = list.as_primitive_opt::<Decimal128Type>() else {
+                return internal_err!("avg(DISTINCT) state is not decimal");
+            };
+            self.values.extend(values.iter().flatten());
+        }
+        Ok(())
+    }
+
+    fn state(&mut self) -> Result<Vec<ScalarValue>> {
+        let values = Decimal128Array::from_iter_values(self.values.iter().copied())
+            .with_precision_and_scale(MAX_PRECISION, self.shape.scale)?;
+        let item = Field::new_list_field(values.data_type().clone(), true);
+        let list = ListArray::try_new(
+            Arc::new(item),
+            OffsetBuffer::from_lengths([values.len()]),
+            Arc::new(values),
+            None,
+        )?;
+        Ok(vec![ScalarValue::List(Arc::new(list))])
+    }
+
+    fn evaluate(&mut self) -> Result<ScalarValue> {
+        let mut sum = 0i128;
+        for &v in &self.values {
+            add(&mut sum, v)?;
+        }
+        let count = i64::try_from(self.values.len()).map_err(|_| overflow())?;
+        Ok(ScalarValue::Decimal128(
+            self.shape.average(sum, count)?,
+            MAX_PRECISION,
+            self.shape.out_scale,
+        ))
+    }
+
+    fn size(&self) -> usize {
+        size_of::<Self>() + self.values.capacity() * size_of::<i128>()
     }
 }
 

@@ -207,7 +207,6 @@ fn rewrite(expr: Expr, at: &Node) -> DfResult<Transformed<Expr>> {
         // avg() of integers and numerics is a numeric (crate::pgnumeric).
         Expr::AggregateFunction(mut f)
             if f.func.name().eq_ignore_ascii_case("avg")
-                && !f.params.distinct
                 && matches!(f.params.args.as_slice(), [a] if is_exact(a)) =>
         {
             f.func = crate::pgnumeric::avg();

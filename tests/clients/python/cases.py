@@ -132,7 +132,7 @@ FUNCTIONS = {
                         " 10::numeric / 4 AS n, 1.0 / 3 AS third, 2.0 / 3 AS up, -2.0 / 3 AS away"
                         " FROM sales.orders ORDER BY order_id",
     "numeric_division_equal_leading_digits": "SELECT 6.0 / 6 AS one, 12.0 / 6 AS two",
-    "avg_numeric": "SELECT status, avg(amount) AS am, avg(person_id) AS ap, sum(person_id) / count(*) AS r"
+    "avg_numeric": "SELECT status, avg(amount) AS am, avg(person_id) AS ap, sum(person_id) / count(*) AS r, avg(DISTINCT person_id) AS d"
                    " FROM sales.orders GROUP BY status ORDER BY status",
     "avg_all_types": "SELECT avg(c_int4) AS a4, avg(c_int2) AS a2, avg(c_int8) AS a8, avg(c_numeric) AS an,"
                      " avg(c_float8) AS af, avg(c_float4) AS af4 FROM clients.all_types",
