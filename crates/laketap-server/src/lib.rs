@@ -33,6 +33,8 @@
 //! - [`attimezone`]: `AT TIME ZONE`, a timestamptz giving a timestamp as in PostgreSQL.
 //! - [`pgtochar`]: `to_char` of dates and timestamps with PostgreSQL's template patterns.
 //! - [`pgnumeric`]: numeric division and `avg()` to PostgreSQL's scale, rounded as it rounds.
+//! - [`pgorderedset`]: `percentile_disc` and `mode` WITHIN GROUP, as PostgreSQL picks them.
+//! - [`pgmath`]: `width_bucket`, and `ceiling`/`sign` as PostgreSQL names them.
 //! - [`pgvariance`]: variance, stddev, covariance, corr and regr_* summed as PostgreSQL sums them.
 //! - [`pgspelling`]: `FETCH FIRST n ROWS ONLY`, `mod()`, `variance()` as DataFusion spells them.
 //! - [`pgresults`]: `sum(int8)` numeric and `date_trunc(date)` timestamptz, as PostgreSQL types them.
@@ -62,7 +64,9 @@ pub mod literals;
 mod numeric_tests;
 pub mod params;
 pub mod pgformat;
+pub mod pgmath;
 pub mod pgnumeric;
+pub mod pgorderedset;
 pub mod pgresults;
 pub mod pgspelling;
 pub mod pgstats;
@@ -260,6 +264,8 @@ impl PgServer {
         ));
         // variance, stddev, covar, corr, regr_* rounded as PostgreSQL's float8 versions.
         pgvariance::register(ctx);
+        pgorderedset::register(ctx);
+        pgmath::register(ctx);
         ctx.register_udf(datafusion::logical_expr::ScalarUDF::new_from_impl(
             attimezone::PgAtTimeZone::default(),
         ));

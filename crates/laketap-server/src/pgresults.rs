@@ -78,10 +78,12 @@ const DEFAULT_ZONE: &str = "+00:00";
 pub fn described_plan(plan: LogicalPlan, config: &ConfigOptions) -> DfResult<LogicalPlan> {
     use datafusion::optimizer::AnalyzerRule;
     let plan = postgres_result_types(plan, config.execution.time_zone.as_deref())?;
-    // As the analyzer runs them: laketap's untyped literals, then coercion.
+    // As the analyzer runs them: floats meeting numerics, laketap's untyped
+    // literals, then coercion.
     let coercion = datafusion::optimizer::analyzer::type_coercion::TypeCoercion::new();
-    Ok(crate::rules::UntypedLiterals
+    Ok(laketap_engine::numerics::FloatComparisons
         .analyze(plan.clone(), config)
+        .and_then(|floats| crate::rules::UntypedLiterals.analyze(floats, config))
         .and_then(|literals| coercion.analyze(literals, config))
         .unwrap_or(plan))
 }

@@ -60,6 +60,8 @@ pub const INVALID_SQL_STATEMENT_NAME: &str = "26000";
 pub const DUPLICATE_PREPARED_STATEMENT: &str = "42P05";
 /// A scalar subquery returned more than one row.
 pub const CARDINALITY_VIOLATION: &str = "21000";
+/// width_bucket's bounds or count (`crate::pgmath`).
+pub const INVALID_WIDTH_BUCKET: &str = "2201G";
 
 /// An ErrorResponse (severity ERROR) with `code`, for the hooks' own refusals.
 pub fn error(code: &str, message: impl Into<String>) -> pgwire::error::PgWireError {
@@ -97,6 +99,17 @@ const MESSAGE_RULES: &[(&str, &str)] = &[
         "Scalar subquery returned more than one row",
         CARDINALITY_VIOLATION,
     ),
+    ("count must be greater than zero", INVALID_WIDTH_BUCKET),
+    ("lower bound cannot equal upper bound", INVALID_WIDTH_BUCKET),
+    (
+        "lower and upper bounds must be finite",
+        INVALID_WIDTH_BUCKET,
+    ),
+    (
+        "lower bound, and upper bound cannot be NaN",
+        INVALID_WIDTH_BUCKET,
+    ),
+    ("percentile value", OUT_OF_RANGE),
     ("Divide by zero", DIVISION_BY_ZERO),
     ("divide by zero", DIVISION_BY_ZERO),
     ("Division by zero", DIVISION_BY_ZERO),

@@ -140,6 +140,25 @@ FUNCTIONS = {
                   " avg(order_id) OVER (PARTITION BY status) AS s FROM sales.orders ORDER BY order_id",
     "decimal_literals": "SELECT 0.1 + 0.2 AS s, 1.10 * 3 AS p, 19.99 AS price, -0.5 AS neg, 1e3 AS e, 2.5e-3 AS small,"
                         " 1e300::float8 AS big, 0.1::float8 + 0.2 AS f, pg_typeof(0.5)::text AS t",
+    "float_meets_numeric": "SELECT id, coalesce(score, 0.0) AS c, CASE WHEN score > 8 THEN score ELSE 0.0 END AS k,"
+                           " greatest(score, 0.5) AS g, nullif(score, 8.0) AS n, score = 9.5 AS e,"
+                           " score BETWEEN 6.5 AND 8.0 AS b, score IN (9.5, 8.0) AS i FROM clients.people ORDER BY id",
+    "float_any_numeric_array": "SELECT id FROM clients.people WHERE score = ANY(ARRAY[7.25, 8]) ORDER BY id",
+    "float_meets_numeric_union": "SELECT score FROM clients.people UNION ALL SELECT 0.5 UNION ALL"
+                                 " SELECT x FROM (VALUES (1.5::float8), (0.25)) v(x) ORDER BY 1",
+    "float_meets_numeric_exact": "SELECT coalesce(c_float8, 0.0) AS c, coalesce(1e16::float8, 0.0) AS big,"
+                                 " 0.1::float4 = 0.1 AS f4, c_float4 + 0.1 AS f4sum, (10.0 / 3)::float8 AS q"
+                                 " FROM clients.all_types ORDER BY id",
+    "width_bucket": "SELECT id, width_bucket(score, 5.0, 10.0, 5) AS b, width_bucket(amount, 200, 0, 4) AS r,"
+                    " ceiling(score) AS c, sign(score - 8) AS s FROM clients.people JOIN sales.orders ON person_id = id"
+                    " ORDER BY id, order_id",
+    "width_bucket_bad_count": "SELECT width_bucket(score, 0, 10, 0) FROM clients.people",
+    "percentile_disc_mode": "SELECT percentile_disc(0.5) WITHIN GROUP (ORDER BY score) AS median,"
+                            " percentile_disc(0.9) WITHIN GROUP (ORDER BY signup_at DESC) AS late,"
+                            " mode() WITHIN GROUP (ORDER BY country) AS top_country,"
+                            " percentile_cont(0.5) WITHIN GROUP (ORDER BY score) AS cont FROM clients.people",
+    "percentile_disc_grouped": "SELECT status, percentile_disc(0.5) WITHIN GROUP (ORDER BY amount) AS m,"
+                               " mode() WITHIN GROUP (ORDER BY person_id DESC) AS p FROM sales.orders GROUP BY status ORDER BY status",
     "numeric_division_by_zero": "SELECT amount / (order_id - order_id) AS z FROM sales.orders",
     "to_char_timestamp": "SELECT to_char(signup_at, 'YYYY-MM-DD HH24:MI:SS') AS v, to_char(signup_at, 'FMDay DDth Mon YYYY, HH12 am') AS w"
                          " FROM clients.people ORDER BY id",
