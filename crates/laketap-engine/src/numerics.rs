@@ -17,7 +17,8 @@
 //! numeric in: comparisons (`=`, `<>`, `<`, `<=`, `>`, `>=`, `IS [NOT]
 //! DISTINCT FROM`, `BETWEEN`, `IN (…)`), arithmetic with a float4, `CASE`
 //! results, `coalesce`/`nullif`/`greatest`/`least`, `ARRAY[…]` and `= ANY
-//! (ARRAY[…])`, and the columns of `UNION` and `VALUES`.
+//! (ARRAY[…])`, and the columns of `UNION` (not yet `VALUES`, whose rows the
+//! planner has already cast to a common numeric).
 //!
 //! [`ExactFloats`], after type coercion, converts numerics to float8 with one
 //! rounding. Arrow's cast divides the unscaled integer, already rounded to
@@ -224,8 +225,7 @@ fn rewrite(e: Expr, schema: &DFSchema) -> Result<Transformed<Expr>> {
     })
 }
 
-/// The columns where the inputs of a UNION (or the rows of VALUES) mix floats and
-/// numerics.
+/// The columns where the inputs of a UNION mix floats and numerics.
 fn mixed_columns(schemas: &[Vec<DataType>]) -> Vec<usize> {
     let width = schemas.first().map_or(0, Vec::len);
     (0..width)
@@ -233,8 +233,9 @@ fn mixed_columns(schemas: &[Vec<DataType>]) -> Vec<usize> {
         .collect()
 }
 
-/// A UNION or VALUES whose columns mix floats and numerics, with those columns
-/// float8 in every input; other plans unchanged.
+/// A UNION whose columns mix floats and numerics, with those columns float8 in every
+/// input; other plans unchanged. (Not VALUES: the planner has already cast its rows to
+/// the type it chose, and an INSERT's VALUES carries the table's columns.)
 fn float8_columns(node: LogicalPlan) -> Result<Transformed<LogicalPlan>> {
     match node {
         LogicalPlan::Union(union) => {
@@ -261,10 +262,10 @@ fn float8_columns(node: LogicalPlan) -> Result<Transformed<LogicalPlan>> {
                     .into_iter()
                     .enumerate()
                     .map(|(i, column)| {
-                        let name = column.name.clone();
+                        let (relation, name) = (column.relation.clone(), column.name.clone());
                         let e = Expr::Column(column);
                         if mixed.contains(&i) {
-                            as_float8(e, &schema).alias(name)
+                            as_float8(e, &schema).alias_qualified(relation, name)
                         } else {
                             e
                         }
@@ -281,42 +282,6 @@ fn float8_columns(node: LogicalPlan) -> Result<Transformed<LogicalPlan>> {
                 builder = builder.union(input)?;
             }
             Ok(Transformed::yes(builder.build()?))
-        }
-        LogicalPlan::Values(values) => {
-            // The planner has already cast every row to the common type it chose:
-            // the types are those of what each row casts.
-            let empty = DFSchema::empty();
-            let uncast = |e: Expr| match e {
-                Expr::Cast(c) => *c.expr,
-                Expr::TryCast(c) => *c.expr,
-                other => other,
-            };
-            let rows: Vec<Vec<DataType>> = values
-                .values
-                .iter()
-                .map(|row| types_of(&row.iter().cloned().map(uncast).collect::<Vec<_>>(), &empty))
-                .collect();
-            let mixed = mixed_columns(&rows);
-            if mixed.is_empty() || rows.iter().any(|r| r.len() != values.schema.fields().len()) {
-                return Ok(Transformed::no(LogicalPlan::Values(values)));
-            }
-            let rows = values
-                .values
-                .into_iter()
-                .map(|row| {
-                    row.into_iter()
-                        .enumerate()
-                        .map(|(i, e)| {
-                            if mixed.contains(&i) {
-                                as_float8(uncast(e), &empty)
-                            } else {
-                                e
-                            }
-                        })
-                        .collect()
-                })
-                .collect();
-            Ok(Transformed::yes(LogicalPlanBuilder::values(rows)?.build()?))
         }
         other => Ok(Transformed::no(other)),
     }
@@ -421,6 +386,14 @@ fn to_float8() -> Arc<ScalarUDF> {
 impl AnalyzerRule for ExactFloats {
     fn analyze(&self, plan: LogicalPlan, _config: &ConfigOptions) -> Result<LogicalPlan> {
         plan.transform_up_with_subqueries(|node| {
+            // Results only: a cast in a filter or join stays a cast, which the
+            // optimizer can unwrap for pruning (`numeric_col = $1::float8`).
+            if !matches!(
+                node,
+                LogicalPlan::Projection(_) | LogicalPlan::Aggregate(_) | LogicalPlan::Window(_)
+            ) {
+                return Ok(Transformed::no(node));
+            }
             let mut schema = DFSchema::empty();
             for input in node.inputs() {
                 schema.merge(input.schema());

@@ -332,7 +332,9 @@ fn decimal_literal_fits(text: &str) -> bool {
     let (whole, fraction) = mantissa.split_once('.').unwrap_or((mantissa, ""));
     let digits = format!("{whole}{fraction}");
     let significant = digits.trim_start_matches('0').len().max(1) as i64;
-    let scale = fraction.len() as i64 - exponent;
+    let Some(scale) = (fraction.len() as i64).checked_sub(exponent) else {
+        return false;
+    };
     (-38..=38).contains(&scale) && significant.max(scale) <= 38
 }
 

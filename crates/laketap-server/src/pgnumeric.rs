@@ -18,9 +18,14 @@
 //! `Decimal128(38, S)` column, S (from 16 to 20 for most operands; never less than
 //! either operand's scale) chosen from the operands' types: the value is then
 //! PostgreSQL's whenever PostgreSQL's scale is at most S, that is for every quotient
-//! of at least 0.0001 (of 0.00000001 when S is 20), and its text carries S digits
-//! after the point (`2.50000000000000000000` where PostgreSQL writes
-//! `2.5000000000000000`; a driver reads the same number). A quotient too large for the
+//! of at least 1 when S is 16 (`sum(int8) / sum(int8)`, an unconstrained `::numeric`),
+//! and of at least 0.0001 when S is 20 (`numeric(10,2)` sums, averages of integers);
+//! smaller quotients are rounded at S. Arrow-pg writes each value with PostgreSQL's
+//! scale for its size (see `quotient_field`), so its text is PostgreSQL's
+//! (`2.5000000000000000`, not the column's `2.50000000000000000000`), except when both
+//! operands start with the same base-10000 digit (`6.0 / 6`: PostgreSQL writes 4 more
+//! zeros) and where an expression over the quotient drops the field's metadata
+//! (`avg(x) * 100` shows S digits). A quotient too large for the
 //! 38 − S integer digits left is an error (22003), as is a division by zero (22012).
 //!
 //! [`crate::pgresults`] puts [`PgNumericDiv`] in place of `/` between numerics (or a

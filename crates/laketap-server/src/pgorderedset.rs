@@ -5,7 +5,8 @@
 //!   fraction f: the ⌈f × n⌉-th of the n not-NULL values (the first when that is 0), as
 //!   `percentile_disc_final` in PostgreSQL's orderedsetaggs.c. It is an actual input
 //!   value, of the input's type (numbers, dates, timestamps, text), so BI tools' median
-//!   of a date column works. f must be a constant from 0 to 1 (22003 otherwise).
+//!   of a date column works. f must be a constant from 0 to 1 (22003 otherwise); a NULL
+//!   f gives NULL.
 //! - `mode()` is the most frequent value; among equally frequent ones the first in the
 //!   ordering (`mode_final` walks the sorted values and keeps the first longest run).
 //!
@@ -146,7 +147,8 @@ fn fraction_of(args: &AccumulatorArgs) -> Result<f64> {
         ScalarValue::Float64(Some(f)) => {
             exec_err!("value out of range: percentile value {f} is not between 0 and 1")
         }
-        _ => exec_err!("percentile_disc's fraction must not be NULL"),
+        // A NULL fraction gives NULL, as in PostgreSQL.
+        _ => Ok(f64::NAN),
     }
 }
 
@@ -227,8 +229,10 @@ impl Accumulator for OrderedSetAccumulator {
     }
 
     fn evaluate(&mut self) -> Result<ScalarValue> {
-        let Some(sorted) = self.sorted()? else {
-            return ScalarValue::try_from(&self.value_type);
+        let null_fraction = self.fraction.is_some_and(f64::is_nan);
+        let sorted = match self.sorted()? {
+            Some(sorted) if !null_fraction => sorted,
+            _ => return ScalarValue::try_from(&self.value_type),
         };
         let n = sorted.len();
         let at = match self.fraction {

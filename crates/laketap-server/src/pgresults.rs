@@ -19,6 +19,11 @@
 //! - `date_part(field, x)` is double precision; DataFusion's is int4 for
 //!   most fields (in select lists and groupings; EXTRACT is numeric,
 //!   [`crate::extract`]).
+//! - numeric division and `avg()` of integers and numerics to PostgreSQL's
+//!   scale ([`crate::pgnumeric`]), chosen from the types before coercion
+//!   (after [`laketap_engine::numerics::FloatComparisons`]): a `CASE`
+//!   whose first branch is an integer and a later one a numeric still
+//!   divides as DataFusion does.
 //!
 //! [`postgres_result_types`] rewrites a plan so; each expression keeps its
 //! name, and the plan's schemas are derived again. It runs where a plan's
@@ -29,8 +34,9 @@
 //! ([`crate::cursors`]). (Not as an analyzer rule: a result is described
 //! from the plan before the analyzer runs, so the rows would not be what
 //! the description says.) `COPY … TO` keeps
-//! DataFusion's types (its text is the same digits), and so do the
-//! built-in views, planned on the server's own context.
+//! DataFusion's types, and so do the built-in views, planned on the
+//! server's own context: mostly the same digits, but numeric division and
+//! `avg()` there are DataFusion's (the dividend's scale + 4, truncated).
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -77,13 +83,16 @@ const DEFAULT_ZONE: &str = "+00:00";
 /// until Bind) is described as planned, as before.
 pub fn described_plan(plan: LogicalPlan, config: &ConfigOptions) -> DfResult<LogicalPlan> {
     use datafusion::optimizer::AnalyzerRule;
-    let plan = postgres_result_types(plan, config.execution.time_zone.as_deref())?;
-    // As the analyzer runs them: floats meeting numerics, laketap's untyped
-    // literals, then coercion.
-    let coercion = datafusion::optimizer::analyzer::type_coercion::TypeCoercion::new();
-    Ok(laketap_engine::numerics::FloatComparisons
+    // Floats meeting numerics first, so that `avg(CASE … THEN 0.0 ELSE score END)`
+    // is seen as the float8 it is before numeric avg() and division are chosen.
+    let plan = laketap_engine::numerics::FloatComparisons
         .analyze(plan.clone(), config)
-        .and_then(|floats| crate::rules::UntypedLiterals.analyze(floats, config))
+        .unwrap_or(plan);
+    let plan = postgres_result_types(plan, config.execution.time_zone.as_deref())?;
+    // As the analyzer runs them: laketap's untyped literals, then coercion.
+    let coercion = datafusion::optimizer::analyzer::type_coercion::TypeCoercion::new();
+    Ok(crate::rules::UntypedLiterals
+        .analyze(plan.clone(), config)
         .and_then(|literals| coercion.analyze(literals, config))
         .unwrap_or(plan))
 }

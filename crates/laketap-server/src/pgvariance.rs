@@ -17,9 +17,14 @@
 //! Window frames that slide (`ROWS BETWEEN 6 PRECEDING AND CURRENT ROW`) keep their rows
 //! and recompute each frame from its first row, which is what PostgreSQL does (these
 //! aggregates have no inverse transition); `DISTINCT` sorts the distinct inputs first, as
-//! PostgreSQL feeds a DISTINCT aggregate its sorted input.
+//! PostgreSQL feeds a DISTINCT aggregate its sorted input. (When DISTINCT is the query's
+//! only distinct aggregate, DataFusion's `single_distinct_aggregation_to_group_by` plans
+//! it as a GROUP BY feeding a plain aggregate, in hash order: the last digit can differ.)
+//! Rows are summed in the order they arrive; a scan in several partitions merges partial
+//! sums as `float8_combine` does, which PostgreSQL does only in parallel plans, so the
+//! last digit can differ from a serial PostgreSQL scan there too.
 
-use std::collections::VecDeque;
+use std::collections::{HashSet, VecDeque};
 use std::mem::size_of;
 use std::sync::Arc;
 
@@ -190,10 +195,11 @@ impl Moments {
         if before > 0.0 {
             let tmp_x = x * self.n - self.sx;
             let tmp_y = y * self.n - self.sy;
-            let scale = self.n * before;
-            self.sxx += tmp_x * tmp_x / scale;
-            self.syy += tmp_y * tmp_y / scale;
-            self.sxy += tmp_x * tmp_y / scale;
+            // float8_regr_accum multiplies by the reciprocal (float8_accum divides).
+            let scale = 1.0 / (self.n * before);
+            self.sxx += tmp_x * tmp_x * scale;
+            self.syy += tmp_y * tmp_y * scale;
+            self.sxy += tmp_x * tmp_y * scale;
             let finite_x = old_sx.is_finite() && x.is_finite();
             let finite_y = old_sy.is_finite() && y.is_finite();
             if self.sx.is_infinite() || self.sxx.is_infinite() {
@@ -402,7 +408,11 @@ fn each_input(
 }
 
 fn feed(stat: Stat, moments: &mut Moments, y: f64, x: f64) -> Result<()> {
-    if stat.two_args() {
+    if stat == Stat::RegrCount {
+        // regr_count only counts (its sums could overflow where the count cannot).
+        moments.n += 1.0;
+        Ok(())
+    } else if stat.two_args() {
         moments.add_pair(y, x)
     } else {
         moments.add(y)
@@ -477,6 +487,17 @@ struct RowsAccumulator {
     stat: Stat,
     distinct: bool,
     rows: VecDeque<(f64, f64)>,
+    /// The rows kept so far, for DISTINCT.
+    seen: HashSet<(u64, u64)>,
+}
+
+/// A float's bits with PostgreSQL's float8 equality: one zero, one NaN.
+fn float_key(v: f64) -> u64 {
+    if v.is_nan() {
+        f64::NAN.to_bits()
+    } else {
+        (v + 0.0).to_bits()
+    }
 }
 
 impl RowsAccumulator {
@@ -485,6 +506,7 @@ impl RowsAccumulator {
             stat,
             distinct,
             rows: VecDeque::new(),
+            seen: HashSet::new(),
         }
     }
 
@@ -510,9 +532,12 @@ impl RowsAccumulator {
 
 impl Accumulator for RowsAccumulator {
     fn update_batch(&mut self, values: &[ArrayRef]) -> Result<()> {
-        let rows = &mut self.rows;
+        let (rows, seen, distinct) = (&mut self.rows, &mut self.seen, self.distinct);
         each_input(values, None, |_, y, x| {
-            rows.push_back((y, x));
+            // DISTINCT keeps one of equal rows (float8 equality: -0 = 0, NaN = NaN).
+            if !distinct || seen.insert((float_key(y), float_key(x))) {
+                rows.push_back((y, x));
+            }
             Ok(())
         })
     }
@@ -540,12 +565,15 @@ impl Accumulator for RowsAccumulator {
                 return internal_err!("distinct statistics state is not float8");
             };
             let values = values.values();
-            if pairs {
-                for pair in values.chunks_exact(2) {
-                    self.rows.push_back((pair[0], pair[1]));
-                }
+            let incoming: Vec<(f64, f64)> = if pairs {
+                values.chunks_exact(2).map(|p| (p[0], p[1])).collect()
             } else {
-                self.rows.extend(values.iter().map(|&v| (v, v)));
+                values.iter().map(|&v| (v, v)).collect()
+            };
+            for (y, x) in incoming {
+                if self.seen.insert((float_key(y), float_key(x))) {
+                    self.rows.push_back((y, x));
+                }
             }
         }
         Ok(())
@@ -572,14 +600,22 @@ impl Accumulator for RowsAccumulator {
 
     fn evaluate(&mut self) -> Result<ScalarValue> {
         let mut moments = Moments::default();
-        for (y, x) in self.inputs() {
-            feed(self.stat, &mut moments, y, x)?;
+        if self.distinct {
+            for (y, x) in self.inputs() {
+                feed(self.stat, &mut moments, y, x)?;
+            }
+        } else {
+            for &(y, x) in &self.rows {
+                feed(self.stat, &mut moments, y, x)?;
+            }
         }
         Ok(self.stat.scalar(&moments))
     }
 
     fn size(&self) -> usize {
-        size_of::<Self>() + self.rows.capacity() * size_of::<(f64, f64)>()
+        size_of::<Self>()
+            + self.rows.capacity() * size_of::<(f64, f64)>()
+            + self.seen.capacity() * size_of::<(u64, u64)>()
     }
 }
 
@@ -708,6 +744,33 @@ mod tests {
         assert_eq!(Stat::RegrR2.finish(&square), Some(0.9534535632975384));
         let scaled = pairs(&|x| (x, x * 3.1));
         assert_eq!(Stat::CovarSamp.finish(&scaled), Some(10.204166666666666));
+    }
+
+    #[test]
+    fn pairs_are_scaled_as_float8_regr_accum_scales_them() {
+        // PostgreSQL 15.18: covar_samp(y,x), corr(y,x), regr_slope(y,x) over (8.43,3.66),
+        // (7.45,6.79), (6.18,7.09), (5.02,1.51), (1.66,0.07): 5.762535000000001,
+        // 0.7041684302801331, 0.5919715280117684 (dividing, not multiplying by the
+        // reciprocal, gave 5.762535).
+        let mut m = Moments::default();
+        for (y, x) in [
+            (8.43, 3.66),
+            (7.45, 6.79),
+            (6.18, 7.09),
+            (5.02, 1.51),
+            (1.66, 0.07),
+        ] {
+            m.add_pair(y, x).expect("finite");
+        }
+        assert_eq!(Stat::CovarSamp.finish(&m), Some(5.762535000000001));
+        assert_eq!(Stat::Corr.finish(&m), Some(0.7041684302801331));
+        assert_eq!(Stat::RegrSlope.finish(&m), Some(0.5919715280117684));
+        // regr_count only counts: sums that overflow do not matter to it.
+        let mut count = Moments::default();
+        for _ in 0..2 {
+            feed(Stat::RegrCount, &mut count, 1e308, 1e308).expect("counted");
+        }
+        assert_eq!(Stat::RegrCount.scalar(&count), ScalarValue::Int64(Some(2)));
     }
 
     #[test]
