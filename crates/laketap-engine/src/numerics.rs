@@ -165,21 +165,40 @@ fn rewrite(e: Expr, schema: &DFSchema) -> Result<Transformed<Expr>> {
             l.list = l.list.into_iter().map(|e| as_float8(e, schema)).collect();
             Transformed::yes(Expr::InList(l))
         }
-        Expr::Case(mut c)
-            if float_meets_decimal(&types_of(
+        Expr::Case(mut c) => {
+            // The results (THEN, ELSE) take one type; the operand of `CASE x WHEN v`
+            // is compared with each v.
+            let results = float_meets_decimal(&types_of(
                 c.when_then_expr
                     .iter()
                     .map(|(_, then)| then.as_ref())
                     .chain(c.else_expr.as_deref()),
                 schema,
-            )) =>
-        {
+            ));
+            let compared = c.expr.as_deref().is_some_and(|operand| {
+                float_meets_decimal(&types_of(
+                    std::iter::once(operand)
+                        .chain(c.when_then_expr.iter().map(|(w, _)| w.as_ref())),
+                    schema,
+                ))
+            });
+            if !results && !compared {
+                return Ok(Transformed::no(Expr::Case(c)));
+            }
+            let float8 = |e: Box<Expr>, yes: bool| {
+                if yes {
+                    Box::new(as_float8(*e, schema))
+                } else {
+                    e
+                }
+            };
+            c.expr = c.expr.map(|operand| float8(operand, compared));
             c.when_then_expr = c
                 .when_then_expr
                 .into_iter()
-                .map(|(when, then)| (when, Box::new(as_float8(*then, schema))))
+                .map(|(when, then)| (float8(when, compared), float8(then, results)))
                 .collect();
-            c.else_expr = c.else_expr.map(|e| Box::new(as_float8(*e, schema)));
+            c.else_expr = c.else_expr.map(|e| float8(e, results));
             Transformed::yes(Expr::Case(c))
         }
         Expr::ScalarFunction(mut f)

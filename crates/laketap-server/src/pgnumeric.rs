@@ -193,9 +193,15 @@ pub fn divide(l: i128, s1: i8, r: i128, s2: i8, out_scale: i8) -> Result<i128> {
 /// least `min_scale` digits after the point), which the field's metadata tells
 /// arrow-pg's encoder ([`arrow_pg::numeric::QUOTIENT_DISPLAY_KEY`]).
 fn quotient_field(name: &str, data_type: DataType, min_scale: i8) -> FieldRef {
+    // With the column's own scale: a cast that keeps the metadata but changes the
+    // type (`::numeric(30,20)`) is then written as that type, not as a quotient.
+    let scale = match data_type {
+        DataType::Decimal128(_, s) => s,
+        _ => 0,
+    };
     let metadata = std::collections::HashMap::from([(
         arrow_pg::numeric::QUOTIENT_DISPLAY_KEY.to_string(),
-        min_scale.to_string(),
+        format!("{min_scale}/{MAX_PRECISION}/{scale}"),
     )]);
     Arc::new(Field::new(name, data_type, true).with_metadata(metadata))
 }

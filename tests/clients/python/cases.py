@@ -159,6 +159,9 @@ FUNCTIONS = {
                             " percentile_cont(0.5) WITHIN GROUP (ORDER BY score) AS cont FROM clients.people",
     "percentile_disc_grouped": "SELECT status, percentile_disc(0.5) WITHIN GROUP (ORDER BY amount) AS m,"
                                " mode() WITHIN GROUP (ORDER BY person_id DESC) AS p FROM sales.orders GROUP BY status ORDER BY status",
+    "quotient_cast": "SELECT (10::numeric / 4)::numeric(30,20) AS c, avg(amount)::numeric(20,4) AS a,"
+                     " CASE score WHEN 9.5 THEN 'top' WHEN 8.0 THEN 'mid' ELSE 'other' END AS k"
+                     " FROM clients.people JOIN sales.orders ON person_id = id GROUP BY id, score ORDER BY id",
     "numeric_division_by_zero": "SELECT amount / (order_id - order_id) AS z FROM sales.orders",
     "to_char_timestamp": "SELECT to_char(signup_at, 'YYYY-MM-DD HH24:MI:SS') AS v, to_char(signup_at, 'FMDay DDth Mon YYYY, HH12 am') AS w"
                          " FROM clients.people ORDER BY id",

@@ -491,11 +491,22 @@ pub fn encode_value<T: Encoder>(
         DataType::UInt64 => encoder.encode_field(&get_u64_as_decimal_value(arr, idx), pg_field)?,
         DataType::Float32 => encoder.encode_field(&get_f32_value(arr, idx), pg_field)?,
         DataType::Float64 => encoder.encode_field(&get_f64_value(arr, idx), pg_field)?,
-        DataType::Decimal128(_, s) => {
+        DataType::Decimal128(p, s) => {
+            // "min/precision/scale": only while the column is still the quotient's type.
             let quotient = arrow_field
                 .metadata()
                 .get(crate::numeric::QUOTIENT_DISPLAY_KEY)
-                .and_then(|min| min.parse::<i8>().ok());
+                .and_then(|v| {
+                    let mut parts = v.split('/').map(|n| n.parse::<i16>().ok());
+                    match (parts.next()??, parts.next()??, parts.next()??) {
+                        (min, precision, scale)
+                            if precision == i16::from(*p) && scale == i16::from(*s) =>
+                        {
+                            i8::try_from(min).ok()
+                        }
+                        _ => None,
+                    }
+                });
             let value = match quotient {
                 Some(min) if !arr.is_null(idx) => arr
                     .as_any()

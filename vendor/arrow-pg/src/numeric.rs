@@ -25,7 +25,9 @@ use postgres_types::{FromSql, IsNull, ToSql, Type, to_sql_checked};
 type BoxError = Box<dyn Error + Sync + Send>;
 
 /// Field metadata of a quotient column (laketap's numeric division and `avg()`):
-/// the least scale its values are written with; see [`PgNumeric::quotient_from_i128`].
+/// `min/precision/scale`, the least scale its values are written with and the
+/// column's decimal type (a cast to another type keeps the metadata but is no longer
+/// the quotient); see [`PgNumeric::quotient_from_i128`].
 pub const QUOTIENT_DISPLAY_KEY: &str = "laketap.quotient_min_scale";
 
 /// A decimal number: `digits × 10^-scale`, negative when `negative`.
