@@ -215,6 +215,24 @@ fn rewrite(expr: Expr, at: &Node) -> DfResult<Transformed<Expr>> {
                 },
             )))
         }
+        // DISTINCT statistics (crate::pgvariance) with their inputs as their order,
+        // which keeps DataFusion's single-distinct rule from planning them as a
+        // GROUP BY feeding a plain aggregate in hash order: PostgreSQL sums the
+        // distinct values sorted.
+        Expr::AggregateFunction(mut f)
+            if f.params.distinct
+                && f.params.order_by.is_empty()
+                && f.params.filter.is_none()
+                && crate::pgvariance::is_statistic(f.func.name()) =>
+        {
+            f.params.order_by = f
+                .params
+                .args
+                .iter()
+                .map(|a| datafusion::logical_expr::SortExpr::new(a.clone(), true, false))
+                .collect();
+            Ok(Transformed::yes(Expr::AggregateFunction(f)))
+        }
         // avg() of integers and numerics is a numeric (crate::pgnumeric).
         Expr::AggregateFunction(mut f)
             if f.func.name().eq_ignore_ascii_case("avg")

@@ -17,9 +17,10 @@
 //! Window frames that slide (`ROWS BETWEEN 6 PRECEDING AND CURRENT ROW`) keep their rows
 //! and recompute each frame from its first row, which is what PostgreSQL does (these
 //! aggregates have no inverse transition); `DISTINCT` sorts the distinct inputs first, as
-//! PostgreSQL feeds a DISTINCT aggregate its sorted input. (When DISTINCT is the query's
-//! only distinct aggregate, DataFusion's `single_distinct_aggregation_to_group_by` plans
-//! it as a GROUP BY feeding a plain aggregate, in hash order: the last digit can differ.)
+//! PostgreSQL feeds a DISTINCT aggregate its sorted input. (DataFusion's
+//! `single_distinct_aggregation_to_group_by` would plan a query's only distinct aggregate
+//! as a GROUP BY feeding a plain one, in hash order; [`crate::pgresults`] gives such calls
+//! their inputs as ORDER BY, which that rule leaves alone.)
 //! Rows are summed in the order they arrive; a scan in several partitions merges partial
 //! sums as `float8_combine` does, which PostgreSQL does only in parallel plans, so the
 //! last digit can differ from a serial PostgreSQL scan there too.
@@ -277,6 +278,13 @@ impl Moments {
             sxy: columns[5].value(row),
         }
     }
+}
+
+/// Whether `name` is one of these aggregates (as a plan names it).
+pub fn is_statistic(name: &str) -> bool {
+    Stat::ALL
+        .iter()
+        .any(|(stat, n, _)| *n == name && *stat != Stat::RegrCount)
 }
 
 /// One of PostgreSQL's float8 statistics aggregates.

@@ -159,6 +159,7 @@ FUNCTIONS = {
                             " percentile_cont(0.5) WITHIN GROUP (ORDER BY score) AS cont FROM clients.people",
     "percentile_disc_grouped": "SELECT status, percentile_disc(0.5) WITHIN GROUP (ORDER BY amount) AS m,"
                                " mode() WITHIN GROUP (ORDER BY person_id DESC) AS p FROM sales.orders GROUP BY status ORDER BY status",
+    "stddev_distinct_alone": "SELECT stddev(DISTINCT value) AS s, var_samp(DISTINCT value / 7) AS v FROM clients.metrics",
     "quotient_cast": "SELECT (10::numeric / 4)::numeric(30,20) AS c, avg(amount)::numeric(20,4) AS a,"
                      " CASE score WHEN 9.5 THEN 'top' WHEN 8.0 THEN 'mid' ELSE 'other' END AS k"
                      " FROM clients.people JOIN sales.orders ON person_id = id GROUP BY id, score ORDER BY id",
