@@ -35,6 +35,7 @@
 //! - [`pgnumeric`]: numeric division and `avg()` to PostgreSQL's scale, rounded as it rounds.
 //! - [`pgorderedset`]: `percentile_disc` and `mode` WITHIN GROUP, as PostgreSQL picks them.
 //! - [`pgmath`]: `width_bucket`, and `ceiling`/`sign` as PostgreSQL names them.
+//! - [`pgserver`]: `pg_postmaster_start_time()`, `txid_current()`, `pg_is_in_recovery()`.
 //! - [`pgvariance`]: variance, stddev, covariance, corr and regr_* summed as PostgreSQL sums them.
 //! - [`pgspelling`]: `FETCH FIRST n ROWS ONLY`, `mod()`, `variance()` as DataFusion spells them.
 //! - [`pgresults`]: `sum(int8)` numeric and `date_trunc(date)` timestamptz, as PostgreSQL types them.
@@ -68,6 +69,7 @@ pub mod pgmath;
 pub mod pgnumeric;
 pub mod pgorderedset;
 pub mod pgresults;
+pub mod pgserver;
 pub mod pgspelling;
 pub mod pgstats;
 pub mod pgstyle;
@@ -266,6 +268,10 @@ impl PgServer {
         pgvariance::register(ctx);
         pgorderedset::register(ctx);
         pgmath::register(ctx);
+        let started = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| i64::try_from(d.as_micros()).unwrap_or(i64::MAX));
+        pgserver::register(ctx, started);
         ctx.register_udf(datafusion::logical_expr::ScalarUDF::new_from_impl(
             attimezone::PgAtTimeZone::default(),
         ));

@@ -9,7 +9,7 @@
 // Python harness (python/test_jdbc.py) runs this once per server, normalises and compares,
 // so the expected answers are PostgreSQL's. Exits non-zero only when it cannot run at all;
 // differences are judged by the harness. The replay cases execute the recorded queries of
-// the JDBC-based BI tools (replays/{metabase,dbeaver,tableau}.sql) through pgjdbc.
+// the JDBC-based BI tools (replays/{metabase,dbeaver,datagrip}.sql) through pgjdbc.
 import java.io.IOException;
 import java.io.PrintStream;
 import java.math.BigDecimal;
@@ -46,7 +46,7 @@ public class JdbcSuite {
     }
 
     static final Map<String, Body> CASES = new LinkedHashMap<>();
-    static final String[] REPLAY_TOOLS = {"metabase", "dbeaver"};
+    static final String[] REPLAY_TOOLS = {"metabase", "dbeaver", "datagrip"};
 
     static Connection connect(String port, String extra) throws SQLException {
         Properties p = new Properties();

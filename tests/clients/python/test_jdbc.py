@@ -36,6 +36,7 @@ def _driver_version() -> str:
 DRIVERS[CLIENT] = _driver_version()
 DRIVERS["replay.metabase"] = f"pgjdbc replay ({DRIVERS[CLIENT]})"
 DRIVERS["replay.dbeaver"] = f"pgjdbc replay ({DRIVERS[CLIENT]})"
+DRIVERS["replay.datagrip"] = f"pgjdbc replay ({DRIVERS[CLIENT]})"
 
 
 def _list_cases() -> list[str]:
