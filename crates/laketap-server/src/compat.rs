@@ -2129,8 +2129,11 @@ pub struct PgCatalogOverlay {
     /// `pg_stat_user_tables` with a row per table ([`crate::pgstats`]).
     pg_stat_user_tables: Option<Arc<dyn TableProvider>>,
     /// `pg_roles`, `pg_user` and `pg_auth_members` from laketap's users
-    /// ([`crate::roles`]).
-    roles: [(&'static str, Arc<dyn TableProvider>); 3],
+    /// ([`crate::roles`]), and `pg_timezone_names`/`pg_timezone_abbrevs`
+    /// ([`crate::pgzones`]).
+    roles: [(&'static str, Arc<dyn TableProvider>); 5],
+    /// `pg_tablespace` with the columns DataGrip reads.
+    pg_tablespace: Option<Arc<dyn TableProvider>>,
 }
 
 impl PgCatalogOverlay {
@@ -2235,8 +2238,28 @@ impl PgCatalogOverlay {
             Some(table) => Some(with_null_columns("pg_constraint", table, &[])?),
             None => None,
         };
+        // `xmin`, the system column DataGrip reads as a state number: NULL, as laketap's
+        // catalog rows have no transaction that wrote them.
+        let xmin = |table: &Arc<dyn TableProvider>| {
+            if table.schema().field_with_name("xmin").is_err() {
+                vec![("xmin", DataType::Int32)]
+            } else {
+                vec![]
+            }
+        };
         let pg_namespace = match inner.table("pg_namespace").await? {
-            Some(table) => Some(with_null_columns("pg_namespace", table, &[])?),
+            Some(table) => {
+                let extra = xmin(&table);
+                Some(with_null_columns("pg_namespace", table, &extra)?)
+            }
+            None => None,
+        };
+        let pg_tablespace = match inner.table("pg_tablespace").await? {
+            Some(table) => {
+                let mut extra = xmin(&table);
+                extra.extend(missing(&table, &["spcoptions", "spcacl"]));
+                Some(with_null_columns("pg_tablespace", table, &extra)?)
+            }
             None => None,
         };
         let pg_description = match inner.table("pg_description").await? {
@@ -2269,6 +2292,7 @@ impl PgCatalogOverlay {
             pg_index,
             pg_constraint,
             pg_namespace,
+            pg_tablespace,
             pg_settings: Arc::new(laketap_engine::pgsettings::PgSettingsTable::default()),
             pg_description,
             roles: {
@@ -2280,6 +2304,18 @@ impl PgCatalogOverlay {
                     ("pg_roles", table(RoleCatalog::Roles)),
                     ("pg_user", table(RoleCatalog::Users)),
                     ("pg_auth_members", table(RoleCatalog::Members)),
+                    (
+                        "pg_timezone_names",
+                        Arc::new(crate::pgzones::ZoneTable::new(
+                            crate::pgzones::ZoneList::Names,
+                        )),
+                    ),
+                    (
+                        "pg_timezone_abbrevs",
+                        Arc::new(crate::pgzones::ZoneTable::new(
+                            crate::pgzones::ZoneList::Abbrevs,
+                        )),
+                    ),
                 ]
             },
         })
@@ -2535,6 +2571,11 @@ impl SchemaProvider for PgCatalogOverlay {
             && let Some(pg_namespace) = &self.pg_namespace
         {
             return Ok(Some(pg_namespace.clone()));
+        }
+        if name.eq_ignore_ascii_case("pg_tablespace")
+            && let Some(pg_tablespace) = &self.pg_tablespace
+        {
+            return Ok(Some(pg_tablespace.clone()));
         }
         if name.eq_ignore_ascii_case("pg_constraint")
             && let Some(pg_constraint) = &self.pg_constraint

@@ -36,6 +36,7 @@
 //! - [`pgorderedset`]: `percentile_disc` and `mode` WITHIN GROUP, as PostgreSQL picks them.
 //! - [`pgmath`]: `width_bucket`, and `ceiling`/`sign` as PostgreSQL names them.
 //! - [`pgserver`]: `pg_postmaster_start_time()`, `txid_current()`, `pg_is_in_recovery()`.
+//! - [`pgzones`]: `pg_timezone_names` and `pg_timezone_abbrevs` from the IANA database.
 //! - [`pgvariance`]: variance, stddev, covariance, corr and regr_* summed as PostgreSQL sums them.
 //! - [`pgspelling`]: `FETCH FIRST n ROWS ONLY`, `mod()`, `variance()` as DataFusion spells them.
 //! - [`pgresults`]: `sum(int8)` numeric and `date_trunc(date)` timestamptz, as PostgreSQL types them.
@@ -77,6 +78,7 @@ pub mod pgtext;
 pub mod pgtochar;
 pub mod pgtypes;
 pub mod pgvariance;
+pub mod pgzones;
 pub mod roles;
 pub mod rounding;
 mod rules;

@@ -5,6 +5,7 @@
 //!   call returns the next number of a server-wide counter, as each autocommit
 //!   statement gets a new id in PostgreSQL (DataGrip reads it to notice changes).
 //! - `pg_is_in_recovery()`: false (laketap is never a standby).
+//! - `pg_tablespace_location(oid)`: '' (the built-in tablespaces' location).
 //!
 //! They answered 42883 before, which failed DataGrip's startup burst.
 
@@ -49,6 +50,27 @@ pub fn register(ctx: &SessionContext, started: i64) {
     )
     .with_aliases(["pg_current_xact_id"]);
     ctx.register_udf(txid);
+    // The tablespaces listed (pg_default, pg_global) are the built-in ones, whose
+    // location PostgreSQL gives as '' (the data directory).
+    ctx.register_udf(create_udf(
+        "pg_tablespace_location",
+        vec![DataType::Int64],
+        DataType::Utf8,
+        Volatility::Stable,
+        Arc::new(|args: &[ColumnarValue]| {
+            let rows = match args.first() {
+                Some(ColumnarValue::Array(a)) => a.len(),
+                _ => 1,
+            };
+            let empty = datafusion::arrow::array::StringArray::from(vec![""; rows]);
+            match args.first() {
+                Some(ColumnarValue::Array(_)) => Ok(ColumnarValue::Array(Arc::new(empty))),
+                _ => Ok(ColumnarValue::Scalar(ScalarValue::Utf8(
+                    Some(String::new()),
+                ))),
+            }
+        }),
+    ));
     if datafusion::execution::FunctionRegistry::udf(ctx, "pg_is_in_recovery").is_err() {
         ctx.register_udf(create_udf(
             "pg_is_in_recovery",

@@ -513,7 +513,7 @@ fn ordinal_suffix(n: i64) -> &'static str {
 }
 
 /// `±hh` or `±hh:mm` of an offset east of UTC.
-fn offset_text(east: i32, always_minutes: bool) -> String {
+pub(crate) fn offset_text(east: i32, always_minutes: bool) -> String {
     let sign = if east < 0 { '-' } else { '+' };
     let (hours, minutes) = (east.unsigned_abs() / 3600, east.unsigned_abs() % 3600 / 60);
     if minutes != 0 || always_minutes {
