@@ -11,6 +11,7 @@
 //! - [`system`]: the `laketap.tables`, `laketap.catalog_errors` and `laketap.query_log` views.
 //! - [`query_log`]: the bounded log of recent statements.
 
+pub mod analysis;
 pub mod asof;
 pub mod numerics;
 pub mod pgsettings;

@@ -41,6 +41,8 @@ use datafusion::logical_expr::{
     Operator, Projection, ScalarFunctionArgs, ScalarUDF, ScalarUDFImpl, Signature, Volatility,
 };
 use datafusion::optimizer::AnalyzerRule;
+
+use crate::analysis::{InputSchema, insert_before_type_coercion, is_comparison};
 use datafusion::prelude::SessionContext;
 
 /// The rule in front of type coercion (see the module documentation).
@@ -54,33 +56,8 @@ pub struct ExactFloats;
 /// Installs [`FloatComparisons`] in `ctx`'s session in front of type coercion, and
 /// [`ExactFloats`] after it.
 pub fn install(ctx: &SessionContext) {
-    use datafusion::execution::session_state::SessionStateBuilder;
-    let state = ctx.state_ref();
-    let existing = state.read().clone();
-    let mut rules = existing.analyzer().rules.clone();
-    let at = rules
-        .iter()
-        .position(|r| r.name() == "type_coercion")
-        .unwrap_or(0);
-    rules.insert(at, Arc::new(FloatComparisons));
-    rules.push(Arc::new(ExactFloats));
-    *state.write() = SessionStateBuilder::new_from_existing(existing)
-        .with_analyzer_rules(rules)
-        .build();
-}
-
-fn is_comparison(op: Operator) -> bool {
-    matches!(
-        op,
-        Operator::Eq
-            | Operator::NotEq
-            | Operator::Lt
-            | Operator::LtEq
-            | Operator::Gt
-            | Operator::GtEq
-            | Operator::IsDistinctFrom
-            | Operator::IsNotDistinctFrom
-    )
+    insert_before_type_coercion(ctx, Arc::new(FloatComparisons));
+    ctx.add_analyzer_rule(Arc::new(ExactFloats));
 }
 
 fn is_arithmetic(op: Operator) -> bool {
@@ -125,44 +102,49 @@ fn is_common_type_function(name: &str) -> bool {
     )
 }
 
-fn rewrite(e: Expr, schema: &DFSchema) -> Result<Transformed<Expr>> {
+fn rewrite(e: Expr, inputs: &InputSchema) -> Result<Transformed<Expr>> {
+    // The inputs' schema is merged only for an expression that needs a type.
+    let schema = || inputs.get();
     Ok(match e {
         Expr::BinaryExpr(b)
             if is_comparison(b.op)
-                && float_meets_decimal(&types_of([&*b.left, &*b.right], schema)) =>
+                && float_meets_decimal(&types_of([&*b.left, &*b.right], schema())) =>
         {
             Transformed::yes(Expr::BinaryExpr(BinaryExpr::new(
-                Box::new(as_float8(*b.left, schema)),
+                Box::new(as_float8(*b.left, schema())),
                 b.op,
-                Box::new(as_float8(*b.right, schema)),
+                Box::new(as_float8(*b.right, schema())),
             )))
         }
         Expr::BinaryExpr(b)
             if is_arithmetic(b.op) && {
-                let types = types_of([&*b.left, &*b.right], schema);
+                let types = types_of([&*b.left, &*b.right], schema());
                 float_meets_decimal(&types) && !types.contains(&DataType::Float64)
             } =>
         {
             // float4 with a numeric: float8, as in PostgreSQL (DataFusion: float4).
             Transformed::yes(Expr::BinaryExpr(BinaryExpr::new(
-                Box::new(as_float8(*b.left, schema)),
+                Box::new(as_float8(*b.left, schema())),
                 b.op,
-                Box::new(as_float8(*b.right, schema)),
+                Box::new(as_float8(*b.right, schema())),
             )))
         }
         Expr::Between(mut b)
-            if float_meets_decimal(&types_of([&*b.expr, &*b.low, &*b.high], schema)) =>
+            if float_meets_decimal(&types_of([&*b.expr, &*b.low, &*b.high], schema())) =>
         {
-            b.expr = Box::new(as_float8(*b.expr, schema));
-            b.low = Box::new(as_float8(*b.low, schema));
-            b.high = Box::new(as_float8(*b.high, schema));
+            b.expr = Box::new(as_float8(*b.expr, schema()));
+            b.low = Box::new(as_float8(*b.low, schema()));
+            b.high = Box::new(as_float8(*b.high, schema()));
             Transformed::yes(Expr::Between(b))
         }
         Expr::InList(mut l)
-            if float_meets_decimal(&types_of(std::iter::once(&*l.expr).chain(&l.list), schema)) =>
+            if float_meets_decimal(&types_of(
+                std::iter::once(&*l.expr).chain(&l.list),
+                schema(),
+            )) =>
         {
-            l.expr = Box::new(as_float8(*l.expr, schema));
-            l.list = l.list.into_iter().map(|e| as_float8(e, schema)).collect();
+            l.expr = Box::new(as_float8(*l.expr, schema()));
+            l.list = l.list.into_iter().map(|e| as_float8(e, schema())).collect();
             Transformed::yes(Expr::InList(l))
         }
         Expr::Case(mut c) => {
@@ -173,13 +155,13 @@ fn rewrite(e: Expr, schema: &DFSchema) -> Result<Transformed<Expr>> {
                     .iter()
                     .map(|(_, then)| then.as_ref())
                     .chain(c.else_expr.as_deref()),
-                schema,
+                schema(),
             ));
             let compared = c.expr.as_deref().is_some_and(|operand| {
                 float_meets_decimal(&types_of(
                     std::iter::once(operand)
                         .chain(c.when_then_expr.iter().map(|(w, _)| w.as_ref())),
-                    schema,
+                    schema(),
                 ))
             });
             if !results && !compared {
@@ -187,7 +169,7 @@ fn rewrite(e: Expr, schema: &DFSchema) -> Result<Transformed<Expr>> {
             }
             let float8 = |e: Box<Expr>, yes: bool| {
                 if yes {
-                    Box::new(as_float8(*e, schema))
+                    Box::new(as_float8(*e, schema()))
                 } else {
                     e
                 }
@@ -203,11 +185,11 @@ fn rewrite(e: Expr, schema: &DFSchema) -> Result<Transformed<Expr>> {
         }
         Expr::ScalarFunction(mut f)
             if is_common_type_function(f.func.name())
-                && float_meets_decimal(&types_of(&f.args, schema)) =>
+                && float_meets_decimal(&types_of(&f.args, schema())) =>
         {
             f.args = std::mem::take(&mut f.args)
                 .into_iter()
-                .map(|e| as_float8(e, schema))
+                .map(|e| as_float8(e, schema()))
                 .collect();
             Transformed::yes(Expr::ScalarFunction(f))
         }
@@ -221,19 +203,19 @@ fn rewrite(e: Expr, schema: &DFSchema) -> Result<Transformed<Expr>> {
             let needle_float = f
                 .args
                 .get(1)
-                .and_then(|n| n.get_type(schema).ok())
+                .and_then(|n| n.get_type(schema()).ok())
                 .is_some_and(|t| t.is_floating());
             match f.args.first_mut() {
                 Some(Expr::ScalarFunction(list))
                     if needle_float
                         && list.func.name() == "make_array"
-                        && types_of(&list.args, schema)
+                        && types_of(&list.args, schema())
                             .iter()
                             .any(DataType::is_decimal) =>
                 {
                     list.args = std::mem::take(&mut list.args)
                         .into_iter()
-                        .map(|e| as_float8(e, schema))
+                        .map(|e| as_float8(e, schema()))
                         .collect();
                     Transformed::yes(Expr::ScalarFunction(f))
                 }
@@ -310,15 +292,12 @@ impl AnalyzerRule for FloatComparisons {
     fn analyze(&self, plan: LogicalPlan, _config: &ConfigOptions) -> Result<LogicalPlan> {
         let mut changed_below = false;
         plan.transform_up_with_subqueries(|node| {
-            let mut schema = DFSchema::empty();
-            for input in node.inputs() {
-                schema.merge(input.schema());
-            }
+            let inputs = InputSchema::of(&node);
             let names = NamePreserver::new(&node);
             let node = node.map_expressions(|expr| {
                 let name = names.save(&expr);
                 Ok(expr
-                    .transform_up(|e| rewrite(e, &schema))?
+                    .transform_up(|e| rewrite(e, &inputs))?
                     .update_data(|expr| name.restore(expr)))
             })?;
             let node = node.transform_data(float8_columns)?;
@@ -413,10 +392,7 @@ impl AnalyzerRule for ExactFloats {
             ) {
                 return Ok(Transformed::no(node));
             }
-            let mut schema = DFSchema::empty();
-            for input in node.inputs() {
-                schema.merge(input.schema());
-            }
+            let inputs = InputSchema::of(&node);
             let names = NamePreserver::new(&node);
             node.map_expressions(|expr| {
                 let name = names.save(&expr);
@@ -425,7 +401,7 @@ impl AnalyzerRule for ExactFloats {
                         Expr::Cast(c)
                             if c.field.data_type() == &DataType::Float64
                                 && matches!(
-                                    c.expr.get_type(&schema),
+                                    c.expr.get_type(inputs.get()),
                                     Ok(DataType::Decimal128(..))
                                 ) =>
                         {

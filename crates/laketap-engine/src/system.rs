@@ -27,6 +27,19 @@ pub struct SystemTable {
     rows: Rows,
 }
 
+impl SystemTable {
+    /// A table of `schema` whose rows `rows` computes at each scan.
+    pub fn new(
+        schema: SchemaRef,
+        rows: impl Fn() -> DfResult<RecordBatch> + Send + Sync + 'static,
+    ) -> Self {
+        SystemTable {
+            schema,
+            rows: Box::new(rows),
+        }
+    }
+}
+
 impl fmt::Debug for SystemTable {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("SystemTable")

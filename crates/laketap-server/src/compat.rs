@@ -2306,15 +2306,11 @@ impl PgCatalogOverlay {
                     ("pg_auth_members", table(RoleCatalog::Members)),
                     (
                         "pg_timezone_names",
-                        Arc::new(crate::pgzones::ZoneTable::new(
-                            crate::pgzones::ZoneList::Names,
-                        )),
+                        Arc::new(crate::pgzones::table(crate::pgzones::ZoneList::Names)),
                     ),
                     (
                         "pg_timezone_abbrevs",
-                        Arc::new(crate::pgzones::ZoneTable::new(
-                            crate::pgzones::ZoneList::Abbrevs,
-                        )),
+                        Arc::new(crate::pgzones::table(crate::pgzones::ZoneList::Abbrevs)),
                     ),
                 ]
             },

@@ -38,9 +38,8 @@ use std::mem::size_of;
 use std::sync::{Arc, LazyLock};
 
 use datafusion::arrow::array::{
-    Array, ArrayRef, AsArray, BooleanArray, Decimal128Array, Int64Array, ListArray, PrimitiveArray,
+    Array, ArrayRef, AsArray, BooleanArray, Decimal128Array, Int64Array, PrimitiveArray,
 };
-use datafusion::arrow::buffer::OffsetBuffer;
 use datafusion::arrow::datatypes::{DataType, Decimal128Type, Field, FieldRef, Int64Type, i256};
 use datafusion::common::{DataFusionError, Result, ScalarValue, exec_err, internal_err};
 use datafusion::logical_expr::function::{AccumulatorArgs, StateFieldsArgs};
@@ -592,14 +591,10 @@ impl Accumulator for DistinctAvgAccumulator {
     fn state(&mut self) -> Result<Vec<ScalarValue>> {
         let values = Decimal128Array::from_iter_values(self.values.iter().copied())
             .with_precision_and_scale(MAX_PRECISION, self.shape.scale)?;
-        let item = Field::new_list_field(values.data_type().clone(), true);
-        let list = ListArray::try_new(
-            Arc::new(item),
-            OffsetBuffer::from_lengths([values.len()]),
-            Arc::new(values),
-            None,
-        )?;
-        Ok(vec![ScalarValue::List(Arc::new(list))])
+        Ok(vec![
+            datafusion::common::utils::SingleRowListArrayBuilder::new(Arc::new(values))
+                .build_list_scalar(),
+        ])
     }
 
     fn evaluate(&mut self) -> Result<ScalarValue> {

@@ -17,8 +17,7 @@ use std::mem::size_of;
 use std::sync::Arc;
 
 use datafusion::arrow::array::RecordBatch;
-use datafusion::arrow::array::{Array, ArrayRef, AsArray, ListArray, make_comparator};
-use datafusion::arrow::buffer::OffsetBuffer;
+use datafusion::arrow::array::{Array, ArrayRef, AsArray, make_comparator};
 use datafusion::arrow::compute::{SortOptions, concat, sort_to_indices};
 use datafusion::arrow::datatypes::{DataType, Field, FieldRef, Schema};
 use datafusion::common::{Result, ScalarValue, exec_err, internal_err};
@@ -218,14 +217,9 @@ impl Accumulator for OrderedSetAccumulator {
                 concat(&parts)?
             }
         };
-        let item = Arc::new(Field::new_list_field(self.value_type.clone(), true));
-        let list = ListArray::try_new(
-            item,
-            OffsetBuffer::from_lengths([values.len()]),
-            values,
-            None,
-        )?;
-        Ok(vec![ScalarValue::List(Arc::new(list))])
+        Ok(vec![
+            datafusion::common::utils::SingleRowListArrayBuilder::new(values).build_list_scalar(),
+        ])
     }
 
     fn evaluate(&mut self) -> Result<ScalarValue> {

@@ -702,7 +702,6 @@ pub fn compared_literal<'a>(
     schema: &dyn Fn() -> &'a datafusion::common::DFSchema,
 ) -> DfResult<Transformed<Expr>> {
     use datafusion::logical_expr::ExprSchemable;
-    use datafusion::logical_expr::Operator;
     use datafusion::logical_expr::expr::{BinaryExpr, InList};
     let kind_of = |e: &Expr| {
         e.to_field(schema())
@@ -729,17 +728,7 @@ pub fn compared_literal<'a>(
     };
     match expr {
         Expr::BinaryExpr(BinaryExpr { left, op, right })
-            if matches!(
-                op,
-                Operator::Eq
-                    | Operator::NotEq
-                    | Operator::Lt
-                    | Operator::LtEq
-                    | Operator::Gt
-                    | Operator::GtEq
-                    | Operator::IsDistinctFrom
-                    | Operator::IsNotDistinctFrom
-            ) =>
+            if laketap_engine::analysis::is_comparison(op) =>
         {
             if literal(&right)
                 && let Some(kind) = kind_of(&left)

@@ -29,10 +29,7 @@ use std::collections::{HashSet, VecDeque};
 use std::mem::size_of;
 use std::sync::Arc;
 
-use datafusion::arrow::array::{
-    Array, ArrayRef, AsArray, BooleanArray, Float64Array, Int64Array, ListArray,
-};
-use datafusion::arrow::buffer::OffsetBuffer;
+use datafusion::arrow::array::{Array, ArrayRef, AsArray, BooleanArray, Float64Array, Int64Array};
 use datafusion::arrow::datatypes::{DataType, Field, FieldRef, Float64Type};
 use datafusion::common::{Result, ScalarValue, exec_err, internal_err};
 use datafusion::logical_expr::function::{AccumulatorArgs, StateFieldsArgs};
@@ -596,14 +593,10 @@ impl Accumulator for RowsAccumulator {
                 values.push(x);
             }
         }
-        let item = Arc::new(Field::new_list_field(DataType::Float64, true));
-        let list = ListArray::try_new(
-            item,
-            OffsetBuffer::from_lengths([values.len()]),
-            Arc::new(Float64Array::from(values)),
-            None,
-        )?;
-        Ok(vec![ScalarValue::List(Arc::new(list))])
+        let values = Arc::new(Float64Array::from(values));
+        Ok(vec![
+            datafusion::common::utils::SingleRowListArrayBuilder::new(values).build_list_scalar(),
+        ])
     }
 
     fn evaluate(&mut self) -> Result<ScalarValue> {

@@ -18,11 +18,7 @@ use datafusion::arrow::array::{
 use datafusion::arrow::datatypes::{
     DataType, Field, IntervalMonthDayNano, IntervalUnit, Schema, SchemaRef,
 };
-use datafusion::catalog::{Session, TableProvider};
 use datafusion::common::Result;
-use datafusion::datasource::{MemTable, TableType};
-use datafusion::logical_expr::Expr;
-use datafusion::physical_plan::ExecutionPlan;
 
 /// Which of the two lists.
 #[derive(Debug, Clone, Copy)]
@@ -31,101 +27,75 @@ pub enum ZoneList {
     Abbrevs,
 }
 
-/// One of the lists, computed at each scan (offsets and DST change with the date).
-#[derive(Debug)]
-pub struct ZoneTable {
-    list: ZoneList,
-    schema: SchemaRef,
+/// One of the lists, as a table computed at each scan (offsets and DST change with
+/// the date).
+pub fn table(list: ZoneList) -> laketap_engine::system::SystemTable {
+    let schema = schema(list);
+    let rows = schema.clone();
+    laketap_engine::system::SystemTable::new(schema, move || batch(list, &rows))
 }
 
-impl ZoneTable {
-    pub fn new(list: ZoneList) -> Self {
-        let interval = DataType::Interval(IntervalUnit::MonthDayNano);
-        let mut fields = vec![];
-        if let ZoneList::Names = list {
-            fields.push(Field::new("name", DataType::Utf8, false));
-        }
-        fields.extend([
-            Field::new("abbrev", DataType::Utf8, false),
-            Field::new("utc_offset", interval, false),
-            Field::new("is_dst", DataType::Boolean, false),
-        ]);
-        ZoneTable {
-            list,
-            schema: Arc::new(Schema::new(fields)),
-        }
+fn schema(list: ZoneList) -> SchemaRef {
+    let interval = DataType::Interval(IntervalUnit::MonthDayNano);
+    let mut fields = vec![];
+    if let ZoneList::Names = list {
+        fields.push(Field::new("name", DataType::Utf8, false));
     }
+    fields.extend([
+        Field::new("abbrev", DataType::Utf8, false),
+        Field::new("utc_offset", interval, false),
+        Field::new("is_dst", DataType::Boolean, false),
+    ]);
+    Arc::new(Schema::new(fields))
+}
 
-    /// The rows now: (name, abbreviation, seconds east of UTC, DST).
-    fn zones() -> Vec<(&'static str, String, i64, bool)> {
-        let now = Utc::now().naive_utc();
-        TZ_VARIANTS
-            .iter()
-            .map(|tz| {
-                let offset = tz.offset_from_utc_datetime(&now);
-                let seconds = (offset.base_utc_offset() + offset.dst_offset()).num_seconds();
-                let abbrev = offset
-                    .abbreviation()
-                    .map(str::to_string)
-                    .unwrap_or_else(|| crate::pgtochar::offset_text(seconds as i32, false));
-                (tz.name(), abbrev, seconds, !offset.dst_offset().is_zero())
-            })
-            .collect()
-    }
+/// The zones now: (name, abbreviation, seconds east of UTC, DST).
+fn zones() -> Vec<(&'static str, String, i64, bool)> {
+    let now = Utc::now().naive_utc();
+    TZ_VARIANTS
+        .iter()
+        .map(|tz| {
+            let offset = tz.offset_from_utc_datetime(&now);
+            let seconds = (offset.base_utc_offset() + offset.dst_offset()).num_seconds();
+            let abbrev = offset
+                .abbreviation()
+                .map(str::to_string)
+                .unwrap_or_else(|| crate::pgtochar::offset_text(seconds as i32, false));
+            (tz.name(), abbrev, seconds, !offset.dst_offset().is_zero())
+        })
+        .collect()
+}
 
-    fn batch(&self) -> Result<RecordBatch> {
-        let zones = Self::zones();
-        let offset = |s: i64| IntervalMonthDayNano::new(0, 0, s * 1_000_000_000);
-        let columns: Vec<ArrayRef> = match self.list {
-            ZoneList::Names => vec![
-                Arc::new(StringArray::from_iter_values(zones.iter().map(|z| z.0))),
-                Arc::new(StringArray::from_iter_values(
-                    zones.iter().map(|z| z.1.as_str()),
-                )),
-                Arc::new(IntervalMonthDayNanoArray::from_iter_values(
-                    zones.iter().map(|z| offset(z.2)),
-                )),
-                Arc::new(BooleanArray::from_iter(zones.iter().map(|z| Some(z.3)))),
-            ],
-            ZoneList::Abbrevs => {
-                // One row per abbreviation (its first zone's offset), sorted.
-                let mut abbrevs: BTreeMap<&str, (i64, bool)> = BTreeMap::new();
-                for (_, abbrev, seconds, dst) in &zones {
-                    abbrevs.entry(abbrev.as_str()).or_insert((*seconds, *dst));
-                }
-                vec![
-                    Arc::new(StringArray::from_iter_values(abbrevs.keys().copied())),
-                    Arc::new(IntervalMonthDayNanoArray::from_iter_values(
-                        abbrevs.values().map(|v| offset(v.0)),
-                    )),
-                    Arc::new(BooleanArray::from_iter(abbrevs.values().map(|v| Some(v.1)))),
-                ]
+fn batch(list: ZoneList, schema: &SchemaRef) -> Result<RecordBatch> {
+    let zones = zones();
+    let offset = |s: i64| IntervalMonthDayNano::new(0, 0, s * 1_000_000_000);
+    let columns: Vec<ArrayRef> = match list {
+        ZoneList::Names => vec![
+            Arc::new(StringArray::from_iter_values(zones.iter().map(|z| z.0))),
+            Arc::new(StringArray::from_iter_values(
+                zones.iter().map(|z| z.1.as_str()),
+            )),
+            Arc::new(IntervalMonthDayNanoArray::from_iter_values(
+                zones.iter().map(|z| offset(z.2)),
+            )),
+            Arc::new(BooleanArray::from_iter(zones.iter().map(|z| Some(z.3)))),
+        ],
+        ZoneList::Abbrevs => {
+            // One row per abbreviation (its first zone's offset), sorted.
+            let mut abbrevs: BTreeMap<&str, (i64, bool)> = BTreeMap::new();
+            for (_, abbrev, seconds, dst) in &zones {
+                abbrevs.entry(abbrev.as_str()).or_insert((*seconds, *dst));
             }
-        };
-        Ok(RecordBatch::try_new(self.schema.clone(), columns)?)
-    }
-}
-
-#[async_trait::async_trait]
-impl TableProvider for ZoneTable {
-    fn schema(&self) -> SchemaRef {
-        self.schema.clone()
-    }
-
-    fn table_type(&self) -> TableType {
-        TableType::View
-    }
-
-    async fn scan(
-        &self,
-        state: &dyn Session,
-        projection: Option<&Vec<usize>>,
-        filters: &[Expr],
-        limit: Option<usize>,
-    ) -> Result<Arc<dyn ExecutionPlan>> {
-        let table = MemTable::try_new(self.schema.clone(), vec![vec![self.batch()?]])?;
-        table.scan(state, projection, filters, limit).await
-    }
+            vec![
+                Arc::new(StringArray::from_iter_values(abbrevs.keys().copied())),
+                Arc::new(IntervalMonthDayNanoArray::from_iter_values(
+                    abbrevs.values().map(|v| offset(v.0)),
+                )),
+                Arc::new(BooleanArray::from_iter(abbrevs.values().map(|v| Some(v.1)))),
+            ]
+        }
+    };
+    Ok(RecordBatch::try_new(schema.clone(), columns)?)
 }
 
 #[cfg(test)]
@@ -134,7 +104,7 @@ mod tests {
 
     #[test]
     fn zones_have_their_offsets() {
-        let zones = ZoneTable::zones();
+        let zones = zones();
         let utc = zones.iter().find(|z| z.0 == "UTC").expect("UTC listed");
         assert_eq!((utc.1.as_str(), utc.2, utc.3), ("UTC", 0, false));
         let kolkata = zones
@@ -145,7 +115,7 @@ mod tests {
             (kolkata.1.as_str(), kolkata.2, kolkata.3),
             ("IST", 19_800, false)
         );
-        let batch = ZoneTable::new(ZoneList::Abbrevs).batch().expect("abbrevs");
+        let batch = batch(ZoneList::Abbrevs, &schema(ZoneList::Abbrevs)).expect("abbrevs");
         assert!(batch.num_rows() > 10 && batch.num_rows() < zones.len());
     }
 }

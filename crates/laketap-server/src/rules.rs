@@ -13,7 +13,6 @@
 //! expression keeps its name (the plan's schema is checked against it after
 //! each optimizer rule).
 
-use std::cell::OnceCell;
 use std::sync::Arc;
 
 use datafusion::common::DFSchema;
@@ -58,31 +57,7 @@ impl AnalyzerRule for PgExpressions {
     }
 }
 
-/// A plan node's inputs' schemas, merged on first use: a rewrite asks for
-/// it only to learn an expression's type.
-pub(crate) struct InputSchema {
-    inputs: Vec<datafusion::common::DFSchemaRef>,
-    merged: OnceCell<DFSchema>,
-}
-
-impl InputSchema {
-    pub(crate) fn of(node: &LogicalPlan) -> Self {
-        InputSchema {
-            inputs: node.inputs().iter().map(|p| p.schema().clone()).collect(),
-            merged: OnceCell::new(),
-        }
-    }
-
-    pub(crate) fn get(&self) -> &DFSchema {
-        self.merged.get_or_init(|| {
-            let mut merged = DFSchema::empty();
-            for input in &self.inputs {
-                merged.merge(input);
-            }
-            merged
-        })
-    }
-}
+pub(crate) use laketap_engine::analysis::InputSchema;
 
 /// See the module documentation.
 #[derive(Debug, Default)]
@@ -91,18 +66,7 @@ pub struct UntypedLiterals;
 impl UntypedLiterals {
     /// Installs the rule in `ctx`'s session, in front of type coercion.
     pub fn install(ctx: &datafusion::prelude::SessionContext) {
-        use datafusion::execution::session_state::SessionStateBuilder;
-        let state = ctx.state_ref();
-        let existing = state.read().clone();
-        let mut rules = existing.analyzer().rules.clone();
-        let at = rules
-            .iter()
-            .position(|r| r.name() == "type_coercion")
-            .unwrap_or(0);
-        rules.insert(at, Arc::new(UntypedLiterals));
-        *state.write() = SessionStateBuilder::new_from_existing(existing)
-            .with_analyzer_rules(rules)
-            .build();
+        laketap_engine::analysis::insert_before_type_coercion(ctx, Arc::new(UntypedLiterals));
     }
 }
 
