@@ -11,6 +11,11 @@
 //!
 //! Dates and timestamps are read as timestamps without a zone; a
 //! timestamptz is read in its own zone (PostgreSQL: the session's).
+//!
+//! `age(xid)` is PostgreSQL's other `age`: how many transaction ids ago one
+//! was assigned, an int4, counted from the next id of the server's counter
+//! ([`crate::pgserver::TransactionIds`]); PostgreSQL's special ids (below 3)
+//! are infinitely old (`2147483647`). DataGrip orders `pg_locks` by it.
 
 use std::sync::Arc;
 
@@ -30,17 +35,40 @@ use datafusion::logical_expr::{
 /// The timestamps `age` computes with.
 const TIMESTAMP: DataType = DataType::Timestamp(TimeUnit::Microsecond, None);
 
-/// `age(a, b)` and `age(a)` (see the module documentation).
-#[derive(Debug, PartialEq, Eq, Hash)]
+/// The type of a transaction id argument (`xid` columns are UInt32).
+const XID: DataType = DataType::UInt32;
+
+/// `age(a, b)`, `age(a)` and `age(xid)` (see the module documentation).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Age {
     signature: Signature,
+    xids: crate::pgserver::TransactionIds,
 }
 
 impl Default for Age {
     fn default() -> Self {
+        Age::new(crate::pgserver::TransactionIds::default())
+    }
+}
+
+impl Age {
+    /// `age`, with `age(xid)` counted from `xids`.
+    pub fn new(xids: crate::pgserver::TransactionIds) -> Self {
         Age {
-            signature: Signature::user_defined(Volatility::Immutable),
+            // Stable: age(xid) depends on the transaction ids assigned so far.
+            signature: Signature::user_defined(Volatility::Stable),
+            xids,
         }
+    }
+}
+
+/// PostgreSQL's `xid_age`: `next - xid` as an int4 (wrapping, as xids do), and
+/// int4's maximum for the special ids below 3 (FirstNormalTransactionId).
+fn xid_age(next: u32, xid: u32) -> i32 {
+    if xid < 3 {
+        i32::MAX
+    } else {
+        next.wrapping_sub(xid) as i32
     }
 }
 
@@ -57,6 +85,9 @@ impl ScalarUDFImpl for Age {
         if !(1..=2).contains(&arg_types.len()) {
             return plan_err!("age takes one or two timestamps, not {}", arg_types.len());
         }
+        if arg_types == [XID] {
+            return Ok(vec![XID]);
+        }
         arg_types
             .iter()
             .map(|t| match t {
@@ -72,13 +103,16 @@ impl ScalarUDFImpl for Age {
             .collect()
     }
 
-    fn return_type(&self, _arg_types: &[DataType]) -> DfResult<DataType> {
+    fn return_type(&self, arg_types: &[DataType]) -> DfResult<DataType> {
+        if arg_types == [XID] {
+            return Ok(DataType::Int32);
+        }
         Ok(DataType::Interval(IntervalUnit::MonthDayNano))
     }
 
-    /// `age(x)` is `age(current_date, x)`.
-    fn simplify(&self, args: Vec<Expr>, _info: &SimplifyContext) -> DfResult<ExprSimplifyResult> {
-        if args.len() != 1 {
+    /// `age(x)` is `age(current_date, x)` (a timestamp's, not an xid's).
+    fn simplify(&self, args: Vec<Expr>, info: &SimplifyContext) -> DfResult<ExprSimplifyResult> {
+        if args.len() != 1 || info.get_data_type(&args[0])? == XID {
             return Ok(ExprSimplifyResult::Original(args));
         }
         let today = Expr::Cast(Cast::new(
@@ -91,7 +125,7 @@ impl ScalarUDFImpl for Age {
         let mut both = vec![today];
         both.extend(args);
         Ok(ExprSimplifyResult::Simplified(Expr::ScalarFunction(
-            ScalarFunction::new_udf(Arc::new(ScalarUDF::new_from_impl(Age::default())), both),
+            ScalarFunction::new_udf(Arc::new(ScalarUDF::new_from_impl(self.clone())), both),
         )))
     }
 
@@ -103,6 +137,21 @@ impl ScalarUDFImpl for Age {
             .all(|a| matches!(a, ColumnarValue::Scalar(_)));
         let [later, earlier] = match args.args.as_slice() {
             [a, b] => [a.to_array(rows)?, b.to_array(rows)?],
+            [xid] if xid.data_type() == XID => {
+                let next = self.xids.next_id();
+                let xids = xid.to_array(rows)?;
+                let ages: datafusion::arrow::array::Int32Array = xids
+                    .as_primitive::<datafusion::arrow::datatypes::UInt32Type>()
+                    .iter()
+                    .map(|x| x.map(|x| xid_age(next, x)))
+                    .collect();
+                let result: ArrayRef = Arc::new(ages);
+                return Ok(if is_scalar {
+                    ColumnarValue::Scalar(ScalarValue::try_from_array(&result, 0)?)
+                } else {
+                    ColumnarValue::Array(result)
+                });
+            }
             _ => return exec_err!("age: today's date is supplied when planning"),
         };
         let (later, earlier) = (
@@ -267,5 +316,27 @@ mod tests {
         )
         .await;
         assert_eq!(row, ["true", "true", "true", "true"]);
+    }
+
+    #[tokio::test]
+    async fn age_of_a_transaction_id_counts_from_the_next_one() {
+        // PostgreSQL: 2147483647 for the special ids, next - xid otherwise,
+        // wrapping as 32-bit xids do.
+        assert_eq!(xid_age(10, 2), i32::MAX);
+        assert_eq!(xid_age(10, 7), 3);
+        assert_eq!(xid_age(5, u32::MAX - 4), 10);
+        let xids = crate::pgserver::TransactionIds::default();
+        let ctx = SessionContext::new();
+        ctx.register_udf(ScalarUDF::new_from_impl(Age::new(xids.clone())));
+        let first = xids.assign();
+        let row = crate::test_util::first_row(
+            &ctx,
+            &format!(
+                "SELECT age(arrow_cast({first}, 'UInt32')), age(arrow_cast(1, 'UInt32')), \
+                 age(arrow_cast(NULL, 'UInt32')) IS NULL"
+            ),
+        )
+        .await;
+        assert_eq!(row, ["1", "2147483647", "true"]);
     }
 }

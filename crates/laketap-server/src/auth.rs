@@ -293,6 +293,8 @@ pub struct Auth {
     require_tls: bool,
     database: String,
     connections: Arc<ConnectionManager>,
+    /// The logged-in connections (`pg_stat_ssl`).
+    backends: Arc<crate::backends::Backends>,
     keys: RandomPidSecretKeyGenerator,
     /// HTTP Basic credentials already checked against the current directory
     /// (SHA-256 of user and password), so a producer is not PBKDF2'd per request.
@@ -335,6 +337,7 @@ impl Auth {
             require_tls,
             database: database.to_string(),
             connections: Arc::new(ConnectionManager::new()),
+            backends: Arc::default(),
             keys: RandomPidSecretKeyGenerator::default(),
             basic_ok: Mutex::new(HashMap::new()),
         }
@@ -367,6 +370,11 @@ impl Auth {
     /// The connections, for cancel requests.
     pub fn connections(&self) -> Arc<ConnectionManager> {
         self.connections.clone()
+    }
+
+    /// The logged-in connections and their TLS.
+    pub fn backends(&self) -> Arc<crate::backends::Backends> {
+        self.backends.clone()
     }
 
     /// Checks an HTTP `Authorization` header: Basic user:password against the
@@ -490,6 +498,12 @@ impl Startup {
         let (handle, guard) = self.auth.connections.register(pid, secret_key);
         client.session_extensions().insert(handle);
         client.session_extensions().insert(guard);
+        let tls = client
+            .session_extensions()
+            .get::<crate::backends::ConnectionTls>()
+            .and_then(|t| t.0.clone());
+        let listed = self.auth.backends.register(pid, tls);
+        client.session_extensions().insert(listed);
         client
             .session_extensions()
             .insert(SessionUser(user.to_string()));

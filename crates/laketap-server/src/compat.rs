@@ -51,7 +51,9 @@ pub fn rewrite_sql(sql: &str) -> Option<String> {
     let at_zone = mentions(b"zone");
     let spelled = crate::pgspelling::WORDS.iter().any(|w| mentions(w));
     let float_number = float_number_literals(sql);
+    let own_catalog_table = OWN_CATALOG_TABLES.iter().any(|t| mentions(t.as_bytes()));
     if !mentions(b"array")
+        && !own_catalog_table
         && !float_number
         && !at_zone
         && !spelled
@@ -77,6 +79,9 @@ pub fn rewrite_sql(sql: &str) -> Option<String> {
     for statement in &mut statements {
         if series {
             changed |= set_returning_items(statement);
+        }
+        if own_catalog_table {
+            changed |= qualify_own_catalog_tables(statement);
         }
         if spelled {
             changed |= crate::pgspelling::fetch_as_limit(statement);
@@ -125,6 +130,39 @@ pub fn rewrite_sql(sql: &str) -> Option<String> {
             .collect::<Vec<_>>()
             .join("; ")
     })
+}
+
+/// The pg_catalog tables laketap adds ([`PgCatalogOverlay`]) that
+/// datafusion-pg-catalog's list of names to qualify does not have.
+const OWN_CATALOG_TABLES: &[&str] = &[
+    "pg_user",
+    "pg_timezone_names",
+    "pg_timezone_abbrevs",
+    "pg_stat_ssl",
+    "pg_locks",
+];
+
+/// `FROM pg_locks` → `FROM pg_catalog.pg_locks`: pg_catalog is first on
+/// every search path, as datafusion-pg-catalog does for its own tables.
+fn qualify_own_catalog_tables(statement: &mut datafusion::sql::sqlparser::ast::Statement) -> bool {
+    use datafusion::sql::sqlparser::ast::{Ident, ObjectName, ObjectNamePart, visit_relations_mut};
+    let mut changed = false;
+    let _ = visit_relations_mut(statement, |name: &mut ObjectName| {
+        if let [ObjectNamePart::Identifier(ident)] = name.0.as_slice()
+            && OWN_CATALOG_TABLES
+                .iter()
+                .any(|t| t.eq_ignore_ascii_case(&ident.value))
+        {
+            let table = name.0[0].clone();
+            *name = ObjectName(vec![
+                ObjectNamePart::Identifier(Ident::new("pg_catalog")),
+                table,
+            ]);
+            changed = true;
+        }
+        ControlFlow::<()>::Continue(())
+    });
+    changed
 }
 
 /// Whether planning failed on a select list that DataFusion names alike
@@ -2128,10 +2166,11 @@ pub struct PgCatalogOverlay {
     pg_description: Option<Arc<dyn TableProvider>>,
     /// `pg_stat_user_tables` with a row per table ([`crate::pgstats`]).
     pg_stat_user_tables: Option<Arc<dyn TableProvider>>,
-    /// `pg_roles`, `pg_user` and `pg_auth_members` from laketap's users
-    /// ([`crate::roles`]), and `pg_timezone_names`/`pg_timezone_abbrevs`
-    /// ([`crate::pgzones`]).
-    roles: [(&'static str, Arc<dyn TableProvider>); 5],
+    /// Tables of laketap's own: `pg_roles`, `pg_user` and `pg_auth_members`
+    /// from laketap's users ([`crate::roles`]), `pg_timezone_names`/
+    /// `pg_timezone_abbrevs` ([`crate::pgzones`]), `pg_stat_ssl` and
+    /// `pg_locks` ([`crate::backends`]).
+    own: Vec<(&'static str, Arc<dyn TableProvider>)>,
     /// `pg_tablespace` with the columns DataGrip reads.
     pg_tablespace: Option<Arc<dyn TableProvider>>,
 }
@@ -2295,12 +2334,12 @@ impl PgCatalogOverlay {
             pg_tablespace,
             pg_settings: Arc::new(laketap_engine::pgsettings::PgSettingsTable::default()),
             pg_description,
-            roles: {
+            own: {
                 use crate::roles::{RoleCatalog, RolesTable};
                 let table = |which| {
                     Arc::new(RolesTable::new(auth.clone(), which)) as Arc<dyn TableProvider>
                 };
-                [
+                vec![
                     ("pg_roles", table(RoleCatalog::Roles)),
                     ("pg_user", table(RoleCatalog::Users)),
                     ("pg_auth_members", table(RoleCatalog::Members)),
@@ -2312,6 +2351,11 @@ impl PgCatalogOverlay {
                         "pg_timezone_abbrevs",
                         Arc::new(crate::pgzones::table(crate::pgzones::ZoneList::Abbrevs)),
                     ),
+                    (
+                        "pg_stat_ssl",
+                        Arc::new(crate::backends::pg_stat_ssl(auth.backends())),
+                    ),
+                    ("pg_locks", Arc::new(crate::backends::pg_locks())),
                 ]
             },
         })
@@ -2526,7 +2570,7 @@ fn with_null_columns(
 impl SchemaProvider for PgCatalogOverlay {
     fn table_names(&self) -> Vec<String> {
         let mut names = self.inner.table_names();
-        for (name, _) in &self.roles {
+        for (name, _) in &self.own {
             if !names.iter().any(|n| n == name) {
                 names.push(name.to_string());
             }
@@ -2536,9 +2580,9 @@ impl SchemaProvider for PgCatalogOverlay {
 
     async fn table(&self, name: &str) -> DfResult<Option<Arc<dyn TableProvider>>> {
         if let Some((_, table)) = self
-            .roles
+            .own
             .iter()
-            .find(|(role_table, _)| name.eq_ignore_ascii_case(role_table))
+            .find(|(own, _)| name.eq_ignore_ascii_case(own))
         {
             return Ok(Some(table.clone()));
         }
@@ -2592,9 +2636,9 @@ impl SchemaProvider for PgCatalogOverlay {
     }
 
     fn table_exist(&self, name: &str) -> bool {
-        self.roles
+        self.own
             .iter()
-            .any(|(role_table, _)| name.eq_ignore_ascii_case(role_table))
+            .any(|(own, _)| name.eq_ignore_ascii_case(own))
             || self.inner.table_exist(name)
     }
 }

@@ -160,8 +160,9 @@ impl Sessions {
         let startup = client
             .session_extensions()
             .get::<crate::settings::StartupSettings>();
+        let (pid, _) = client.pid_and_secret_key();
         client.session_extensions().get_or_insert_with(|| {
-            let ctx = Arc::new(self.session_for(Who::new(self.auth.clone(), user)));
+            let ctx = Arc::new(self.session_for(Who::new(self.auth.clone(), user), pid));
             if let Some(startup) = &startup {
                 crate::settings::apply_startup(&ctx, startup);
             }
@@ -181,7 +182,7 @@ impl Sessions {
     /// first among the analyzer rules, the time-travel functions checked, and
     /// its memory within the per-query limit. The session shares the server's
     /// catalogs, functions, caches and memory pool; its config is its own.
-    fn session_for(&self, who: Who) -> SessionContext {
+    fn session_for(&self, who: Who, pid: i32) -> SessionContext {
         let base = self.base.state();
         let mut runtime = (**base.runtime_env()).clone();
         if let Some(limit) = self.limits.query_memory {
@@ -217,6 +218,7 @@ impl Sessions {
         if !who.user().is_empty() {
             descriptions.push(session_user(who.user()));
         }
+        descriptions.push(crate::backends::backend_pid(pid));
         let catalogs = Arc::new(FilteredCatalogList::new(base.catalog_list().clone(), who));
         // EXTRACT is numeric, as in PostgreSQL (crate::extract); only in
         // client sessions, so the built-in views keep their planned types.

@@ -37,6 +37,7 @@
 //! - [`pgmath`]: `width_bucket`, and `ceiling`/`sign` as PostgreSQL names them.
 //! - [`pgserver`]: `pg_postmaster_start_time()`, `txid_current()`, `pg_is_in_recovery()`.
 //! - [`pgzones`]: `pg_timezone_names` and `pg_timezone_abbrevs` from the IANA database.
+//! - [`backends`]: the logged-in connections: `pg_backend_pid()`, `pg_stat_ssl`, `pg_locks`.
 //! - [`pgvariance`]: variance, stddev, covariance, corr and regr_* summed as PostgreSQL sums them.
 //! - [`pgspelling`]: `FETCH FIRST n ROWS ONLY`, `mod()`, `variance()` as DataFusion spells them.
 //! - [`pgresults`]: `sum(int8)` numeric and `date_trunc(date)` timestamptz, as PostgreSQL types them.
@@ -48,6 +49,7 @@ pub mod access;
 pub mod age;
 pub mod attimezone;
 pub mod auth;
+pub mod backends;
 pub mod bytea;
 pub mod catalog_order;
 pub mod colnames;
@@ -263,9 +265,6 @@ impl PgServer {
                 ));
             }
         }
-        ctx.register_udf(datafusion::logical_expr::ScalarUDF::new_from_impl(
-            age::Age::default(),
-        ));
         // variance, stddev, covar, corr, regr_* rounded as PostgreSQL's float8 versions.
         pgvariance::register(ctx);
         pgorderedset::register(ctx);
@@ -273,6 +272,7 @@ impl PgServer {
         let started = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |d| i64::try_from(d.as_micros()).unwrap_or(i64::MAX));
+        // Also age(), whose age(xid) counts from txid_current()'s ids.
         pgserver::register(ctx, started);
         ctx.register_udf(datafusion::logical_expr::ScalarUDF::new_from_impl(
             attimezone::PgAtTimeZone::default(),
@@ -464,6 +464,11 @@ async fn serve_connection(
         return Ok(());
     };
     let parts = framed.into_parts();
+    // What TLS the connection negotiated, for pg_stat_ssl once it logs in.
+    let tls = match &parts.io {
+        pgwire::tokio::server::MaybeTls::Tls(stream) => backends::TlsInfo::of(stream.get_ref().1),
+        _ => None,
+    };
     let mut frames = laketap_wire::Frames::awaiting_startup(config.wire.clone());
     // With users configured, nothing but password messages (small) until
     // the client has logged in.
@@ -478,6 +483,9 @@ async fn serve_connection(
     // ROLLBACK TO SAVEPOINT resumes a failed block through it (savepoints).
     let resume = socket.get_ref().resume();
     socket.session_extensions().insert(resume.clone());
+    socket
+        .session_extensions()
+        .insert(backends::ConnectionTls(tls));
     if let Err(violation) = early {
         return refuse_violation(&mut socket, &violation).await;
     }

@@ -20,8 +20,45 @@ use datafusion::prelude::SessionContext;
 /// PostgreSQL's first normal transaction id.
 const FIRST_ID: i64 = 3;
 
+/// The server's transaction id counter: `txid_current()` assigns the next id,
+/// `age(xid)` counts from it.
+#[derive(Debug, Clone)]
+pub struct TransactionIds(Arc<AtomicI64>);
+
+impl Default for TransactionIds {
+    fn default() -> Self {
+        TransactionIds(Arc::new(AtomicI64::new(FIRST_ID)))
+    }
+}
+
+impl PartialEq for TransactionIds {
+    fn eq(&self, other: &Self) -> bool {
+        Arc::ptr_eq(&self.0, &other.0)
+    }
+}
+
+impl Eq for TransactionIds {}
+
+impl std::hash::Hash for TransactionIds {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        "laketap transaction ids".hash(state);
+    }
+}
+
+impl TransactionIds {
+    /// Assigns the next id (`txid_current()`: the full, 64-bit one).
+    pub fn assign(&self) -> i64 {
+        self.0.fetch_add(1, Ordering::Relaxed)
+    }
+
+    /// The id the next assignment gets, as a 32-bit xid.
+    pub fn next_id(&self) -> u32 {
+        (self.0.load(Ordering::Relaxed) & 0xFFFF_FFFF) as u32
+    }
+}
+
 /// Registers the functions, `started` being the server's start (microseconds since
-/// the epoch).
+/// the epoch); `age(xid)` shares the transaction ids with `txid_current()`.
 pub fn register(ctx: &SessionContext, started: i64) {
     let zone: Arc<str> = "+00:00".into();
     let start = create_udf(
@@ -37,15 +74,19 @@ pub fn register(ctx: &SessionContext, started: i64) {
         }),
     );
     ctx.register_udf(start);
-    let counter = Arc::new(AtomicI64::new(FIRST_ID));
+    let xids = TransactionIds::default();
+    ctx.register_udf(datafusion::logical_expr::ScalarUDF::new_from_impl(
+        crate::age::Age::new(xids.clone()),
+    ));
     let txid = create_udf(
         "txid_current",
         vec![],
         DataType::Int64,
         Volatility::Volatile,
         Arc::new(move |_: &[ColumnarValue]| {
-            let id = counter.fetch_add(1, Ordering::Relaxed);
-            Ok(ColumnarValue::Scalar(ScalarValue::Int64(Some(id))))
+            Ok(ColumnarValue::Scalar(ScalarValue::Int64(Some(
+                xids.assign(),
+            ))))
         }),
     )
     .with_aliases(["pg_current_xact_id"]);

@@ -13,6 +13,12 @@
 //!   when it is an admin.
 //! - Each `[roles.NAME]` is a role that cannot log in, after the users; a
 //!   user's roles are its memberships in `pg_auth_members`.
+//! - PostgreSQL 16's predefined roles (`pg_monitor`, `pg_read_all_data`, ...)
+//!   are listed with their fixed OIDs, and `pg_monitor`'s three memberships,
+//!   as every PostgreSQL database has them: clients look them up (DataGrip
+//!   reads `pg_auth_members` at connect). They grant nothing here: laketap's
+//!   privileges come from `[roles.NAME]` only, and no user is their member.
+//!   A configured user or role of the same name takes the name's place.
 //!
 //! The rows are computed at each scan from the users in force, so a reloaded
 //! configuration shows at once. OIDs follow names, so a reload that adds a
@@ -42,6 +48,34 @@ pub const OWNER_NAME: &str = "postgres";
 /// The first OID of a user or role (PostgreSQL's FirstNormalObjectId).
 const FIRST_OID: i32 = 16384;
 
+/// PostgreSQL 16's predefined roles and their OIDs (`pg_authid.dat`).
+const PREDEFINED: &[(i32, &str)] = &[
+    (3373, "pg_monitor"),
+    (3374, "pg_read_all_settings"),
+    (3375, "pg_read_all_stats"),
+    (3377, "pg_stat_scan_tables"),
+    (4200, "pg_signal_backend"),
+    (4544, "pg_checkpoint"),
+    (4550, "pg_use_reserved_connections"),
+    (4569, "pg_read_server_files"),
+    (4570, "pg_write_server_files"),
+    (4571, "pg_execute_server_program"),
+    (6171, "pg_database_owner"),
+    (6181, "pg_read_all_data"),
+    (6182, "pg_write_all_data"),
+    (6304, "pg_create_subscription"),
+];
+
+/// `pg_monitor`'s memberships (`pg_auth_members.dat`): (member, role).
+const PREDEFINED_MEMBERS: &[(&str, &[&str])] = &[(
+    "pg_monitor",
+    &[
+        "pg_read_all_settings",
+        "pg_read_all_stats",
+        "pg_stat_scan_tables",
+    ],
+)];
+
 /// One row of `pg_roles`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CatalogRole {
@@ -56,10 +90,20 @@ pub struct CatalogRole {
     pub member_of: Vec<i32>,
 }
 
-/// The roles of `directory`: the owner, the login users, then the
-/// configured roles.
+/// The roles of `directory`: the owner, the predefined roles, the login
+/// users, then the configured roles, in OID order.
 pub fn catalog_roles(directory: &Directory) -> Vec<CatalogRole> {
     let logins = directory.logins();
+    let configured = |name: &str| {
+        name == OWNER_NAME
+            || logins.iter().any(|(user, _, _)| user == name)
+            || directory.roles().contains_key(name)
+    };
+    let predefined: BTreeMap<&str, i32> = PREDEFINED
+        .iter()
+        .filter(|(_, name)| !configured(name))
+        .map(|(oid, name)| (*name, *oid))
+        .collect();
     let mut rows = vec![CatalogRole {
         oid: OWNER_OID,
         name: OWNER_NAME.to_string(),
@@ -68,6 +112,21 @@ pub fn catalog_roles(directory: &Directory) -> Vec<CatalogRole> {
         login: logins.iter().any(|(name, _, _)| name == OWNER_NAME),
         member_of: Vec::new(),
     }];
+    for (name, oid) in &predefined {
+        let member_of = PREDEFINED_MEMBERS
+            .iter()
+            .filter(|(member, _)| member == name)
+            .flat_map(|(_, roles)| roles.iter().filter_map(|r| predefined.get(r).copied()))
+            .collect();
+        rows.push(CatalogRole {
+            oid: *oid,
+            name: name.to_string(),
+            superuser: false,
+            owner: false,
+            login: false,
+            member_of,
+        });
+    }
     // OIDs by name: the owner, then the users, then the roles not named
     // like one of them.
     let mut oids: BTreeMap<&str, i32> = BTreeMap::from([(OWNER_NAME, OWNER_OID)]);
@@ -136,10 +195,18 @@ pub struct RolesTable {
 }
 
 /// An `oid` column (described as oid, not int4).
-fn oid_field(name: &str) -> Field {
+pub(crate) fn oid_field(name: &str) -> Field {
     Field::new(name, DataType::Int32, true).with_metadata(std::collections::HashMap::from([(
         arrow_pg::datatypes::PG_OID_ALIAS_KEY.to_string(),
         "oid".to_string(),
+    )]))
+}
+
+/// An `xid` column: a transaction id, unsigned 32-bit (described as xid).
+pub(crate) fn xid_field(name: &str) -> Field {
+    Field::new(name, DataType::UInt32, true).with_metadata(std::collections::HashMap::from([(
+        arrow_pg::datatypes::PG_OID_ALIAS_KEY.to_string(),
+        "xid".to_string(),
     )]))
 }
 
@@ -404,9 +471,17 @@ mod tests {
         }
     }
 
+    /// The roles that are neither PostgreSQL's predefined ones nor the owner.
+    fn laketaps(directory: &Directory) -> Vec<CatalogRole> {
+        catalog_roles(directory)
+            .into_iter()
+            .filter(|r| !PREDEFINED.iter().any(|(oid, _)| *oid == r.oid))
+            .collect()
+    }
+
     #[test]
     fn the_trust_user_is_a_login_superuser_after_the_owner() {
-        let roles = catalog_roles(&Directory::trust("laketap"));
+        let roles = laketaps(&Directory::trust("laketap"));
         assert_eq!(
             roles,
             vec![
@@ -429,7 +504,7 @@ mod tests {
             ]
         );
         // A trust user named postgres is the owner, and logs in.
-        let roles = catalog_roles(&Directory::trust("postgres"));
+        let roles = laketaps(&Directory::trust("postgres"));
         assert_eq!(roles.len(), 1);
         assert!(roles[0].login && roles[0].owner);
     }
@@ -460,7 +535,7 @@ mod tests {
             Some("secret".to_string())
         })
         .expect("valid configuration");
-        let rows = catalog_roles(&directory);
+        let rows = laketaps(&directory);
         let summary: Vec<(i32, &str, bool, bool, Vec<i32>)> = rows
             .iter()
             .map(|r| {
@@ -483,5 +558,45 @@ mod tests {
                 (16387, "analyst", false, false, vec![]),
             ]
         );
+    }
+
+    #[test]
+    fn predefined_roles_are_postgresqls_and_a_configured_name_wins() {
+        let roles = catalog_roles(&Directory::trust("laketap"));
+        let predefined: Vec<(i32, &str, bool, bool)> = roles
+            .iter()
+            .filter(|r| r.oid != OWNER_OID && r.oid < FIRST_OID)
+            .map(|r| (r.oid, r.name.as_str(), r.login, r.superuser))
+            .collect();
+        assert_eq!(predefined.len(), 14);
+        assert_eq!(predefined[0], (3373, "pg_monitor", false, false));
+        assert_eq!(
+            predefined[13],
+            (6304, "pg_create_subscription", false, false)
+        );
+        let monitor = roles.iter().find(|r| r.oid == 3373).map(|r| &r.member_of);
+        assert_eq!(monitor, Some(&vec![3374, 3375, 3377]));
+        // OIDs ascend: the owner, the predefined roles, then laketap's.
+        let oids: Vec<i32> = roles.iter().map(|r| r.oid).collect();
+        assert!(oids.windows(2).all(|w| w[0] < w[1]), "{oids:?}");
+
+        // A configured role named pg_monitor replaces the predefined one, and
+        // pg_monitor's memberships go with it.
+        let configured = BTreeMap::from([("pg_monitor".to_string(), RoleConfig::default())]);
+        let directory = Directory::from_config(
+            AuthMethod::ScramSha256,
+            &[user("ann", &["pg_monitor"])],
+            &configured,
+            |_| Some("secret".to_string()),
+        )
+        .expect("valid configuration");
+        let roles = catalog_roles(&directory);
+        let monitors: Vec<&CatalogRole> = roles.iter().filter(|r| r.name == "pg_monitor").collect();
+        assert_eq!(monitors.len(), 1);
+        assert_eq!(monitors[0].oid, 16385);
+        assert!(monitors[0].member_of.is_empty());
+        let ann = roles.iter().find(|r| r.name == "ann").map(|r| &r.member_of);
+        assert_eq!(ann, Some(&vec![16385]));
+        assert!(roles.iter().any(|r| r.name == "pg_read_all_stats"));
     }
 }

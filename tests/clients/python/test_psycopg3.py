@@ -466,6 +466,28 @@ def test_set_is_per_connection():
     check("psycopg3.set.per_connection", CLIENT, "one session's SET never changes another's", run)
 
 
+def test_backends():
+    def run(server):
+        with connect(server) as a, connect(server) as b:
+            pid_a, pid_b = a.info.backend_pid, b.info.backend_pid
+            own = a.execute("SELECT pg_backend_pid()").fetchone()[0]
+            rows = a.execute(
+                "SELECT pid, ssl, version, cipher, bits FROM pg_stat_ssl WHERE pid IN (%s, %s) ORDER BY pid",
+                (pid_a, pid_b),
+            ).fetchall()
+            locks = b.execute(
+                "SELECT count(*) FROM pg_catalog.pg_locks WHERE transactionid IS NOT NULL"
+            ).fetchone()[0]
+        return {
+            "pg_backend_pid() is the BackendKeyData pid": own == pid_a,
+            "the two sessions' pids differ": pid_a != pid_b,
+            "pg_stat_ssl lists both, in clear text": [(r[0] in (pid_a, pid_b),) + tuple(r[1:]) for r in rows],
+            "no transaction id locks": locks,
+        }
+
+    check("psycopg3.startup.backends", CLIENT, "pg_backend_pid, pg_stat_ssl and pg_locks of the sessions", run)
+
+
 # ------------------------------------------------------------------ errors
 @pytest.mark.parametrize("name,sql", cases.ERRORS, ids=[e[0] for e in cases.ERRORS])
 @pytest.mark.parametrize("proto", ["extended", "simple"])

@@ -191,6 +191,8 @@ pub fn pg_type_for_alias_kind(kind: &str) -> Option<Type> {
         "regconfig" => Type::REGCONFIG,
         "regdictionary" => Type::REGDICTIONARY,
         "regcollation" => Type::REGCOLLATION,
+        // A transaction id (laketap: UInt32 columns, see encoder.rs `PgXid`).
+        "xid" => Type::XID,
         _ => return None,
     })
 }

@@ -1,7 +1,6 @@
 use std::str::FromStr;
 use std::sync::Arc;
 
-#[cfg(feature = "pgvector")]
 use bytes::BytesMut;
 
 #[cfg(not(feature = "datafusion"))]
@@ -182,6 +181,42 @@ fn encode_pg_oid_binary<T: Encoder>(
     }
     let value = get_i32_value(arr, idx).unwrap_or(0) as u32;
     encoder.encode_field(&Some(value), pg_field)
+}
+
+/// A transaction id (`xid`, OID 28): an unsigned 32-bit number, four
+/// big-endian bytes in binary (PostgreSQL's `xidsend`), its digits in text.
+#[derive(Debug)]
+struct PgXid(u32);
+
+impl postgres_types::ToSql for PgXid {
+    fn to_sql(
+        &self,
+        _ty: &postgres_types::Type,
+        out: &mut BytesMut,
+    ) -> Result<postgres_types::IsNull, Box<dyn std::error::Error + Sync + Send>> {
+        use bytes::BufMut as _;
+        out.put_u32(self.0);
+        Ok(postgres_types::IsNull::No)
+    }
+
+    fn accepts(ty: &postgres_types::Type) -> bool {
+        *ty == postgres_types::Type::XID
+    }
+
+    postgres_types::to_sql_checked!();
+}
+
+impl pgwire::types::ToSqlText for PgXid {
+    fn to_sql_text(
+        &self,
+        _ty: &postgres_types::Type,
+        out: &mut BytesMut,
+        _format_options: &pgwire::types::format::FormatOptions,
+    ) -> Result<postgres_types::IsNull, Box<dyn std::error::Error + Sync + Send>> {
+        use bytes::BufMut as _;
+        out.put_slice(self.0.to_string().as_bytes());
+        Ok(postgres_types::IsNull::No)
+    }
 }
 
 /// Encode a Postgres internal `"char"` column (stored as a single-character
@@ -470,6 +505,16 @@ pub fn encode_value<T: Encoder>(
             .is_some_and(|kind| kind == "oid")
     {
         return encode_pg_oid_binary(encoder, arr, idx, pg_field);
+    }
+
+    // Transaction ids (`pg.oid_alias` "xid" on a UInt32 column).
+    if matches!(arrow_type, DataType::UInt32)
+        && arrow_field
+            .metadata()
+            .get(crate::datatypes::PG_OID_ALIAS_KEY)
+            .is_some_and(|kind| kind == "xid")
+    {
+        return encoder.encode_field(&get_u32_value(arr, idx).map(PgXid), pg_field);
     }
 
     match arrow_type {

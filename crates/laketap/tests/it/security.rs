@@ -498,7 +498,8 @@ async fn roles_limit_reads_writes_and_what_the_catalogs_show() {
         count(&ana, "SELECT count(*) FROM kpi.user_profile").await,
         count(&root, "SELECT count(*) FROM kpi.user_profile").await
     );
-    // pg_roles: the owner (OID 10), the users by name, then the roles; a
+    // pg_roles: the owner (OID 10), the users by name, then the roles (and
+    // PostgreSQL's predefined roles, OIDs below 16384, left out here); a
     // user's roles are its pg_auth_members rows; every table is the owner's.
     let text = |rows: Vec<tokio_postgres::SimpleQueryMessage>| -> Vec<String> {
         rows.iter()
@@ -515,7 +516,8 @@ async fn roles_limit_reads_writes_and_what_the_catalogs_show() {
     };
     let roles = ana
         .simple_query(
-            "SELECT oid, rolname, rolsuper, rolcanlogin FROM pg_catalog.pg_roles ORDER BY oid",
+            "SELECT oid, rolname, rolsuper, rolcanlogin FROM pg_catalog.pg_roles \
+             WHERE rolname NOT LIKE 'pg\\_%' ORDER BY oid",
         )
         .await
         .expect("pg_roles");
@@ -537,7 +539,7 @@ async fn roles_limit_reads_writes_and_what_the_catalogs_show() {
         .simple_query(
             "SELECT u.rolname, r.rolname FROM pg_catalog.pg_auth_members m \
              JOIN pg_catalog.pg_roles u ON m.member = u.oid \
-             JOIN pg_catalog.pg_roles r ON m.roleid = r.oid ORDER BY 1",
+             JOIN pg_catalog.pg_roles r ON m.roleid = r.oid ORDER BY 1, 2",
         )
         .await
         .expect("pg_auth_members");
@@ -546,6 +548,9 @@ async fn roles_limit_reads_writes_and_what_the_catalogs_show() {
         [
             "ana|analyst",
             "eng|engineer",
+            "pg_monitor|pg_read_all_settings",
+            "pg_monitor|pg_read_all_stats",
+            "pg_monitor|pg_stat_scan_tables",
             "pub|public_writer",
             "root|admin"
         ]
@@ -720,6 +725,43 @@ async fn tls_serves_psql_and_require_tls_refuses_clear_text() {
     assert!(over_tls.status.success(), "{over_tls:?}");
     let info = String::from_utf8_lossy(&over_tls.stdout).to_string();
     assert!(info.contains("SSL connection (protocol: TLSv1.3"), "{info}");
+    // pg_stat_ssl's row of this session says what libpq negotiated.
+    let both = Command::new("psql")
+        .arg(format!(
+            "host=127.0.0.1 port={port} user=eng dbname=laketap sslmode=require"
+        ))
+        .args([
+            "-X",
+            "-A",
+            "-t",
+            "-v",
+            "ON_ERROR_STOP=1",
+            "-c",
+            "\\conninfo",
+            "-c",
+        ])
+        .arg(
+            "SELECT ssl, version, cipher, bits, client_dn IS NULL, count(*) OVER () \
+             FROM pg_stat_ssl WHERE pid = pg_backend_pid()",
+        )
+        .env("PGPASSWORD", "eng-pw")
+        .output()
+        .expect("psql must be installed");
+    assert!(both.status.success(), "{both:?}");
+    let out = String::from_utf8_lossy(&both.stdout).to_string();
+    let negotiated = out
+        .split("(protocol: ")
+        .nth(1)
+        .and_then(|rest| rest.split_once(", cipher: "))
+        .and_then(|(protocol, rest)| Some((protocol, rest.split_once(',')?.0)))
+        .unwrap_or_else(|| panic!("no protocol and cipher in {out}"));
+    let bits = if negotiated.1.contains("AES_128") {
+        128
+    } else {
+        256
+    };
+    let row = format!("t|{}|{}|{bits}|t|1", negotiated.0, negotiated.1);
+    assert!(out.lines().any(|l| l == row), "{row} not in {out}");
     let query = psql_as(
         port,
         "eng",
