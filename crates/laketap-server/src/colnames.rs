@@ -100,16 +100,28 @@ pub fn unique_aliases(statement: &mut Statement) -> bool {
         let mut changed = false;
         for (i, item) in select.projection.iter_mut().enumerate() {
             if let SelectItem::UnnamedExpr(expr) = item {
-                let alias = format!("{}{MARK}{})", name_of(expr).0, i + 1);
                 *item = SelectItem::ExprWithAlias {
+                    alias: unique_alias(expr, i),
                     expr: expr.clone(),
-                    alias: datafusion::sql::sqlparser::ast::Ident::with_quote('"', alias),
                 };
                 changed = true;
             }
         }
         changed
     })
+}
+
+/// PostgreSQL's name of the unaliased select-list item `expr`.
+pub fn postgres_name(expr: &Expr) -> String {
+    name_of(expr).0
+}
+
+/// The alias [`unique_aliases`] gives the unaliased item `expr` at
+/// `position` (from 0) of a select list: its PostgreSQL name, which
+/// [`rename`] restores, and its position.
+pub fn unique_alias(expr: &Expr, position: usize) -> datafusion::sql::sqlparser::ast::Ident {
+    let alias = format!("{}{MARK}{})", name_of(expr).0, position + 1);
+    datafusion::sql::sqlparser::ast::Ident::with_quote('"', alias)
 }
 
 /// Applies `change` to each select list of a query statement's own (every

@@ -46,6 +46,7 @@ pub fn rewrite_sql(sql: &str) -> Option<String> {
     let domain_lookup = mentions(b"typtype") && mentions(b"recursive");
     let oid_aggregate = mentions(b"array_agg") && mentions(b"atttypid");
     let regtype_text = mentions(b"regtype");
+    let oid_cast = mentions(b"::oid") || mentions(b"as oid");
     let visibility = mentions(b"pg_table_is_visible");
     let series = mentions(b"generate_series");
     let at_zone = mentions(b"zone");
@@ -54,6 +55,7 @@ pub fn rewrite_sql(sql: &str) -> Option<String> {
     let own_catalog_table = OWN_CATALOG_TABLES.iter().any(|t| mentions(t.as_bytes()));
     if !mentions(b"array")
         && !own_catalog_table
+        && !oid_cast
         && !float_number
         && !at_zone
         && !spelled
@@ -83,6 +85,9 @@ pub fn rewrite_sql(sql: &str) -> Option<String> {
         if own_catalog_table {
             changed |= qualify_own_catalog_tables(statement);
         }
+        if regtype_text || oid_cast {
+            changed |= regtype_results(statement);
+        }
         if spelled {
             changed |= crate::pgspelling::fetch_as_limit(statement);
             changed |= crate::pgspelling::keep_correlated_subqueries(statement);
@@ -107,6 +112,7 @@ pub fn rewrite_sql(sql: &str) -> Option<String> {
                 .or_else(|| domain_lookup.then(|| no_domains(expr)).flatten())
                 .or_else(|| oid_aggregate.then(|| oid_array_agg(expr)).flatten())
                 .or_else(|| regtype_text.then(|| regtype_as_text(expr)).flatten())
+                .or_else(|| regtype_text.then(|| regtype_sql_name(expr)).flatten())
                 .or_else(|| visibility.then(|| table_visibility(expr)).flatten())
                 .or_else(|| at_zone.then(|| at_time_zone(expr)).flatten())
                 .or_else(|| {
@@ -938,30 +944,183 @@ fn no_domains(expr: &Expr) -> Option<Expr> {
     Some(rewritten)
 }
 
+/// Whether `data_type` is `regtype` (or `pg_catalog.regtype`).
+fn is_regtype(data_type: &datafusion::sql::sqlparser::ast::DataType) -> bool {
+    is_named_type(data_type, "regtype")
+}
+
+/// Whether `data_type` is the type `name` (or `pg_catalog.name`), one
+/// sqlparser has no keyword for.
+fn is_named_type(data_type: &datafusion::sql::sqlparser::ast::DataType, name: &str) -> bool {
+    use datafusion::sql::sqlparser::ast::DataType as SqlType;
+    matches!(data_type, SqlType::Custom(type_name, modifiers)
+        if modifiers.is_empty()
+            && type_name
+                .0
+                .last()
+                .and_then(|part| part.as_ident())
+                .is_some_and(|ident| ident.value.eq_ignore_ascii_case(name)))
+}
+
+/// `SELECT atttypid::regtype` → `SELECT laketap_regtype(atttypid) AS
+/// atttypid`: a result column of the outermost select list that is a
+/// regtype prints the type's name ([`crate::regtype`]), and one cast to oid
+/// is described as oid (`laketap_oid`), also in `COPY (SELECT
+/// …) TO`. An unaliased item is aliased as [`crate::colnames::unique_alias`]
+/// does, so the column keeps PostgreSQL's name. A select grouped by
+/// expressions (not positions) is left alone, as they would no longer match
+/// its items.
+fn regtype_results(statement: &mut datafusion::sql::sqlparser::ast::Statement) -> bool {
+    use datafusion::sql::sqlparser::ast::{
+        CopySource, GroupByExpr, Ident, SelectItem, SetExpr, Statement, Value, ValueWithSpan,
+    };
+    let (query, copy) = match statement {
+        Statement::Query(query) => (query, false),
+        Statement::Copy {
+            source: CopySource::Query(query),
+            ..
+        } => (query, true),
+        _ => return false,
+    };
+    let SetExpr::Select(select) = query.body.as_mut() else {
+        return false;
+    };
+    // GROUP BY 1 names the item itself; GROUP BY atttypid::regtype would no
+    // longer match it.
+    let positional = |e: &Expr| {
+        matches!(
+            e,
+            Expr::Value(ValueWithSpan {
+                value: Value::Number(..),
+                ..
+            })
+        )
+    };
+    if matches!(&select.group_by, GroupByExpr::Expressions(exprs, _) if !exprs.iter().all(positional))
+        || matches!(&select.group_by, GroupByExpr::All(_))
+    {
+        return false;
+    }
+    let mut changed = false;
+    for (position, item) in select.projection.iter_mut().enumerate() {
+        let (expr, alias) = match &*item {
+            SelectItem::UnnamedExpr(expr) => (expr, None),
+            SelectItem::ExprWithAlias { expr, alias } => (expr, Some(alias.clone())),
+            _ => continue,
+        };
+        let Expr::Cast {
+            expr: operand,
+            data_type,
+            format: None,
+            ..
+        } = expr
+        else {
+            continue;
+        };
+        let function = if is_regtype(data_type) {
+            crate::regtype::FUNCTION
+        } else if is_named_type(data_type, "oid") {
+            crate::regtype::OID_FUNCTION
+        } else {
+            continue;
+        };
+        // An unaliased item keeps PostgreSQL's name (the operand's name, else
+        // `regtype`): restored when the result is described, and as it is
+        // in a COPY's header.
+        let name = alias.unwrap_or_else(|| {
+            if copy {
+                Ident::with_quote('"', crate::colnames::postgres_name(expr))
+            } else {
+                crate::colnames::unique_alias(expr, position)
+            }
+        });
+        // A regtype's operand is looked up by name; an oid keeps its cast.
+        let argument = if function == crate::regtype::FUNCTION {
+            regtype_operand(operand)
+        } else {
+            expr.to_string()
+        };
+        let Some(call) = parse_expr(&format!("{function}({argument})")) else {
+            continue;
+        };
+        *item = SelectItem::ExprWithAlias {
+            expr: call,
+            alias: name,
+        };
+        changed = true;
+    }
+    changed
+}
+
+/// The OID a regtype cast's operand stands for, as SQL: a type's name
+/// (`'integer'`) looked up in `pg_type` (datafusion-pg-catalog resolves a
+/// name cast only where it stands alone, not in a function's argument),
+/// anything else as it is.
+fn regtype_operand(operand: &Expr) -> String {
+    use datafusion::sql::sqlparser::ast::{Value, ValueWithSpan};
+    match operand {
+        Expr::Value(ValueWithSpan {
+            value: Value::SingleQuotedString(text),
+            ..
+        }) => {
+            let typname = crate::regtype::typname_of(text).unwrap_or_else(|| text.clone());
+            format!(
+                "(SELECT oid FROM pg_catalog.pg_type WHERE typname = '{}')",
+                typname.replace('\'', "''")
+            )
+        }
+        other => other.to_string(),
+    }
+}
+
+/// `'integer'::regtype` → `'int4'::regtype`: `regtypein` reads SQL's type
+/// names (`double precision`, `int4[]`), datafusion-pg-catalog's lookup
+/// only `pg_type` names.
+fn regtype_sql_name(expr: &Expr) -> Option<Expr> {
+    use datafusion::sql::sqlparser::ast::{Value, ValueWithSpan};
+    let Expr::Cast {
+        expr: operand,
+        data_type,
+        ..
+    } = expr
+    else {
+        return None;
+    };
+    if !is_regtype(data_type) {
+        return None;
+    }
+    let Expr::Value(ValueWithSpan {
+        value: Value::SingleQuotedString(text),
+        ..
+    }) = operand.as_ref()
+    else {
+        return None;
+    };
+    let typname = crate::regtype::typname_of(text)?;
+    let mut rewritten = expr.clone();
+    if let Expr::Cast { expr: operand, .. } = &mut rewritten {
+        **operand = Expr::value(Value::SingleQuotedString(typname));
+    }
+    Some(rewritten)
+}
+
 /// `x::regtype::text` → `format_type(x, NULL)`: a type's name, as
 /// PostgreSQL's regtype prints it (`integer`). The cast chain gave the
 /// number as text, still described as oid, which asyncpg's type
 /// introspection (`elemtype::regtype::text`) decoded as a 4-byte oid.
 fn regtype_as_text(expr: &Expr) -> Option<Expr> {
-    use datafusion::sql::sqlparser::ast::DataType as SqlType;
     let Expr::Cast {
         expr: value,
-        data_type: SqlType::Custom(name, modifiers),
+        data_type,
         ..
     } = cast_to_text(expr)?
     else {
         return None;
     };
-    let regtype = modifiers.is_empty()
-        && name
-            .0
-            .last()
-            .and_then(|part| part.as_ident())
-            .is_some_and(|ident| ident.value.eq_ignore_ascii_case("regtype"));
-    if !regtype {
+    if !is_regtype(data_type) {
         return None;
     }
-    parse_expr(&format!("format_type({value}, NULL)"))
+    parse_expr(&format!("format_type({}, NULL)", regtype_operand(value)))
 }
 
 /// `array_agg(ia.atttypid …)` → `laketap_oid_array(array_agg(…))`: the
@@ -2674,6 +2833,38 @@ mod tests {
             Some("SELECT CAST('1e300' AS DOUBLE PRECISION)::FLOAT8 AS b, 0.5 AS h")
         );
         assert_eq!(rewrite_sql("SELECT 0.5 + 1 AS h"), None);
+    }
+
+    #[test]
+    fn regtype_and_oid_results_and_sql_type_names() {
+        assert_eq!(
+            rewrite_sql("SELECT a.atttypid::regtype, 'integer'::regtype AS t, 25::oid FROM a")
+                .as_deref(),
+            Some(
+                "SELECT laketap_regtype(a.atttypid) AS \"atttypid (laketap column 1)\", \
+                 laketap_regtype((SELECT oid FROM pg_catalog.pg_type WHERE typname = 'int4')) AS t, \
+                 laketap_oid(25::oid) AS \"oid (laketap column 3)\" FROM a"
+            )
+        );
+        // Grouped by the expression: left as it is; in a WHERE, the name is read.
+        assert_eq!(
+            rewrite_sql(
+                "SELECT x::regtype FROM t WHERE y = 'double precision'::regtype GROUP BY x::regtype"
+            )
+            .as_deref(),
+            Some("SELECT x::regtype FROM t WHERE y = 'float8'::regtype GROUP BY x::regtype")
+        );
+        assert_eq!(
+            rewrite_sql("SELECT 'integer[]'::regtype::text").as_deref(),
+            Some(
+                "SELECT format_type((SELECT oid FROM pg_catalog.pg_type WHERE typname = '_int4'), NULL)"
+            )
+        );
+        // COPY's header has PostgreSQL's name.
+        assert_eq!(
+            rewrite_sql("COPY (SELECT atttypid::regtype FROM a) TO STDOUT").as_deref(),
+            Some("COPY (SELECT laketap_regtype(atttypid) AS \"atttypid\" FROM a) TO STDOUT")
+        );
     }
 
     #[test]

@@ -81,6 +81,7 @@ pub mod pgtochar;
 pub mod pgtypes;
 pub mod pgvariance;
 pub mod pgzones;
+pub mod regtype;
 pub mod roles;
 pub mod rounding;
 mod rules;
@@ -293,6 +294,22 @@ impl PgServer {
         // After pg_catalog's functions: PostgreSQL's version(), current_setting().
         laketap_engine::pgsettings::register(ctx);
         descriptions.register(ctx);
+        // regtype results' names, from pg_type's (built-in) rows.
+        let types = ctx
+            .sql("SELECT oid, typname, typelem FROM pg_catalog.pg_type")
+            .await
+            .map_err(|e| Error::Setup(format!("reading pg_type for regtype names: {e}")))?
+            .collect()
+            .await
+            .map_err(|e| Error::Setup(format!("reading pg_type for regtype names: {e}")))?;
+        let names = regtype::TypeNames::from_pg_type(&types)
+            .map_err(|e| Error::Setup(format!("reading pg_type for regtype names: {e}")))?;
+        ctx.register_udf(datafusion::logical_expr::ScalarUDF::new_from_impl(
+            regtype::RegtypeResult::new(Arc::new(names)),
+        ));
+        ctx.register_udf(datafusion::logical_expr::ScalarUDF::new_from_impl(
+            regtype::OidResult::default(),
+        ));
         let inputs = describe::DescribeInputs::of(engine);
         descriptions
             .refresh(&inputs)

@@ -109,6 +109,17 @@ FUNCTIONS = {
     "format_type": "SELECT format_type(1700, 786436) AS v",
     "to_regclass": "SELECT to_regclass('clients.people')::text AS v",
     "regclass_cast": "SELECT 'clients.people'::regclass::text AS v",
+    "regtype_names": "SELECT 'int4'::regtype AS a, 'double precision'::regtype AS b, 'int4[]'::regtype AS c, "
+                     "'integer'::regtype::text AS d, 'text'::regtype::oid AS e, NULL::regtype AS f",
+    "regtype_unnamed": "SELECT 'timestamptz'::regtype, 23::regtype",
+    "oid_casts": "SELECT 25::oid AS a, '1259'::oid AS b, 'text'::regtype::oid",
+    "regtype_columns": "SELECT t.oid::regtype, t.typname::text FROM pg_catalog.pg_type t "
+                       "WHERE t.typname IN ('xid', '_varchar', 'bpchar', 'char', 'timestamptz', 'float4') ORDER BY t.typname",
+    "regtype_of_lake_columns": "SELECT a.attname::text, a.atttypid::regtype AS type FROM pg_catalog.pg_attribute a "
+                               "JOIN pg_catalog.pg_class c ON c.oid = a.attrelid JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace "
+                               "WHERE n.nspname = 'clients' AND c.relname = 'all_types' AND a.attnum > 0 ORDER BY a.attnum",
+    "regtype_grouped_by_position": "SELECT t.typlen, min(t.oid)::regtype AS first FROM pg_catalog.pg_type t "
+                                   "WHERE t.typname IN ('int4', 'int8', 'float8') GROUP BY 1 ORDER BY 1",
     "obj_description": "SELECT obj_description('clients.people'::regclass, 'pg_class') AS v",
     "col_description": "SELECT col_description('clients.people'::regclass, 3) AS v",
     "has_table_privilege": "SELECT has_table_privilege('clients.people', 'SELECT') AS v",

@@ -312,6 +312,9 @@ COPIES = {
     "all_types_text": "COPY (SELECT * FROM clients.all_types ORDER BY id) TO STDOUT",
     "table": "COPY sales.orders TO STDOUT",
     "binary": "COPY (SELECT id, name FROM clients.people ORDER BY id) TO STDOUT WITH (FORMAT binary)",
+    "regtype": "COPY (SELECT a.attname, a.atttypid::regtype, 'int8'::regtype FROM pg_catalog.pg_attribute a "
+               "JOIN pg_catalog.pg_class c ON c.oid = a.attrelid JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace "
+               "WHERE n.nspname = 'clients' AND c.relname = 'people' AND a.attnum > 0 ORDER BY a.attnum) TO STDOUT WITH (FORMAT csv, HEADER)",
 }
 
 

@@ -183,30 +183,36 @@ fn encode_pg_oid_binary<T: Encoder>(
     encoder.encode_field(&Some(value), pg_field)
 }
 
-/// A transaction id (`xid`, OID 28): an unsigned 32-bit number, four
-/// big-endian bytes in binary (PostgreSQL's `xidsend`), its digits in text.
+/// An unsigned 32-bit value of a PostgreSQL type that is one: a transaction
+/// id (`xid`, OID 28) or a reg* type's OID. Binary: four big-endian bytes
+/// (`xidsend`, `regtypesend`); text: `text`, the digits unless a name is given
+/// (a reg* type prints its object's name).
 #[derive(Debug)]
-struct PgXid(u32);
+struct PgU32 {
+    value: u32,
+    text: Option<String>,
+}
 
-impl postgres_types::ToSql for PgXid {
+impl postgres_types::ToSql for PgU32 {
     fn to_sql(
         &self,
         _ty: &postgres_types::Type,
         out: &mut BytesMut,
     ) -> Result<postgres_types::IsNull, Box<dyn std::error::Error + Sync + Send>> {
         use bytes::BufMut as _;
-        out.put_u32(self.0);
+        out.put_u32(self.value);
         Ok(postgres_types::IsNull::No)
     }
 
     fn accepts(ty: &postgres_types::Type) -> bool {
         *ty == postgres_types::Type::XID
+            || crate::datatypes::pg_type_for_alias_kind(ty.name()).as_ref() == Some(ty)
     }
 
     postgres_types::to_sql_checked!();
 }
 
-impl pgwire::types::ToSqlText for PgXid {
+impl pgwire::types::ToSqlText for PgU32 {
     fn to_sql_text(
         &self,
         _ty: &postgres_types::Type,
@@ -214,9 +220,35 @@ impl pgwire::types::ToSqlText for PgXid {
         _format_options: &pgwire::types::format::FormatOptions,
     ) -> Result<postgres_types::IsNull, Box<dyn std::error::Error + Sync + Send>> {
         use bytes::BufMut as _;
-        out.put_slice(self.0.to_string().as_bytes());
+        match &self.text {
+            Some(text) => out.put_slice(text.as_bytes()),
+            None => out.put_slice(self.value.to_string().as_bytes()),
+        }
         Ok(postgres_types::IsNull::No)
     }
+}
+
+/// A reg* value laketap holds as a struct of its OID (Int32) and its name
+/// (Utf8), tagged with the `pg.oid_alias` kind (laketap's `regtype.rs`).
+fn encode_pg_reg_struct<T: Encoder>(
+    encoder: &mut T,
+    arr: &Arc<dyn Array>,
+    idx: usize,
+    pg_field: &FieldInfo,
+) -> PgWireResult<()> {
+    let value = arr
+        .as_any()
+        .downcast_ref::<StructArray>()
+        .filter(|s| !s.is_null(idx))
+        .and_then(|s| {
+            let oid = s.column(0).as_any().downcast_ref::<Int32Array>()?;
+            let name = s.column(1).as_any().downcast_ref::<StringArray>()?;
+            (!oid.is_null(idx)).then(|| PgU32 {
+                value: oid.value(idx) as u32,
+                text: (!name.is_null(idx)).then(|| name.value(idx).to_string()),
+            })
+        });
+    encoder.encode_field(&value, pg_field)
 }
 
 /// Encode a Postgres internal `"char"` column (stored as a single-character
@@ -507,14 +539,22 @@ pub fn encode_value<T: Encoder>(
         return encode_pg_oid_binary(encoder, arr, idx, pg_field);
     }
 
+    let alias = arrow_field
+        .metadata()
+        .get(crate::datatypes::PG_OID_ALIAS_KEY);
     // Transaction ids (`pg.oid_alias` "xid" on a UInt32 column).
-    if matches!(arrow_type, DataType::UInt32)
-        && arrow_field
-            .metadata()
-            .get(crate::datatypes::PG_OID_ALIAS_KEY)
-            .is_some_and(|kind| kind == "xid")
+    if matches!(arrow_type, DataType::UInt32) && alias.is_some_and(|kind| kind == "xid") {
+        let value = get_u32_value(arr, idx).map(|value| PgU32 { value, text: None });
+        return encoder.encode_field(&value, pg_field);
+    }
+    // reg* values with their names (a struct of oid and name).
+    if let DataType::Struct(fields) = arrow_type
+        && alias.is_some()
+        && fields.len() == 2
+        && fields[0].name() == "oid"
+        && fields[1].name() == "name"
     {
-        return encoder.encode_field(&get_u32_value(arr, idx).map(PgXid), pg_field);
+        return encode_pg_reg_struct(encoder, arr, idx, pg_field);
     }
 
     match arrow_type {
