@@ -71,7 +71,7 @@ pub fn is_denied(e: &DataFusionError) -> bool {
     }
 }
 
-fn denied(message: String) -> DataFusionError {
+pub(crate) fn denied(message: String) -> DataFusionError {
     DataFusionError::External(Box::new(PermissionDenied(message)))
 }
 
@@ -248,6 +248,7 @@ impl CatalogProvider for FilteredCatalog {
             return Some(Arc::new(FilteredPgCatalog {
                 inner,
                 readable: self.schema_names(),
+                user: self.who.user().to_string(),
             }));
         }
         Some(inner)
@@ -292,12 +293,30 @@ impl SchemaProvider for DeniedSchema {
     }
 }
 
-/// `pg_catalog` with its relation tables cut down to the readable schemas.
+/// `pg_catalog` with its relation tables cut down to the readable schemas,
+/// and other users' sessions in `pg_stat_activity` shown as PostgreSQL shows
+/// them to a user without `pg_read_all_stats`.
 #[derive(Debug)]
 struct FilteredPgCatalog {
     inner: Arc<dyn SchemaProvider>,
     readable: Vec<String>,
+    /// The user reading.
+    user: String,
 }
+
+/// The `pg_stat_activity` columns another user's session shows: the rest
+/// are NULL, and `query` is `<insufficient privilege>` (PostgreSQL's
+/// `pg_stat_get_activity` without the permission).
+const ACTIVITY_SHOWN_TO_ALL: &[&str] = &[
+    "datid",
+    "datname",
+    "pid",
+    "leader_pid",
+    "usesysid",
+    "usename",
+    "application_name",
+    "backend_type",
+];
 
 impl FilteredPgCatalog {
     fn schemas(&self) -> Vec<Expr> {
@@ -397,6 +416,28 @@ impl FilteredPgCatalog {
                             )?
                             .build()?,
                     )?
+            }
+            "pg_stat_activity" => {
+                let source = self.source(name).await?;
+                let own = col("usename").eq(lit(self.user.clone()));
+                let columns: Vec<Expr> = source
+                    .schema()
+                    .fields()
+                    .iter()
+                    .map(|f| {
+                        let column = col(f.name().as_str());
+                        let shown = if ACTIVITY_SHOWN_TO_ALL.contains(&f.name().as_str()) {
+                            return Ok(column);
+                        } else if f.name() == "query" {
+                            datafusion::logical_expr::when(own.clone(), column)
+                                .otherwise(lit("<insufficient privilege>"))?
+                        } else {
+                            datafusion::logical_expr::when(own.clone(), column).end()?
+                        };
+                        Ok(shown.alias_with_metadata(f.name(), Some(f.metadata().clone().into())))
+                    })
+                    .collect::<DfResult<_>>()?;
+                source.project(columns)?
             }
             _ => return Ok(None),
         };

@@ -496,14 +496,9 @@ impl Startup {
         let (pid, secret_key) = self.auth.keys.generate(client);
         client.set_pid_and_secret_key(pid, secret_key.clone());
         let (handle, guard) = self.auth.connections.register(pid, secret_key);
+        let cancel = handle.clone();
         client.session_extensions().insert(handle);
         client.session_extensions().insert(guard);
-        let tls = client
-            .session_extensions()
-            .get::<crate::backends::ConnectionTls>()
-            .and_then(|t| t.0.clone());
-        let listed = self.auth.backends.register(pid, tls);
-        client.session_extensions().insert(listed);
         client
             .session_extensions()
             .insert(SessionUser(user.to_string()));
@@ -544,6 +539,22 @@ impl Startup {
         parameters.time_zone = default("TimeZone");
         parameters.interval_style = default("IntervalStyle");
         parameters.application_name = Some(default("application_name"));
+        // Listed in pg_stat_activity and pg_stat_ssl until the connection ends.
+        let tls = client
+            .session_extensions()
+            .get::<crate::backends::ConnectionTls>()
+            .and_then(|t| t.0.clone());
+        let listed = self.auth.backends.register(
+            pid,
+            crate::backends::Login {
+                user: user.to_string(),
+                client: Some(client.socket_addr()),
+                application_name: default("application_name"),
+                tls,
+                cancel: Some(cancel),
+            },
+        );
+        client.session_extensions().insert(listed);
         finish_authentication(client, &parameters).await?;
         client.set_state(PgWireConnectionState::ReadyForQuery);
         self.authenticated.store(true, Ordering::Release);

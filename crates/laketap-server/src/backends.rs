@@ -99,10 +99,57 @@ fn key_bits(iana: &str) -> i32 {
     if iana.contains("AES_128") { 128 } else { 256 }
 }
 
-/// The live connections: process id → its TLS (None in clear text).
+/// What a connection is doing, as `pg_stat_activity.state` says.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum State {
+    Active,
+    Idle,
+    IdleInTransaction,
+    IdleInFailedTransaction,
+}
+
+impl State {
+    fn text(self) -> &'static str {
+        match self {
+            State::Active => "active",
+            State::Idle => "idle",
+            State::IdleInTransaction => "idle in transaction",
+            State::IdleInFailedTransaction => "idle in transaction (aborted)",
+        }
+    }
+}
+
+/// A connection as it logs in.
+#[derive(Debug, Clone)]
+pub struct Login {
+    pub user: String,
+    pub client: Option<std::net::SocketAddr>,
+    pub application_name: String,
+    pub tls: Option<TlsInfo>,
+    /// Fires a cancel of its running query (`pg_cancel_backend`).
+    pub cancel: Option<Arc<pgwire::api::ConnectionHandle>>,
+}
+
+/// One live connection.
+#[derive(Debug, Clone)]
+struct Backend {
+    login: Login,
+    /// Its session, once it has one: its application_name now.
+    session: Option<std::sync::Weak<datafusion::prelude::SessionContext>>,
+    /// Microseconds since the epoch.
+    started: i64,
+    state: State,
+    in_transaction: bool,
+    query: String,
+    query_start: Option<i64>,
+    state_change: i64,
+    xact_start: Option<i64>,
+}
+
+/// The live connections by process id.
 #[derive(Debug, Default)]
 pub struct Backends {
-    live: Mutex<BTreeMap<i32, Option<TlsInfo>>>,
+    live: Mutex<BTreeMap<i32, Backend>>,
 }
 
 /// Unregisters its connection when the connection ends.
@@ -114,11 +161,7 @@ pub struct BackendGuard {
 
 impl Drop for BackendGuard {
     fn drop(&mut self) {
-        self.backends
-            .live
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .remove(&self.pid);
+        self.backends.live().remove(&self.pid);
     }
 }
 
@@ -127,26 +170,136 @@ impl Drop for BackendGuard {
 #[derive(Debug, Clone)]
 pub struct ConnectionTls(pub Option<TlsInfo>);
 
+/// Microseconds since the epoch, now.
+fn now_micros() -> i64 {
+    chrono::Utc::now().timestamp_micros()
+}
+
+/// The longest query text `pg_stat_activity` keeps, in bytes (PostgreSQL's
+/// `track_activity_query_size` default).
+const QUERY_BYTES: usize = 1024;
+
 impl Backends {
+    fn live(&self) -> std::sync::MutexGuard<'_, BTreeMap<i32, Backend>> {
+        self.live.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
     /// Registers the connection `pid`, until the guard is dropped.
-    pub fn register(self: &Arc<Self>, pid: i32, tls: Option<TlsInfo>) -> BackendGuard {
-        self.live
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .insert(pid, tls);
+    pub fn register(self: &Arc<Self>, pid: i32, login: Login) -> BackendGuard {
+        let now = now_micros();
+        self.live().insert(
+            pid,
+            Backend {
+                login,
+                session: None,
+                started: now,
+                state: State::Idle,
+                in_transaction: false,
+                query: String::new(),
+                query_start: None,
+                state_change: now,
+                xact_start: None,
+            },
+        );
         BackendGuard {
             pid,
             backends: self.clone(),
         }
     }
 
+    /// The session of connection `pid` (its settings are read at each scan).
+    pub fn attach_session(
+        &self,
+        pid: i32,
+        session: std::sync::Weak<datafusion::prelude::SessionContext>,
+    ) {
+        if let Some(backend) = self.live().get_mut(&pid) {
+            backend.session = Some(session);
+        }
+    }
+
+    /// Connection `pid` started running `sql`.
+    pub fn query_started(&self, pid: i32, sql: &str) {
+        let now = now_micros();
+        if let Some(backend) = self.live().get_mut(&pid) {
+            let mut end = sql.len().min(QUERY_BYTES);
+            while !sql.is_char_boundary(end) {
+                end -= 1;
+            }
+            backend.query = sql[..end].to_string();
+            backend.query_start = Some(now);
+            backend.state = State::Active;
+            backend.state_change = now;
+            if backend.xact_start.is_none() {
+                backend.xact_start = Some(now);
+            }
+        }
+    }
+
+    /// Connection `pid` finished its statement.
+    pub fn query_finished(&self, pid: i32) {
+        if let Some(backend) = self.live().get_mut(&pid) {
+            backend.state = if backend.in_transaction {
+                State::IdleInTransaction
+            } else {
+                State::Idle
+            };
+            backend.state_change = now_micros();
+        }
+    }
+
+    /// Connection `pid` answered a message and is now in `status`.
+    pub fn transaction_status(
+        &self,
+        pid: i32,
+        status: pgwire::messages::response::TransactionStatus,
+    ) {
+        use pgwire::messages::response::TransactionStatus;
+        if let Some(backend) = self.live().get_mut(&pid) {
+            backend.in_transaction = status != TransactionStatus::Idle;
+            if backend.state == State::Active {
+                return;
+            }
+            let state = match status {
+                TransactionStatus::Idle => State::Idle,
+                TransactionStatus::Transaction => State::IdleInTransaction,
+                TransactionStatus::Error => State::IdleInFailedTransaction,
+            };
+            if state != backend.state {
+                backend.state = state;
+                backend.state_change = now_micros();
+            }
+            if status == TransactionStatus::Idle {
+                backend.xact_start = None;
+            }
+        }
+    }
+
+    /// Fires a cancel of the query connection `pid` runs; whether there is
+    /// such a connection.
+    pub fn cancel(&self, pid: i32) -> bool {
+        let handle = self.live().get(&pid).and_then(|b| b.login.cancel.clone());
+        match handle {
+            Some(handle) => {
+                tokio::spawn(async move {
+                    handle.cancel().await;
+                });
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// The user of connection `pid`.
+    pub fn user_of(&self, pid: i32) -> Option<String> {
+        self.live().get(&pid).map(|b| b.login.user.clone())
+    }
+
     /// The live connections by process id.
-    fn snapshot(&self) -> Vec<(i32, Option<TlsInfo>)> {
-        self.live
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
+    fn snapshot(&self) -> Vec<(i32, Backend)> {
+        self.live()
             .iter()
-            .map(|(pid, tls)| (*pid, tls.clone()))
+            .map(|(pid, backend)| (*pid, backend.clone()))
             .collect()
     }
 }
@@ -160,6 +313,64 @@ pub fn backend_pid(pid: i32) -> Arc<ScalarUDF> {
         Volatility::Stable,
         Arc::new(move |_: &[ColumnarValue]| {
             Ok(ColumnarValue::Scalar(ScalarValue::Int32(Some(pid))))
+        }),
+    ))
+}
+
+/// `pg_cancel_backend(pid)` for `who`: cancels the query connection `pid`
+/// runs, as a CancelRequest does. An admin may cancel any, a user its own
+/// connections' (42501 otherwise, as PostgreSQL answers without
+/// `pg_signal_backend`); false for a pid that is no connection's.
+pub fn cancel_backend(backends: Arc<Backends>, who: crate::access::Who) -> Arc<ScalarUDF> {
+    Arc::new(create_udf(
+        "pg_cancel_backend",
+        vec![DataType::Int64],
+        DataType::Boolean,
+        Volatility::Volatile,
+        Arc::new(move |args: &[ColumnarValue]| {
+            use datafusion::arrow::array::AsArray;
+            use datafusion::arrow::datatypes::Int64Type;
+            let rows = match args.first() {
+                Some(ColumnarValue::Array(a)) => a.len(),
+                _ => 1,
+            };
+            let pids = match args.first() {
+                Some(value) => value.to_array(rows)?,
+                None => return datafusion::common::exec_err!("pg_cancel_backend takes a pid"),
+            };
+            let pids = pids.as_primitive::<Int64Type>();
+            let mut out = Vec::with_capacity(pids.len());
+            for pid in pids.iter() {
+                let Some(pid) = pid else {
+                    out.push(None);
+                    continue;
+                };
+                // PostgreSQL's pid is int4; a larger number is no connection's.
+                let Ok(pid) = i32::try_from(pid) else {
+                    out.push(Some(false));
+                    continue;
+                };
+                match backends.user_of(pid) {
+                    None => {
+                        tracing::warn!(pid, "PID {pid} is not a laketap connection");
+                        out.push(Some(false));
+                    }
+                    Some(user) if user == who.user() || who.access().admin => {
+                        out.push(Some(backends.cancel(pid)));
+                    }
+                    Some(_) => {
+                        return Err(crate::access::denied(format!(
+                            "permission denied to cancel query: only an admin or the role \
+                             whose query is being canceled may cancel it (pid {pid})"
+                        )));
+                    }
+                }
+            }
+            let result = BooleanArray::from(out);
+            Ok(match args.first() {
+                Some(ColumnarValue::Array(_)) => ColumnarValue::Array(Arc::new(result)),
+                _ => ColumnarValue::Scalar(ScalarValue::try_from_array(&result, 0)?),
+            })
         }),
     ))
 }
@@ -179,7 +390,11 @@ pub fn pg_stat_ssl(backends: Arc<Backends>) -> SystemTable {
     ]));
     let rows_schema = schema.clone();
     SystemTable::new(schema, move || {
-        let rows = backends.snapshot();
+        let rows: Vec<(i32, Option<TlsInfo>)> = backends
+            .snapshot()
+            .into_iter()
+            .map(|(pid, backend)| (pid, backend.login.tls))
+            .collect();
         let text = |f: fn(&TlsInfo) -> &str| {
             Arc::new(StringArray::from_iter(
                 rows.iter().map(|(_, tls)| tls.as_ref().map(f)),
@@ -203,6 +418,116 @@ pub fn pg_stat_ssl(backends: Arc<Backends>) -> SystemTable {
                 Decimal128Array::from(vec![None; rows.len()]).with_precision_and_scale(38, 0)?,
             ),
             none(),
+        ];
+        Ok(RecordBatch::try_new(rows_schema.clone(), columns)?)
+    })
+}
+
+/// `pg_stat_activity`, from the live connections at each scan: the database
+/// `database` (its OID and name), users' OIDs from `auth`.
+pub fn pg_stat_activity(
+    backends: Arc<Backends>,
+    auth: Arc<crate::auth::Auth>,
+    database: (Option<i32>, String),
+) -> SystemTable {
+    let oid = |name: &str| crate::roles::oid_field(name);
+    let text = |name: &str| Field::new(name, DataType::Utf8, true);
+    let int4 = |name: &str| Field::new(name, DataType::Int32, true);
+    let time = |name: &str| {
+        Field::new(
+            name,
+            DataType::Timestamp(TimeUnit::Microsecond, Some(Arc::from("UTC"))),
+            true,
+        )
+    };
+    let schema: SchemaRef = Arc::new(Schema::new(vec![
+        oid("datid"),
+        text("datname"),
+        int4("pid"),
+        int4("leader_pid"),
+        oid("usesysid"),
+        text("usename"),
+        text("application_name"),
+        // inet in PostgreSQL; its text here.
+        text("client_addr"),
+        text("client_hostname"),
+        int4("client_port"),
+        time("backend_start"),
+        time("xact_start"),
+        time("query_start"),
+        time("state_change"),
+        text("wait_event_type"),
+        text("wait_event"),
+        text("state"),
+        crate::roles::xid_field("backend_xid"),
+        crate::roles::xid_field("backend_xmin"),
+        Field::new("query_id", DataType::Int64, true),
+        text("query"),
+        text("backend_type"),
+    ]));
+    let rows_schema = schema.clone();
+    SystemTable::new(schema, move || {
+        use datafusion::arrow::array::{Int64Array, TimestampMicrosecondArray, UInt32Array};
+        let rows = backends.snapshot();
+        let n = rows.len();
+        let roles: BTreeMap<String, i32> = crate::roles::catalog_roles(&auth.current())
+            .into_iter()
+            .map(|r| (r.name, r.oid))
+            .collect();
+        let application_name = |b: &Backend| {
+            b.session
+                .as_ref()
+                .and_then(std::sync::Weak::upgrade)
+                .and_then(|ctx| {
+                    laketap_engine::pgsettings::current_value(
+                        ctx.state().config().options(),
+                        "application_name",
+                    )
+                })
+                .unwrap_or_else(|| b.login.application_name.clone())
+        };
+        let texts = |f: &dyn Fn(&Backend) -> Option<String>| {
+            Arc::new(StringArray::from_iter(rows.iter().map(|(_, b)| f(b)))) as ArrayRef
+        };
+        let times = |f: &dyn Fn(&Backend) -> Option<i64>| {
+            Arc::new(
+                TimestampMicrosecondArray::from_iter(rows.iter().map(|(_, b)| f(b)))
+                    .with_timezone("UTC"),
+            ) as ArrayRef
+        };
+        let nulls = || Arc::new(StringArray::from(vec![None::<&str>; n])) as ArrayRef;
+        let no_xids = || Arc::new(UInt32Array::from(vec![None; n])) as ArrayRef;
+        let columns: Vec<ArrayRef> = vec![
+            Arc::new(Int32Array::from(vec![database.0; n])),
+            texts(&|_| Some(database.1.clone())),
+            Arc::new(Int32Array::from_iter_values(
+                rows.iter().map(|(pid, _)| *pid),
+            )),
+            Arc::new(Int32Array::from(vec![None; n])),
+            Arc::new(Int32Array::from_iter(
+                rows.iter().map(|(_, b)| roles.get(&b.login.user).copied()),
+            )),
+            texts(&|b| Some(b.login.user.clone())),
+            texts(&|b| Some(application_name(b))),
+            texts(&|b| b.login.client.map(|a| a.ip().to_string())),
+            nulls(),
+            Arc::new(Int32Array::from_iter(
+                rows.iter()
+                    .map(|(_, b)| b.login.client.map(|a| i32::from(a.port()))),
+            )),
+            times(&|b| Some(b.started)),
+            times(&|b| b.xact_start),
+            times(&|b| b.query_start),
+            times(&|b| Some(b.state_change)),
+            // An idle connection waits for its client's next message.
+            texts(&|b| (b.state != State::Active).then(|| "Client".to_string())),
+            texts(&|b| (b.state != State::Active).then(|| "ClientRead".to_string())),
+            texts(&|b| Some(b.state.text().to_string())),
+            no_xids(),
+            no_xids(),
+            Arc::new(Int64Array::from(vec![None; n])),
+            texts(&|b| Some(b.query.clone())),
+            texts(&|_| Some("client backend".to_string())),
         ];
         Ok(RecordBatch::try_new(rows_schema.clone(), columns)?)
     })
@@ -257,6 +582,16 @@ mod tests {
         assert_eq!(key_bits("TLS13_CHACHA20_POLY1305_SHA256"), 256);
     }
 
+    fn login(user: &str, tls: Option<TlsInfo>) -> Login {
+        Login {
+            user: user.to_string(),
+            client: None,
+            application_name: String::new(),
+            tls,
+            cancel: None,
+        }
+    }
+
     #[test]
     fn a_connection_is_listed_until_its_guard_drops() {
         let backends = Arc::new(Backends::default());
@@ -265,12 +600,60 @@ mod tests {
             cipher: "TLS_AES_256_GCM_SHA384".into(),
             bits: 256,
         };
-        let first = backends.register(7, Some(tls.clone()));
-        let second = backends.register(8, None);
-        assert_eq!(backends.snapshot(), vec![(7, Some(tls)), (8, None)]);
+        let first = backends.register(7, login("ann", Some(tls.clone())));
+        let second = backends.register(8, login("bob", None));
+        let listed = |b: &Backends| -> Vec<(i32, Option<TlsInfo>)> {
+            b.snapshot()
+                .into_iter()
+                .map(|(pid, b)| (pid, b.login.tls))
+                .collect()
+        };
+        assert_eq!(listed(&backends), vec![(7, Some(tls)), (8, None)]);
         drop(first);
-        assert_eq!(backends.snapshot(), vec![(8, None)]);
+        assert_eq!(listed(&backends), vec![(8, None)]);
         drop(second);
-        assert!(backends.snapshot().is_empty());
+        assert!(listed(&backends).is_empty());
+    }
+
+    #[test]
+    fn states_follow_statements_and_transactions() {
+        use pgwire::messages::response::TransactionStatus;
+        let backends = Arc::new(Backends::default());
+        let _guard = backends.register(7, login("ann", None));
+        let state = |b: &Backends| {
+            let (_, backend) = b.snapshot().remove(0);
+            (
+                backend.state.text(),
+                backend.query,
+                backend.xact_start.is_some(),
+            )
+        };
+        assert_eq!(state(&backends), ("idle", String::new(), false));
+        backends.query_started(7, "BEGIN");
+        assert_eq!(state(&backends), ("active", "BEGIN".to_string(), true));
+        backends.query_finished(7);
+        backends.transaction_status(7, TransactionStatus::Transaction);
+        assert_eq!(
+            state(&backends),
+            ("idle in transaction", "BEGIN".to_string(), true)
+        );
+        backends.query_started(7, "SELECT 1/0");
+        backends.query_finished(7);
+        backends.transaction_status(7, TransactionStatus::Error);
+        assert_eq!(
+            state(&backends),
+            (
+                "idle in transaction (aborted)",
+                "SELECT 1/0".to_string(),
+                true
+            )
+        );
+        backends.query_started(7, "ROLLBACK");
+        backends.query_finished(7);
+        backends.transaction_status(7, TransactionStatus::Idle);
+        assert_eq!(state(&backends), ("idle", "ROLLBACK".to_string(), false));
+        // Long texts are cut at a character boundary.
+        backends.query_started(7, &"é".repeat(600));
+        assert_eq!(state(&backends).1.len(), 1024);
     }
 }

@@ -45,7 +45,7 @@ pub fn rewrite_sql(sql: &str) -> Option<String> {
     let regproc_join = mentions(b".oid") && REGPROC_COLUMNS.iter().any(|c| mentions(c.as_bytes()));
     let domain_lookup = mentions(b"typtype") && mentions(b"recursive");
     let oid_aggregate = mentions(b"array_agg") && mentions(b"atttypid");
-    let regtype_text = mentions(b"regtype");
+    let regtype_text = mentions(b"regtype") || mentions(b"regclass");
     let oid_cast = mentions(b"::oid") || mentions(b"as oid");
     let visibility = mentions(b"pg_table_is_visible");
     let series = mentions(b"generate_series");
@@ -85,7 +85,7 @@ pub fn rewrite_sql(sql: &str) -> Option<String> {
         if own_catalog_table {
             changed |= qualify_own_catalog_tables(statement);
         }
-        if regtype_text || oid_cast {
+        if (regtype_text || oid_cast) && !answered_as_written(sql) {
             changed |= regtype_results(statement);
         }
         if spelled {
@@ -145,6 +145,7 @@ const OWN_CATALOG_TABLES: &[&str] = &[
     "pg_timezone_names",
     "pg_timezone_abbrevs",
     "pg_stat_ssl",
+    "pg_stat_activity",
     "pg_locks",
 ];
 
@@ -944,6 +945,52 @@ fn no_domains(expr: &Expr) -> Option<Expr> {
     Some(rewritten)
 }
 
+/// Whether datafusion-pg-catalog answers `sql` with a substitute it keeps
+/// for statements as clients write them (psql `\d`'s extended statistics
+/// and policies, which DataFusion cannot plan): its token-for-token match
+/// must see the text unchanged.
+fn answered_as_written(sql: &str) -> bool {
+    use datafusion_pg_catalog::sql::PostgresCompatibilityParser;
+    static PARSER: std::sync::LazyLock<PostgresCompatibilityParser> =
+        std::sync::LazyLock::new(PostgresCompatibilityParser::new);
+    let (Ok(answered), Ok(written)) = (
+        PARSER.parse(sql),
+        Parser::parse_sql(&PostgreSqlDialect {}, sql),
+    ) else {
+        return false;
+    };
+    let text = |statements: Vec<datafusion::sql::sqlparser::ast::Statement>| {
+        statements
+            .into_iter()
+            .map(|s| PARSER.rewrite(s).to_string())
+            .collect::<Vec<_>>()
+    };
+    text(answered) != text(written)
+}
+
+/// Whether `data_type` is `regclass` (or `pg_catalog.regclass`).
+fn is_regclass(data_type: &datafusion::sql::sqlparser::ast::DataType) -> bool {
+    matches!(
+        data_type,
+        datafusion::sql::sqlparser::ast::DataType::Regclass
+    ) || is_named_type(data_type, "regclass")
+}
+
+/// The OID a regclass cast's operand stands for: a relation's name
+/// (`'clients.people'`) looked up in pg_class, anything else as it is.
+fn regclass_operand(operand: &Expr) -> String {
+    use datafusion::sql::sqlparser::ast::{Value, ValueWithSpan};
+    if let Expr::Value(ValueWithSpan {
+        value: Value::SingleQuotedString(text),
+        ..
+    }) = operand
+        && let Some(lookup) = relation_lookup("max(laketap_c.oid)", text)
+    {
+        return lookup.to_string();
+    }
+    operand.to_string()
+}
+
 /// Whether `data_type` is `regtype` (or `pg_catalog.regtype`).
 fn is_regtype(data_type: &datafusion::sql::sqlparser::ast::DataType) -> bool {
     is_named_type(data_type, "regtype")
@@ -1019,6 +1066,8 @@ fn regtype_results(statement: &mut datafusion::sql::sqlparser::ast::Statement) -
         };
         let function = if is_regtype(data_type) {
             crate::regtype::FUNCTION
+        } else if is_regclass(data_type) {
+            crate::regtype::REGCLASS_FUNCTION
         } else if is_named_type(data_type, "oid") {
             crate::regtype::OID_FUNCTION
         } else {
@@ -1034,9 +1083,11 @@ fn regtype_results(statement: &mut datafusion::sql::sqlparser::ast::Statement) -
                 crate::colnames::unique_alias(expr, position)
             }
         });
-        // A regtype's operand is looked up by name; an oid keeps its cast.
+        // A regtype's or regclass's name is looked up; an oid keeps its cast.
         let argument = if function == crate::regtype::FUNCTION {
             regtype_operand(operand)
+        } else if function == crate::regtype::REGCLASS_FUNCTION {
+            regclass_operand(operand)
         } else {
             expr.to_string()
         };
@@ -2327,8 +2378,8 @@ pub struct PgCatalogOverlay {
     pg_stat_user_tables: Option<Arc<dyn TableProvider>>,
     /// Tables of laketap's own: `pg_roles`, `pg_user` and `pg_auth_members`
     /// from laketap's users ([`crate::roles`]), `pg_timezone_names`/
-    /// `pg_timezone_abbrevs` ([`crate::pgzones`]), `pg_stat_ssl` and
-    /// `pg_locks` ([`crate::backends`]).
+    /// `pg_timezone_abbrevs` ([`crate::pgzones`]), `pg_stat_ssl`,
+    /// `pg_stat_activity` and `pg_locks` ([`crate::backends`]).
     own: Vec<(&'static str, Arc<dyn TableProvider>)>,
     /// `pg_tablespace` with the columns DataGrip reads.
     pg_tablespace: Option<Arc<dyn TableProvider>>,
@@ -2478,6 +2529,26 @@ impl PgCatalogOverlay {
             }
             None => None,
         };
+        // pg_stat_activity's datid: the database's pg_database OID.
+        let database_oid = match inner.table("pg_database").await? {
+            Some(table) => {
+                use datafusion::arrow::array::{Array, AsArray};
+                use datafusion::arrow::datatypes::Int32Type;
+                let batches = datafusion::prelude::SessionContext::new()
+                    .read_table(table)?
+                    .filter(col("datname").eq(lit(laketap_engine::DATABASE)))?
+                    .select_columns(&["oid"])?
+                    .collect()
+                    .await?;
+                batches.iter().find(|b| b.num_rows() > 0).and_then(|b| {
+                    let oids =
+                        datafusion::arrow::compute::cast(b.column(0), &DataType::Int32).ok()?;
+                    let oids = oids.as_primitive::<Int32Type>();
+                    (!oids.is_null(0)).then(|| oids.value(0))
+                })
+            }
+            None => None,
+        };
         let pg_stat_user_tables = inner.table("pg_stat_user_tables").await?.map(|t| {
             Arc::new(crate::pgstats::PgStatUserTables::new(t.as_ref())) as Arc<dyn TableProvider>
         });
@@ -2515,6 +2586,14 @@ impl PgCatalogOverlay {
                         Arc::new(crate::backends::pg_stat_ssl(auth.backends())),
                     ),
                     ("pg_locks", Arc::new(crate::backends::pg_locks())),
+                    (
+                        "pg_stat_activity",
+                        Arc::new(crate::backends::pg_stat_activity(
+                            auth.backends(),
+                            auth.clone(),
+                            (database_oid, laketap_engine::DATABASE.to_string()),
+                        )),
+                    ),
                 ]
             },
         })
@@ -2860,6 +2939,20 @@ mod tests {
                 "SELECT format_type((SELECT oid FROM pg_catalog.pg_type WHERE typname = '_int4'), NULL)"
             )
         );
+        assert_eq!(
+            rewrite_sql("SELECT c.oid::pg_catalog.regclass AS r FROM c").as_deref(),
+            Some("SELECT laketap_regclass(c.oid) AS r FROM c")
+        );
+        // psql \d's extended statistics query is answered by
+        // datafusion-pg-catalog as written: left alone.
+        let psql = "SELECT oid, stxrelid::pg_catalog.regclass, \
+             stxnamespace::pg_catalog.regnamespace::pg_catalog.text AS nsp, stxname,\n\
+             pg_catalog.pg_get_statisticsobjdef_columns(oid) AS columns,\n  \
+             'd' = any(stxkind) AS ndist_enabled,\n  'f' = any(stxkind) AS deps_enabled,\n  \
+             'm' = any(stxkind) AS mcv_enabled,\nstxstattarget\nFROM pg_catalog.pg_statistic_ext\n\
+             WHERE stxrelid = '16389'\nORDER BY nsp, stxname;";
+        assert!(answered_as_written(psql));
+        assert_eq!(rewrite_sql(psql), None);
         // COPY's header has PostgreSQL's name.
         assert_eq!(
             rewrite_sql("COPY (SELECT atttypid::regtype FROM a) TO STDOUT").as_deref(),

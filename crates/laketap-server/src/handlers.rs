@@ -118,7 +118,7 @@ pub struct Sessions {
     /// obj_description and friends, registered per session for its reader.
     descriptions: Option<Arc<crate::describe::Descriptions>>,
     /// Table OIDs for RowDescription.
-    table_oids: crate::tableoids::TableOids,
+    table_oids: Arc<crate::tableoids::TableOids>,
 }
 
 /// Table functions that name a lake table in their first argument.
@@ -137,7 +137,7 @@ impl Sessions {
         let any = DfSessionService::new_with_hooks(Arc::new(base.clone()), hooks.clone());
         Sessions {
             any_parser: any.query_parser(),
-            table_oids: crate::tableoids::TableOids::new(base.clone()),
+            table_oids: Arc::new(crate::tableoids::TableOids::new(base.clone())),
             base,
             hooks,
             auth,
@@ -163,6 +163,10 @@ impl Sessions {
         let (pid, _) = client.pid_and_secret_key();
         client.session_extensions().get_or_insert_with(|| {
             let ctx = Arc::new(self.session_for(Who::new(self.auth.clone(), user), pid));
+            // pg_stat_activity reads its application_name.
+            self.auth
+                .backends()
+                .attach_session(pid, Arc::downgrade(&ctx));
             if let Some(startup) = &startup {
                 crate::settings::apply_startup(&ctx, startup);
             }
@@ -219,6 +223,15 @@ impl Sessions {
             descriptions.push(session_user(who.user()));
         }
         descriptions.push(crate::backends::backend_pid(pid));
+        descriptions.push(Arc::new(
+            datafusion::logical_expr::ScalarUDF::new_from_impl(
+                crate::regtype::RegclassResult::new(self.table_oids.clone()),
+            ),
+        ));
+        descriptions.push(crate::backends::cancel_backend(
+            self.auth.backends(),
+            who.clone(),
+        ));
         let catalogs = Arc::new(FilteredCatalogList::new(base.catalog_list().clone(), who));
         // EXTRACT is numeric, as in PostgreSQL (crate::extract); only in
         // client sessions, so the built-in views keep their planned types.
@@ -330,6 +343,10 @@ impl QueryParser for CompatParser {
         };
         let session = self.sessions.of(client);
         let text = rewritten.as_deref().unwrap_or(sql);
+        if text.contains(crate::regtype::REGCLASS_FUNCTION) {
+            // regclass results name relations as pg_class has them now.
+            self.sessions.table_oids.refresh().await;
+        }
         let mut first = session.parser.parse_sql(client, text, types).await;
         // Columns PostgreSQL may name alike (`SELECT x::text, x`) are
         // aliased apart, and their described names restored.
@@ -340,11 +357,10 @@ impl QueryParser for CompatParser {
             first = session.parser.parse_sql(client, &unique, types).await;
         }
         let parsed = first
-            // A MOVE keeps its own text: Execute answers it as a MOVE.
-            .map(|statement| match (statement, &moving) {
-                (Some((_, parsed)), Some(_)) => Some((sql.to_string(), parsed)),
-                (statement, _) => statement,
-            })
+            // The statement keeps the client's text: a MOVE is answered as a
+            // MOVE at Execute, and the query log and pg_stat_activity show what
+            // the client sent, not laketap's rewrite of it.
+            .map(|statement| statement.map(|(_, parsed)| (sql.to_string(), parsed)))
             .and_then(|statement| match statement {
                 Some((text, Some((ast, plan)))) => {
                     let time_zone = session
@@ -377,7 +393,8 @@ impl QueryParser for CompatParser {
         if let Err(e) = &parsed {
             // Planning happens at Parse in the extended protocol: log the
             // statements that never reach Execute.
-            Running::new(&self.log, client, sql).finish(0, Some(error_text(e)));
+            Running::new(&self.log, self.sessions.auth.backends(), client, sql)
+                .finish(0, Some(error_text(e)));
         }
         parsed
     }
@@ -488,10 +505,19 @@ struct Running {
     log: Arc<QueryLog>,
     record: Option<QueryRecord>,
     start: Instant,
+    /// Where pg_stat_activity shows the statement: the connections, and this one's pid.
+    activity: (Arc<crate::backends::Backends>, i32),
 }
 
 impl Running {
-    fn new<C: ClientInfo + ?Sized>(log: &Arc<QueryLog>, client: &C, sql: &str) -> Running {
+    fn new<C: ClientInfo + ?Sized>(
+        log: &Arc<QueryLog>,
+        backends: Arc<crate::backends::Backends>,
+        client: &C,
+        sql: &str,
+    ) -> Running {
+        let pid = client.pid_and_secret_key().0;
+        backends.query_started(pid, sql);
         let record = QueryRecord {
             query_id: log.next_id(),
             user: client
@@ -510,11 +536,13 @@ impl Running {
             log: log.clone(),
             record: Some(record),
             start: Instant::now(),
+            activity: (backends, pid),
         }
     }
 
     fn finish(&mut self, rows: u64, error: Option<String>) {
         if let Some(mut record) = self.record.take() {
+            self.activity.0.query_finished(self.activity.1);
             record.duration_ms = self.start.elapsed().as_secs_f64() * 1000.0;
             record.rows = rows;
             record.error = error;
@@ -812,7 +840,7 @@ impl SimpleQueryHandler for LoggedService {
         C::Error: Debug,
         PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
     {
-        let mut running = Running::new(&self.log, client, query);
+        let mut running = Running::new(&self.log, self.sessions.auth.backends(), client, query);
         let session = self.sessions.of(client);
         let limit = statement_timeout(client);
         // A message with a MOVE runs statement by statement, each MOVE as
@@ -844,6 +872,10 @@ impl SimpleQueryHandler for LoggedService {
             None => {
                 let rewritten = compat::rewrite_sql(query);
                 let mut sql = rewritten.unwrap_or_else(|| query.to_string());
+                if sql.contains(crate::regtype::REGCLASS_FUNCTION) {
+                    // regclass results name relations as pg_class has them now.
+                    self.sessions.table_oids.refresh().await;
+                }
                 let mut result = within_timeout(
                     limit,
                     SimpleQueryHandler::do_query(session.service.as_ref(), client, &sql),
@@ -922,7 +954,12 @@ impl ExtendedQueryHandler for LoggedService {
         C::Error: Debug,
         PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
     {
-        let mut running = Running::new(&self.log, client, &portal.statement.statement.0);
+        let mut running = Running::new(
+            &self.log,
+            self.sessions.auth.backends(),
+            client,
+            &portal.statement.statement.0,
+        );
         let session = self.sessions.of(client);
         let limit = statement_timeout(client);
         let parsed = portal.statement.statement.1.as_ref();

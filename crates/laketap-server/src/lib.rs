@@ -580,6 +580,13 @@ async fn serve_connection(
             socket
                 .set_transaction_status(pgwire::messages::response::TransactionStatus::Transaction);
         }
+        // pg_stat_activity's state: idle, or idle in a transaction block.
+        if lifted || authenticated.load(Ordering::Acquire) {
+            handlers
+                .auth
+                .backends()
+                .transaction_status(socket.pid_and_secret_key().0, socket.transaction_status());
+        }
         if !lifted && authenticated.load(Ordering::Acquire) {
             socket.get_mut().frames_mut().authenticated();
             lifted = true;

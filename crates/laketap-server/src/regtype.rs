@@ -165,7 +165,7 @@ impl TypeNames {
 
 /// An identifier as `quote_identifier` writes it: quoted unless it is
 /// lower-case letters, digits and underscores not starting with a digit.
-fn quote_identifier(name: &str) -> String {
+pub fn quote_identifier(name: &str) -> String {
     let plain = name
         .chars()
         .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
@@ -238,44 +238,135 @@ impl ScalarUDFImpl for RegtypeResult {
     }
 
     fn return_field_from_args(&self, _args: ReturnFieldArgs) -> DfResult<FieldRef> {
-        Ok(Arc::new(
-            Field::new(FUNCTION, DataType::Struct(fields()), true).with_metadata(HashMap::from([
-                (
-                    arrow_pg::datatypes::PG_OID_ALIAS_KEY.to_string(),
-                    "regtype".to_string(),
-                ),
-            ])),
-        ))
+        Ok(reg_field(FUNCTION, "regtype"))
     }
 
     fn invoke_with_args(&self, args: ScalarFunctionArgs) -> DfResult<ColumnarValue> {
-        let scalar = matches!(args.args.first(), Some(ColumnarValue::Scalar(_)));
-        let arrays = ColumnarValue::values_to_arrays(&args.args)?;
-        let [oids] = arrays.as_slice() else {
-            return exec_err!("{FUNCTION} takes one argument");
-        };
-        let oids = datafusion::arrow::compute::cast(oids, &DataType::Int32)?;
-        let oids = oids.as_primitive::<Int32Type>();
-        let mut names = StringBuilder::with_capacity(oids.len(), oids.len() * 8);
-        for oid in oids.iter() {
-            match oid {
-                Some(oid) => names.append_value(self.names.name(oid)),
-                None => names.append_null(),
-            }
+        reg_values(args, FUNCTION, |oid| self.names.name(oid))
+    }
+}
+
+/// The function a result's `x::regclass` is written as.
+pub const REGCLASS_FUNCTION: &str = "laketap_regclass";
+
+/// `laketap_regclass(oid)`: a regclass result, the relation's name
+/// (`regclassout`: schema-qualified unless visible on the session's
+/// search_path), described as regclass; the number for an OID that is no
+/// relation's. The names are pg_class's as last read (at most a second
+/// before the statement: [`crate::tableoids::TableOids::refresh`]).
+#[derive(Debug)]
+pub struct RegclassResult {
+    signature: Signature,
+    relations: Arc<crate::tableoids::TableOids>,
+}
+
+impl PartialEq for RegclassResult {
+    fn eq(&self, other: &Self) -> bool {
+        Arc::ptr_eq(&self.relations, &other.relations)
+    }
+}
+
+impl Eq for RegclassResult {}
+
+impl std::hash::Hash for RegclassResult {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        REGCLASS_FUNCTION.hash(state);
+    }
+}
+
+impl RegclassResult {
+    pub fn new(relations: Arc<crate::tableoids::TableOids>) -> Self {
+        RegclassResult {
+            signature: Signature::one_of(
+                vec![
+                    TypeSignature::Exact(vec![DataType::Int32]),
+                    TypeSignature::Exact(vec![DataType::Int64]),
+                ],
+                Volatility::Stable,
+            ),
+            relations,
         }
-        let columns: Vec<ArrayRef> = vec![
-            Arc::new(Int32Array::from(oids.clone())),
-            Arc::new(names.finish()),
-        ];
-        let result: ArrayRef = Arc::new(StructArray::try_new(
-            fields(),
-            columns,
-            oids.nulls().cloned(),
-        )?);
-        Ok(if scalar {
-            ColumnarValue::Scalar(ScalarValue::try_from_array(&result, 0)?)
-        } else {
-            ColumnarValue::Array(result)
+    }
+}
+
+/// A reg* result's field: a struct of OID and name tagged with `kind`.
+fn reg_field(name: &str, kind: &str) -> FieldRef {
+    Arc::new(
+        Field::new(name, DataType::Struct(fields()), true).with_metadata(HashMap::from([(
+            arrow_pg::datatypes::PG_OID_ALIAS_KEY.to_string(),
+            kind.to_string(),
+        )])),
+    )
+}
+
+/// The struct of OIDs and their names (`name(oid)`) for `args`' one argument.
+fn reg_values(
+    args: ScalarFunctionArgs,
+    function: &str,
+    name: impl Fn(i32) -> String,
+) -> DfResult<ColumnarValue> {
+    let scalar = matches!(args.args.first(), Some(ColumnarValue::Scalar(_)));
+    let arrays = ColumnarValue::values_to_arrays(&args.args)?;
+    let [oids] = arrays.as_slice() else {
+        return exec_err!("{function} takes one argument");
+    };
+    let oids = datafusion::arrow::compute::cast(oids, &DataType::Int32)?;
+    let oids = oids.as_primitive::<Int32Type>();
+    let mut names = StringBuilder::with_capacity(oids.len(), oids.len() * 8);
+    for oid in oids.iter() {
+        match oid {
+            Some(oid) => names.append_value(name(oid)),
+            None => names.append_null(),
+        }
+    }
+    let columns: Vec<ArrayRef> = vec![
+        Arc::new(Int32Array::from(oids.clone())),
+        Arc::new(names.finish()),
+    ];
+    let result: ArrayRef = Arc::new(StructArray::try_new(
+        fields(),
+        columns,
+        oids.nulls().cloned(),
+    )?);
+    Ok(if scalar {
+        ColumnarValue::Scalar(ScalarValue::try_from_array(&result, 0)?)
+    } else {
+        ColumnarValue::Array(result)
+    })
+}
+
+impl ScalarUDFImpl for RegclassResult {
+    fn name(&self) -> &str {
+        REGCLASS_FUNCTION
+    }
+
+    fn signature(&self) -> &Signature {
+        &self.signature
+    }
+
+    fn return_type(&self, _args: &[DataType]) -> DfResult<DataType> {
+        Ok(DataType::Struct(fields()))
+    }
+
+    fn return_field_from_args(&self, _args: ReturnFieldArgs) -> DfResult<FieldRef> {
+        Ok(reg_field(REGCLASS_FUNCTION, "regclass"))
+    }
+
+    fn invoke_with_args(&self, args: ScalarFunctionArgs) -> DfResult<ColumnarValue> {
+        let path: Vec<String> =
+            laketap_engine::pgsettings::current_value(&args.config_options, "search_path")
+                .map(|p| {
+                    p.split(',')
+                        .map(|s| s.trim().trim_matches('"').to_string())
+                        .filter(|s| !s.is_empty())
+                        .collect()
+                })
+                .unwrap_or_default();
+        let relations = self.relations.clone();
+        reg_values(args, REGCLASS_FUNCTION, |oid| {
+            relations
+                .relation_name(oid, &path)
+                .unwrap_or_else(|| (oid as u32).to_string())
         })
     }
 }

@@ -41,6 +41,13 @@ pub struct TableOids {
     refreshed: Mutex<Option<Instant>>,
 }
 
+impl std::fmt::Debug for TableOids {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let known = self.oids.read().map_or(0, |oids| oids.len());
+        f.debug_struct("TableOids").field("known", &known).finish()
+    }
+}
+
 /// A relation read by a plan: its (schema, name) and its columns.
 struct Source {
     key: (String, String),
@@ -69,6 +76,12 @@ impl TableOids {
         if !missing {
             return;
         }
+        self.refresh().await;
+    }
+
+    /// Reads pg_class again, unless it was read within the last second
+    /// (`x::regclass` results name relations from it).
+    pub async fn refresh(&self) {
         {
             let Ok(mut refreshed) = self.refreshed.lock() else {
                 return;
@@ -123,6 +136,27 @@ impl TableOids {
             }
         }
         Ok(oids)
+    }
+
+    /// `regclassout(oid)`: the relation's name, qualified with its schema
+    /// unless the relation is the first of its name on the search path
+    /// `path` (pg_catalog first, as PostgreSQL searches it), with names quoted
+    /// as identifiers are. None for an OID no relation has.
+    pub fn relation_name(&self, oid: i32, path: &[String]) -> Option<String> {
+        let oids = self.oids.read().ok()?;
+        let (schema, name) = oids
+            .iter()
+            .find(|(_, relation)| **relation == oid)
+            .map(|(key, _)| key)?;
+        let first = std::iter::once("pg_catalog")
+            .chain(path.iter().map(String::as_str))
+            .find(|s| oids.contains_key(&(s.to_string(), name.clone())));
+        let quoted = crate::regtype::quote_identifier(name);
+        Some(if first == Some(schema.as_str()) {
+            quoted
+        } else {
+            format!("{}.{quoted}", crate::regtype::quote_identifier(schema))
+        })
     }
 
     /// `fields` (describing `plan`'s output) with the table OID and column
@@ -278,6 +312,40 @@ fn lookup(oids: &HashMap<(String, String), i32>, key: &(String, String)) -> Opti
 mod tests {
     use super::*;
     use datafusion::arrow::datatypes::DataType;
+
+    #[test]
+    fn relation_names_are_qualified_unless_visible_on_the_path() {
+        let oids = TableOids::new(datafusion::prelude::SessionContext::new());
+        let known = [
+            (("pg_catalog", "pg_class"), 1259),
+            (("clients", "people"), 16400),
+            (("sales", "people"), 16401),
+            (("Mixed Case", "T"), 16402),
+        ];
+        if let Ok(mut map) = oids.oids.write() {
+            for ((schema, name), oid) in known {
+                map.insert((schema.to_string(), name.to_string()), oid);
+            }
+        }
+        let path = |p: &[&str]| p.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        let name = |oid, p: &[&str]| oids.relation_name(oid, &path(p));
+        assert_eq!(name(1259, &["public"]).as_deref(), Some("pg_class"));
+        assert_eq!(name(16400, &["public"]).as_deref(), Some("clients.people"));
+        assert_eq!(
+            name(16400, &["clients", "sales"]).as_deref(),
+            Some("people")
+        );
+        // sales.people is hidden by clients.people, earlier on the path.
+        assert_eq!(
+            name(16401, &["clients", "sales"]).as_deref(),
+            Some("sales.people")
+        );
+        assert_eq!(
+            name(16402, &["public"]).as_deref(),
+            Some("\"Mixed Case\".\"T\"")
+        );
+        assert_eq!(name(99, &["public"]), None);
+    }
 
     #[test]
     fn numeric_type_modifiers_as_postgresql_packs_them() {

@@ -113,6 +113,12 @@ FUNCTIONS = {
                      "'integer'::regtype::text AS d, 'text'::regtype::oid AS e, NULL::regtype AS f",
     "regtype_unnamed": "SELECT 'timestamptz'::regtype, 23::regtype",
     "oid_casts": "SELECT 25::oid AS a, '1259'::oid AS b, 'text'::regtype::oid",
+    "regclass_names": "SELECT 'pg_class'::regclass AS a, 'clients.people'::regclass AS b, "
+                      "'pg_catalog.pg_type'::regclass AS c, 'clients.people'::regclass::oid > 0 AS d",
+    "regclass_columns": "SELECT c.oid::regclass, c.relname::text FROM pg_catalog.pg_class c "
+                        "JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace "
+                        "WHERE n.nspname IN ('clients', 'sales', 'pg_catalog') AND c.relname IN ('people', 'orders', 'pg_attribute') "
+                        "ORDER BY 2",
     "regtype_columns": "SELECT t.oid::regtype, t.typname::text FROM pg_catalog.pg_type t "
                        "WHERE t.typname IN ('xid', '_varchar', 'bpchar', 'char', 'timestamptz', 'float4') ORDER BY t.typname",
     "regtype_of_lake_columns": "SELECT a.attname::text, a.atttypid::regtype AS type FROM pg_catalog.pg_attribute a "

@@ -605,3 +605,69 @@ def test_cancel_request():
 
     check("psycopg3.cancel.running_query", CLIENT, "CancelRequest stops a running query (57014)", run,
           timeout=60)
+
+
+def test_pg_cancel_backend():
+    """pg_cancel_backend(pid) from another session stops a running query with 57014."""
+    import threading
+
+    def run(server):
+        with connect(server) as conn, connect(server) as other:
+            pid = conn.info.backend_pid
+            timer = threading.Timer(0.5, lambda: other.execute("SELECT pg_cancel_backend(%s)", (pid,)))
+            timer.start()
+            try:
+                conn.execute("SELECT count(*) FROM generate_series(1, 100000) AS a(x) "
+                             "CROSS JOIN generate_series(1, 100000) AS b(y)").fetchall()
+                got = {"error": None}
+            except psycopg.Error as e:
+                got = {"error": e.sqlstate}
+            finally:
+                timer.join()
+            got["after"] = rows(conn.execute("SELECT 1::int4").fetchall())
+            # A pid that is no session's: false.
+            got["unknown pid"] = other.execute("SELECT pg_cancel_backend(2147483000)").fetchone()[0]
+            return got
+
+    check("psycopg3.cancel.pg_cancel_backend", CLIENT, "pg_cancel_backend stops another session's query (57014)",
+          run, timeout=60)
+
+
+def test_regclass_follows_search_path():
+    sql = ("SELECT c.oid::regclass FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n "
+           "ON n.oid = c.relnamespace WHERE n.nspname = 'clients' AND c.relname = 'people'")
+
+    def run(server):
+        with connect(server) as conn:
+            before = conn.execute(sql).fetchone()[0]
+            conn.execute("SET search_path = clients, public")
+            after = conn.execute(sql).fetchone()[0]
+        return {"qualified off the path": before, "bare on it": after}
+
+    check("psycopg3.set.regclass_search_path", CLIENT, "x::regclass names a relation as the search_path sees it", run)
+
+
+def test_pg_stat_activity():
+    # wait_event is left out: PostgreSQL's is ClientRead or NULL for an idle
+    # session depending on when it is read.
+    def run(server):
+        with connect(server) as a, connect(server) as b:
+            a.execute("SET application_name = 'conn-a'")
+            a.execute("SELECT 1")
+            a.execute("BEGIN")
+            a.execute("SELECT 2")
+            rows_ = b.execute(
+                "SELECT pid = %s AS is_a, datname::text, datid = (SELECT oid FROM pg_database WHERE datname = current_database()) AS datid, "
+                "usename::text, usesysid = (SELECT oid FROM pg_roles WHERE rolname = current_user) AS usesysid, "
+                "application_name, client_addr IS NOT NULL AS addr, client_port > 0 AS port, backend_type, state, query, "
+                "backend_start <= now() AS started, xact_start IS NOT NULL AS in_xact, query_start >= backend_start AS q, "
+                "state_change >= backend_start AS sc, leader_pid "
+                "FROM pg_stat_activity WHERE pid IN (%s, %s) ORDER BY pid = %s DESC",
+                (a.info.backend_pid, a.info.backend_pid, b.info.backend_pid, a.info.backend_pid),
+            ).fetchall()
+            a.execute("ROLLBACK")
+            after = b.execute("SELECT state, query, xact_start IS NULL FROM pg_stat_activity WHERE pid = %s",
+                              (a.info.backend_pid,)).fetchall()
+        return {"rows": rows(rows_), "after rollback": rows(after)}
+
+    check("psycopg3.startup.pg_stat_activity", CLIENT, "pg_stat_activity: state, query and settings of each session", run)

@@ -555,6 +555,57 @@ async fn roles_limit_reads_writes_and_what_the_catalogs_show() {
             "root|admin"
         ]
     );
+    // pg_stat_activity: a user sees its own sessions' queries, and only who
+    // runs the others (PostgreSQL without pg_read_all_stats); an admin sees all.
+    let root_pid = root
+        .simple_query("SELECT pg_backend_pid()")
+        .await
+        .expect("pid");
+    let root_pid = text(root_pid).remove(0);
+    let others = ana
+        .simple_query(&format!(
+            "SELECT usename, query, state IS NULL, client_port IS NULL FROM pg_stat_activity \
+             WHERE pid = {root_pid}"
+        ))
+        .await
+        .expect("pg_stat_activity");
+    assert_eq!(text(others), ["root|<insufficient privilege>|t|t"]);
+    let own = ana
+        .simple_query(
+            "SELECT usename, query, state FROM pg_stat_activity WHERE pid = pg_backend_pid()",
+        )
+        .await
+        .expect("pg_stat_activity");
+    assert_eq!(
+        text(own),
+        [
+            "ana|SELECT usename, query, state FROM pg_stat_activity WHERE pid = pg_backend_pid()|active"
+        ]
+    );
+    let ana_pid = text(
+        ana.simple_query("SELECT pg_backend_pid()")
+            .await
+            .expect("pid"),
+    )
+    .remove(0);
+    let seen_by_admin = root
+        .simple_query(&format!(
+            "SELECT usename, query, state FROM pg_stat_activity WHERE pid = {ana_pid}"
+        ))
+        .await
+        .expect("pg_stat_activity");
+    assert_eq!(text(seen_by_admin), ["ana|SELECT pg_backend_pid()|idle"]);
+    // Cancelling another user's query needs an admin.
+    let (code, message) = refused(&ana, &format!("SELECT pg_cancel_backend({root_pid})")).await;
+    assert_eq!(code, "42501", "{message}");
+    assert_eq!(
+        text(
+            root.simple_query(&format!("SELECT pg_cancel_backend({ana_pid})"))
+                .await
+                .expect("cancel")
+        ),
+        ["t"]
+    );
     let owners = root
         .simple_query(
             "SELECT DISTINCT pg_catalog.pg_get_userbyid(c.relowner), pg_catalog.pg_get_userbyid(16385) \
