@@ -552,6 +552,10 @@ impl Startup {
                 application_name: default("application_name"),
                 tls,
                 cancel: Some(cancel),
+                terminate: client
+                    .session_extensions()
+                    .get::<crate::backends::Terminate>()
+                    .map(|t| t.0.clone()),
             },
         );
         client.session_extensions().insert(listed);

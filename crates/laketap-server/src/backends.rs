@@ -13,6 +13,8 @@
 //!   certificates are not asked for, so `client_dn`, `client_serial` and
 //!   `issuer_dn` are NULL. PostgreSQL also lists its background processes
 //!   (ssl false); laketap has none.
+//! - `pg_cancel_backend(pid)` and `pg_terminate_backend(pid)` cancel a
+//!   connection's running query, and close the connection.
 //! - `pg_locks` has PostgreSQL's columns and no rows. laketap has no lock
 //!   manager: a query reads a snapshot of each table and takes no lock that
 //!   another could wait on, and no statement gets a transaction id, so there
@@ -128,7 +130,39 @@ pub struct Login {
     pub tls: Option<TlsInfo>,
     /// Fires a cancel of its running query (`pg_cancel_backend`).
     pub cancel: Option<Arc<pgwire::api::ConnectionHandle>>,
+    /// Ends the connection (`pg_terminate_backend`).
+    pub terminate: Option<Arc<tokio::sync::Notify>>,
 }
+
+/// What `pg_cancel_backend` and `pg_terminate_backend` do to a connection.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Signal {
+    /// Cancel its running query (57014 there).
+    Cancel,
+    /// Cancel its running query and close the connection (FATAL 57P01).
+    Terminate,
+}
+
+impl Signal {
+    fn function(self) -> &'static str {
+        match self {
+            Signal::Cancel => "pg_cancel_backend",
+            Signal::Terminate => "pg_terminate_backend",
+        }
+    }
+
+    fn what(self) -> &'static str {
+        match self {
+            Signal::Cancel => "cancel query",
+            Signal::Terminate => "terminate process",
+        }
+    }
+}
+
+/// A connection's terminate signal, kept in its session until it is
+/// registered; the connection's loop waits on it.
+#[derive(Debug, Clone)]
+pub struct Terminate(pub Arc<tokio::sync::Notify>);
 
 /// One live connection.
 #[derive(Debug, Clone)]
@@ -275,19 +309,27 @@ impl Backends {
         }
     }
 
-    /// Fires a cancel of the query connection `pid` runs; whether there is
-    /// such a connection.
-    pub fn cancel(&self, pid: i32) -> bool {
-        let handle = self.live().get(&pid).and_then(|b| b.login.cancel.clone());
-        match handle {
-            Some(handle) => {
-                tokio::spawn(async move {
-                    handle.cancel().await;
-                });
-                true
-            }
-            None => false,
+    /// Sends `signal` to connection `pid`: its running query is canceled,
+    /// and on Terminate the connection is then closed. Whether there is such
+    /// a connection.
+    pub fn signal(&self, pid: i32, signal: Signal) -> bool {
+        let (cancel, terminate) = match self.live().get(&pid) {
+            Some(b) => (b.login.cancel.clone(), b.login.terminate.clone()),
+            None => return false,
+        };
+        if signal == Signal::Terminate
+            && let Some(terminate) = terminate
+        {
+            // A permit if the connection is running a statement: it closes
+            // when the statement (canceled below) has ended.
+            terminate.notify_one();
         }
+        if let Some(handle) = cancel {
+            tokio::spawn(async move {
+                handle.cancel().await;
+            });
+        }
+        true
     }
 
     /// The user of connection `pid`.
@@ -317,13 +359,19 @@ pub fn backend_pid(pid: i32) -> Arc<ScalarUDF> {
     ))
 }
 
-/// `pg_cancel_backend(pid)` for `who`: cancels the query connection `pid`
-/// runs, as a CancelRequest does. An admin may cancel any, a user its own
-/// connections' (42501 otherwise, as PostgreSQL answers without
-/// `pg_signal_backend`); false for a pid that is no connection's.
-pub fn cancel_backend(backends: Arc<Backends>, who: crate::access::Who) -> Arc<ScalarUDF> {
+/// `pg_cancel_backend(pid)` and `pg_terminate_backend(pid)` for `who`:
+/// cancels the query connection `pid` runs, as a CancelRequest does, and on
+/// Terminate closes the connection (FATAL 57P01, as PostgreSQL's backend
+/// says). An admin may signal any connection, a user its own (42501
+/// otherwise, as PostgreSQL answers without `pg_signal_backend`); false for a
+/// pid that is no connection's.
+pub fn signal_backend(
+    backends: Arc<Backends>,
+    who: crate::access::Who,
+    signal: Signal,
+) -> Arc<ScalarUDF> {
     Arc::new(create_udf(
-        "pg_cancel_backend",
+        signal.function(),
         vec![DataType::Int64],
         DataType::Boolean,
         Volatility::Volatile,
@@ -336,7 +384,9 @@ pub fn cancel_backend(backends: Arc<Backends>, who: crate::access::Who) -> Arc<S
             };
             let pids = match args.first() {
                 Some(value) => value.to_array(rows)?,
-                None => return datafusion::common::exec_err!("pg_cancel_backend takes a pid"),
+                None => {
+                    return datafusion::common::exec_err!("{} takes a pid", signal.function());
+                }
             };
             let pids = pids.as_primitive::<Int64Type>();
             let mut out = Vec::with_capacity(pids.len());
@@ -356,12 +406,12 @@ pub fn cancel_backend(backends: Arc<Backends>, who: crate::access::Who) -> Arc<S
                         out.push(Some(false));
                     }
                     Some(user) if user == who.user() || who.access().admin => {
-                        out.push(Some(backends.cancel(pid)));
+                        out.push(Some(backends.signal(pid, signal)));
                     }
                     Some(_) => {
                         return Err(crate::access::denied(format!(
-                            "permission denied to cancel query: only an admin or the role \
-                             whose query is being canceled may cancel it (pid {pid})"
+                            "permission denied to {}: only an admin or the role of connection {pid} may",
+                            signal.what()
                         )));
                     }
                 }
@@ -589,6 +639,7 @@ mod tests {
             application_name: String::new(),
             tls,
             cancel: None,
+            terminate: None,
         }
     }
 

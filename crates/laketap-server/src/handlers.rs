@@ -228,10 +228,16 @@ impl Sessions {
                 crate::regtype::RegclassResult::new(self.table_oids.clone()),
             ),
         ));
-        descriptions.push(crate::backends::cancel_backend(
-            self.auth.backends(),
-            who.clone(),
-        ));
+        for signal in [
+            crate::backends::Signal::Cancel,
+            crate::backends::Signal::Terminate,
+        ] {
+            descriptions.push(crate::backends::signal_backend(
+                self.auth.backends(),
+                who.clone(),
+                signal,
+            ));
+        }
         let catalogs = Arc::new(FilteredCatalogList::new(base.catalog_list().clone(), who));
         // EXTRACT is numeric, as in PostgreSQL (crate::extract); only in
         // client sessions, so the built-in views keep their planned types.

@@ -503,6 +503,11 @@ async fn serve_connection(
     socket
         .session_extensions()
         .insert(backends::ConnectionTls(tls));
+    // pg_terminate_backend ends the connection through it.
+    let terminate = Arc::new(tokio::sync::Notify::new());
+    socket
+        .session_extensions()
+        .insert(backends::Terminate(terminate.clone()));
     if let Err(violation) = early {
         return refuse_violation(&mut socket, &violation).await;
     }
@@ -534,7 +539,19 @@ async fn serve_connection(
                 next = socket.next() => next,
             }
         } else {
-            socket.next().await
+            tokio::select! {
+                () = terminate.notified() => {
+                    tracing::info!(%addr, "closed: terminated by pg_terminate_backend");
+                    let info = ErrorInfo::new(
+                        "FATAL".to_string(),
+                        "57P01".to_string(),
+                        "terminating connection due to administrator command".to_string(),
+                    );
+                    let _ = socket.send(PgWireBackendMessage::ErrorResponse(info.into())).await;
+                    break;
+                }
+                next = socket.next() => next,
+            }
         };
         let message = match next {
             Some(Ok(message)) => message,

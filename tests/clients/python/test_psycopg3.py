@@ -633,6 +633,34 @@ def test_pg_cancel_backend():
           run, timeout=60)
 
 
+def test_pg_terminate_backend():
+    """pg_terminate_backend(pid) closes another session; its next statement fails with 57P01."""
+    import time
+
+    def run(server):
+        with connect(server) as conn, connect(server) as other:
+            pid = conn.info.backend_pid
+            got = {"terminated": other.execute("SELECT pg_terminate_backend(%s)", (pid,)).fetchone()[0]}
+            # The connection's end reaches the client asynchronously (no
+            # timing is observed: the loop only waits for it to happen).
+            for _ in range(100):
+                if other.execute("SELECT count(*) FROM pg_stat_activity WHERE pid = %s", (pid,)).fetchone()[0] == 0:
+                    break
+                time.sleep(0.05)
+            try:
+                conn.execute("SELECT 1")
+                got["next statement"] = "answered"
+            except psycopg.Error as e:
+                got["next statement"] = (type(e).__name__, e.sqlstate)
+            got["closed"] = conn.closed
+            got["other still serves"] = other.execute("SELECT 1::int4").fetchone()[0]
+            got["unknown pid"] = other.execute("SELECT pg_terminate_backend(2147483000)").fetchone()[0]
+            return got
+
+    check("psycopg3.cancel.pg_terminate_backend", CLIENT, "pg_terminate_backend closes another session (57P01)",
+          run, timeout=60)
+
+
 def test_regclass_follows_search_path():
     sql = ("SELECT c.oid::regclass FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n "
            "ON n.oid = c.relnamespace WHERE n.nspname = 'clients' AND c.relname = 'people'")

@@ -596,8 +596,10 @@ async fn roles_limit_reads_writes_and_what_the_catalogs_show() {
         .expect("pg_stat_activity");
     assert_eq!(text(seen_by_admin), ["ana|SELECT pg_backend_pid()|idle"]);
     // Cancelling another user's query needs an admin.
-    let (code, message) = refused(&ana, &format!("SELECT pg_cancel_backend({root_pid})")).await;
-    assert_eq!(code, "42501", "{message}");
+    for signal in ["pg_cancel_backend", "pg_terminate_backend"] {
+        let (code, message) = refused(&ana, &format!("SELECT {signal}({root_pid})")).await;
+        assert_eq!(code, "42501", "{signal}: {message}");
+    }
     assert_eq!(
         text(
             root.simple_query(&format!("SELECT pg_cancel_backend({ana_pid})"))
