@@ -294,8 +294,8 @@ impl SchemaProvider for DeniedSchema {
 }
 
 /// `pg_catalog` with its relation tables cut down to the readable schemas,
-/// and other users' sessions in `pg_stat_activity` shown as PostgreSQL shows
-/// them to a user without `pg_read_all_stats`.
+/// and other users' sessions in `pg_stat_activity` and `pg_stat_ssl` shown as
+/// PostgreSQL shows them to a user without `pg_read_all_stats`.
 #[derive(Debug)]
 struct FilteredPgCatalog {
     inner: Arc<dyn SchemaProvider>,
@@ -315,7 +315,6 @@ const ACTIVITY_SHOWN_TO_ALL: &[&str] = &[
     "usesysid",
     "usename",
     "application_name",
-    "backend_type",
 ];
 
 impl FilteredPgCatalog {
@@ -416,6 +415,19 @@ impl FilteredPgCatalog {
                             )?
                             .build()?,
                     )?
+            }
+            // PostgreSQL lists the sessions whose client_port the reader may
+            // see: its own.
+            "pg_stat_ssl" => {
+                let own = self
+                    .source("pg_stat_activity")
+                    .await?
+                    .filter(col("usename").eq(lit(self.user.clone())))?
+                    .project(vec![col("pid")])?
+                    .build()?;
+                self.source(name)
+                    .await?
+                    .filter(in_subquery(col("pid"), Arc::new(own)))?
             }
             "pg_stat_activity" => {
                 let source = self.source(name).await?;

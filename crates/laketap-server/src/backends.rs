@@ -11,8 +11,12 @@
 //! - `pg_stat_ssl` has a row per connection: whether it is encrypted, and the
 //!   TLS version, cipher and its key bits that rustls negotiated. Client
 //!   certificates are not asked for, so `client_dn`, `client_serial` and
-//!   `issuer_dn` are NULL. PostgreSQL also lists its background processes
-//!   (ssl false); laketap has none.
+//!   `issuer_dn` are NULL. A user who is not an admin sees its own sessions'
+//!   rows only, as PostgreSQL shows those whose `client_port` it may read.
+//! - `pg_stat_activity` has a row per connection: who, from where, its
+//!   state, the statement as the client sent it and when it started; another
+//!   user's session shows only who runs it, unless the reader is an admin
+//!   (`crate::access`).
 //! - `pg_cancel_backend(pid)` and `pg_terminate_backend(pid)` cancel a
 //!   connection's running query, and close the connection.
 //! - `pg_locks` has PostgreSQL's columns and no rows. laketap has no lock
@@ -210,8 +214,18 @@ fn now_micros() -> i64 {
 }
 
 /// The longest query text `pg_stat_activity` keeps, in bytes (PostgreSQL's
-/// `track_activity_query_size` default).
-const QUERY_BYTES: usize = 1024;
+/// `track_activity_query_size` default, less its terminating zero).
+const QUERY_BYTES: usize = 1023;
+
+/// The longest start of `text` of at most `bytes` bytes that ends at a
+/// character boundary.
+pub fn prefix(text: &str, bytes: usize) -> &str {
+    let mut end = text.len().min(bytes);
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    &text[..end]
+}
 
 impl Backends {
     fn live(&self) -> std::sync::MutexGuard<'_, BTreeMap<i32, Backend>> {
@@ -256,16 +270,22 @@ impl Backends {
     pub fn query_started(&self, pid: i32, sql: &str) {
         let now = now_micros();
         if let Some(backend) = self.live().get_mut(&pid) {
-            let mut end = sql.len().min(QUERY_BYTES);
-            while !sql.is_char_boundary(end) {
-                end -= 1;
-            }
-            backend.query = sql[..end].to_string();
+            backend.query = prefix(sql, QUERY_BYTES).to_string();
             backend.query_start = Some(now);
             backend.state = State::Active;
             backend.state_change = now;
             if backend.xact_start.is_none() {
                 backend.xact_start = Some(now);
+            }
+        }
+    }
+
+    /// Connection `pid` began (`true`) or ended a transaction block.
+    pub fn in_transaction(&self, pid: i32, started: bool) {
+        if let Some(backend) = self.live().get_mut(&pid) {
+            backend.in_transaction = started;
+            if !started {
+                backend.xact_start = None;
             }
         }
     }
@@ -402,7 +422,7 @@ pub fn signal_backend(
                 };
                 match backends.user_of(pid) {
                     None => {
-                        tracing::warn!(pid, "PID {pid} is not a laketap connection");
+                        tracing::debug!(pid, "PID {pid} is not a laketap connection");
                         out.push(Some(false));
                     }
                     Some(user) if user == who.user() || who.access().admin => {
@@ -529,8 +549,11 @@ pub fn pg_stat_activity(
                 .as_ref()
                 .and_then(std::sync::Weak::upgrade)
                 .and_then(|ctx| {
+                    // Read in place: state() would copy the whole session state.
+                    let state = ctx.state_ref();
+                    let state = state.read();
                     laketap_engine::pgsettings::current_value(
-                        ctx.state().config().options(),
+                        state.config().options(),
                         "application_name",
                     )
                 })
@@ -703,8 +726,9 @@ mod tests {
         backends.query_finished(7);
         backends.transaction_status(7, TransactionStatus::Idle);
         assert_eq!(state(&backends), ("idle", "ROLLBACK".to_string(), false));
-        // Long texts are cut at a character boundary.
-        backends.query_started(7, &"é".repeat(600));
-        assert_eq!(state(&backends).1.len(), 1024);
+        // Long texts are cut at a character boundary: 1023 bytes would split
+        // the 512th é.
+        backends.query_started(7, &format!("x{}", "é".repeat(600)));
+        assert_eq!(state(&backends).1.len(), 1021);
     }
 }

@@ -77,6 +77,7 @@ pub fn rewrite_sql(sql: &str) -> Option<String> {
         return None;
     }
     let mut statements = Parser::parse_sql(&PostgreSqlDialect {}, sql).ok()?;
+    let reg_results = (regtype_text || oid_cast) && !answered_as_written(sql, &statements);
     let mut changed = false;
     for statement in &mut statements {
         if series {
@@ -85,7 +86,7 @@ pub fn rewrite_sql(sql: &str) -> Option<String> {
         if own_catalog_table {
             changed |= qualify_own_catalog_tables(statement);
         }
-        if (regtype_text || oid_cast) && !answered_as_written(sql) {
+        if reg_results {
             changed |= regtype_results(statement);
         }
         if spelled {
@@ -949,23 +950,20 @@ fn no_domains(expr: &Expr) -> Option<Expr> {
 /// for statements as clients write them (psql `\d`'s extended statistics
 /// and policies, which DataFusion cannot plan): its token-for-token match
 /// must see the text unchanged.
-fn answered_as_written(sql: &str) -> bool {
+fn answered_as_written(sql: &str, written: &[datafusion::sql::sqlparser::ast::Statement]) -> bool {
     use datafusion_pg_catalog::sql::PostgresCompatibilityParser;
     static PARSER: std::sync::LazyLock<PostgresCompatibilityParser> =
         std::sync::LazyLock::new(PostgresCompatibilityParser::new);
-    let (Ok(answered), Ok(written)) = (
-        PARSER.parse(sql),
-        Parser::parse_sql(&PostgreSqlDialect {}, sql),
-    ) else {
+    let Ok(answered) = PARSER.parse(sql) else {
         return false;
     };
-    let text = |statements: Vec<datafusion::sql::sqlparser::ast::Statement>| {
-        statements
-            .into_iter()
-            .map(|s| PARSER.rewrite(s).to_string())
-            .collect::<Vec<_>>()
-    };
-    text(answered) != text(written)
+    // `parse` substitutes, then applies its rewrite rules; the same rules on
+    // the statements as written tell whether anything was substituted.
+    answered.len() != written.len()
+        || answered
+            .iter()
+            .zip(written)
+            .any(|(a, w)| a.to_string() != PARSER.rewrite(w.clone()).to_string())
 }
 
 /// Whether `data_type` is `regclass` (or `pg_catalog.regclass`).
@@ -984,9 +982,14 @@ fn regclass_operand(operand: &Expr) -> String {
         value: Value::SingleQuotedString(text),
         ..
     }) = operand
-        && let Some(lookup) = relation_lookup("max(laketap_c.oid)", text)
     {
-        return lookup.to_string();
+        // '1259'::regclass is the OID itself.
+        if text.trim().parse::<u32>().is_ok() {
+            return text.trim().to_string();
+        }
+        if let Some(lookup) = relation_lookup("max(laketap_c.oid)", text) {
+            return lookup.to_string();
+        }
     }
     operand.to_string()
 }
@@ -1048,8 +1051,48 @@ fn regtype_results(statement: &mut datafusion::sql::sqlparser::ast::Statement) -
     {
         return false;
     }
+    // HAVING, QUALIFY or an ORDER BY that names such a cast would no longer
+    // match the rewritten item: the select is left as it is.
+    let mut names_a_cast = false;
+    let mut find = |e: &Expr| {
+        if let Expr::Cast { data_type, .. } = e
+            && (is_regtype(data_type) || is_regclass(data_type) || is_named_type(data_type, "oid"))
+        {
+            names_a_cast = true;
+        }
+        ControlFlow::<()>::Continue(())
+    };
+    for clause in [&select.having, &select.qualify].into_iter().flatten() {
+        let _ = datafusion::sql::sqlparser::ast::visit_expressions(clause, &mut find);
+    }
+    if let Some(order_by) = &query.order_by {
+        let _ = datafusion::sql::sqlparser::ast::visit_expressions(order_by, &mut find);
+    }
+    if names_a_cast {
+        return false;
+    }
+    // COPY has no way to tell apart columns PostgreSQL names alike: those
+    // keep their numbers.
+    let names: Vec<Option<String>> = select
+        .projection
+        .iter()
+        .map(|item| match item {
+            SelectItem::UnnamedExpr(expr) => Some(crate::colnames::postgres_name(expr)),
+            SelectItem::ExprWithAlias { alias, .. } => Some(alias.value.clone()),
+            _ => None,
+        })
+        .collect();
     let mut changed = false;
     for (position, item) in select.projection.iter_mut().enumerate() {
+        let clashes = names[position].as_ref().is_some_and(|name| {
+            names
+                .iter()
+                .enumerate()
+                .any(|(i, other)| i != position && other.as_ref() == Some(name))
+        });
+        if copy && clashes {
+            continue;
+        }
         let (expr, alias) = match &*item {
             SelectItem::UnnamedExpr(expr) => (expr, None),
             SelectItem::ExprWithAlias { expr, alias } => (expr, Some(alias.clone())),
@@ -1083,6 +1126,17 @@ fn regtype_results(statement: &mut datafusion::sql::sqlparser::ast::Statement) -
                 crate::colnames::unique_alias(expr, position)
             }
         });
+        // A parameter's type is the cast's (datafusion-pg-catalog looks the
+        // bound name up): left as it is.
+        if matches!(
+            operand.as_ref(),
+            Expr::Value(datafusion::sql::sqlparser::ast::ValueWithSpan {
+                value: datafusion::sql::sqlparser::ast::Value::Placeholder(_),
+                ..
+            })
+        ) {
+            continue;
+        }
         // A regtype's or regclass's name is looked up; an oid keeps its cast.
         let argument = if function == crate::regtype::FUNCTION {
             regtype_operand(operand)
@@ -1110,6 +1164,10 @@ fn regtype_results(statement: &mut datafusion::sql::sqlparser::ast::Statement) -
 fn regtype_operand(operand: &Expr) -> String {
     use datafusion::sql::sqlparser::ast::{Value, ValueWithSpan};
     match operand {
+        Expr::Value(ValueWithSpan {
+            value: Value::SingleQuotedString(text),
+            ..
+        }) if text.trim().parse::<u32>().is_ok() => text.trim().to_string(),
         Expr::Value(ValueWithSpan {
             value: Value::SingleQuotedString(text),
             ..
@@ -2362,6 +2420,8 @@ pub struct PgCatalogOverlay {
     views: Arc<dyn TableProvider>,
     /// `pg_class` with `reloptions`, built once (its rows are computed at each scan).
     pg_class: Option<Arc<dyn TableProvider>>,
+    /// `pg_type` with the lake relations' row types.
+    pg_type: Option<Arc<dyn TableProvider>>,
     /// `pg_attribute` with its oid columns typed oid.
     pg_attribute: Option<Arc<dyn TableProvider>>,
     /// `pg_index` with its vectors as arrays.
@@ -2479,6 +2539,10 @@ impl PgCatalogOverlay {
             (Some(table), None) => Some(with_null_columns("pg_attribute", table, &[])?),
             _ => None,
         };
+        let pg_type = match (inner.table("pg_type").await?, &pg_class_table) {
+            (Some(types), Some(classes)) => Some(composite_types(types, classes.clone())?),
+            (types, _) => types,
+        };
         let pg_index = match inner.table("pg_index").await? {
             Some(table) => Some(with_null_columns("pg_index", table, &[])?),
             None => None,
@@ -2557,6 +2621,7 @@ impl PgCatalogOverlay {
             views,
             pg_stat_user_tables,
             pg_class,
+            pg_type,
             pg_attribute,
             pg_index,
             pg_constraint,
@@ -2707,6 +2772,73 @@ fn attribute_fixes(
 
 /// `table` with NULL columns appended, [`OID_COLUMNS`] typed oid and
 /// [`VECTOR_COLUMNS`] as arrays, as a view over it.
+/// Where laketap numbers the row types of lake relations: each is this plus
+/// its relation's OID (datafusion-pg-catalog numbers objects from 16384, far
+/// below).
+const ROW_TYPE_OID_BASE: i32 = 1 << 30;
+
+/// The built-in row type whose columns a lake relation's row type copies
+/// (`pg_class`'s, OID 83).
+const TEMPLATE_ROW_TYPE: i32 = 83;
+
+/// The OID of the row type of relation `oid`.
+fn row_type_oid(oid: DfExpr) -> DfExpr {
+    oid + lit(ROW_TYPE_OID_BASE)
+}
+
+/// Whether the pg_class row (columns qualified by `qualifier`) is a relation
+/// with a row type laketap lists: a table, view or materialized view outside
+/// pg_catalog (whose row types are built in).
+fn has_row_type(qualifier: &str) -> DfExpr {
+    col(format!("{qualifier}.relkind"))
+        .in_list(
+            vec![lit("r"), lit("v"), lit("m"), lit("p"), lit("f")],
+            false,
+        )
+        .and(col(format!("{qualifier}.relnamespace")).not_eq(lit(PG_CATALOG_NAMESPACE)))
+}
+
+/// `pg_type` with a row type (typtype 'c') per lake relation, as PostgreSQL
+/// has one per table and view: pgjdbc's getUDTs lists them as STRUCTs,
+/// `pg_class.reltype` points at them. Their other columns are those of the
+/// built-in row type of `pg_class`; no array type is listed for them.
+fn composite_types(
+    types: Arc<dyn TableProvider>,
+    classes: Arc<dyn TableProvider>,
+) -> DfResult<Arc<dyn TableProvider>> {
+    let template = LogicalPlanBuilder::scan("t", provider_as_source(types.clone()), None)?
+        .filter(col("t.oid").eq(lit(TEMPLATE_ROW_TYPE)))?
+        .build()?;
+    let columns: Vec<DfExpr> = types
+        .schema()
+        .fields()
+        .iter()
+        .map(|f| {
+            let value = match f.name().as_str() {
+                "oid" => row_type_oid(col("c.oid")),
+                "typname" => col("c.relname"),
+                "typnamespace" => col("c.relnamespace"),
+                "typowner" => lit(crate::roles::OWNER_OID),
+                "typrelid" => col("c.oid"),
+                "typarray" => lit(0_i32),
+                // The template's own column, with its metadata ("char", oid).
+                other => return col(format!("t.\"{other}\"")),
+            };
+            cast(value, f.data_type().clone())
+                .alias_with_metadata(f.name(), Some(f.metadata().clone().into()))
+        })
+        .collect();
+    let rows = LogicalPlanBuilder::scan("c", provider_as_source(classes), None)?
+        .filter(has_row_type("c"))?
+        .cross_join(template)?
+        .project(columns)?
+        .build()?;
+    let plan = LogicalPlanBuilder::scan("pg_type", provider_as_source(types), None)?
+        .union(rows)?
+        .build()?;
+    Ok(Arc::new(ViewTable::new(plan, None)))
+}
+
 fn with_null_columns(
     name: &str,
     table: Arc<dyn TableProvider>,
@@ -2738,6 +2870,15 @@ fn with_null_columns(
                     column,
                 )
                 .alias_with_metadata(f.name(), Some(oid.clone()))
+            } else if name == "pg_class" && f.name() == "reltype" {
+                // The row type of each lake relation ([`composite_types`]).
+                datafusion::logical_expr::when(
+                    has_row_type(name),
+                    row_type_oid(col(format!("{name}.oid"))),
+                )
+                .otherwise(column)
+                .map(|reltype| reltype.alias_with_metadata(f.name(), Some(oid.clone())))
+                .unwrap_or_else(|_| col(format!("{name}.reltype")))
             } else if name == "pg_class" && f.name() == "relowner" {
                 // Every relation is the owner role's (crate::roles), where
                 // datafusion-pg-catalog leaves lake tables at 0.
@@ -2834,6 +2975,11 @@ impl SchemaProvider for PgCatalogOverlay {
             && let Some(pg_class) = &self.pg_class
         {
             return Ok(Some(pg_class.clone()));
+        }
+        if name.eq_ignore_ascii_case("pg_type")
+            && let Some(pg_type) = &self.pg_type
+        {
+            return Ok(Some(pg_type.clone()));
         }
         if name.eq_ignore_ascii_case("pg_attribute")
             && let Some(pg_attribute) = &self.pg_attribute
@@ -2943,6 +3089,24 @@ mod tests {
             rewrite_sql("SELECT c.oid::pg_catalog.regclass AS r FROM c").as_deref(),
             Some("SELECT laketap_regclass(c.oid) AS r FROM c")
         );
+        // ORDER BY or HAVING naming the cast, and COPY columns named alike:
+        // left as they are; a number in quotes is the OID itself.
+        assert_eq!(
+            rewrite_sql("SELECT x::regtype FROM t ORDER BY x::regtype"),
+            None
+        );
+        assert_eq!(
+            rewrite_sql("SELECT x::regtype FROM t GROUP BY 1 HAVING x::regtype = 23"),
+            None
+        );
+        assert_eq!(
+            rewrite_sql("COPY (SELECT 23::regtype, 25::regtype) TO STDOUT"),
+            None
+        );
+        assert_eq!(
+            rewrite_sql("SELECT '23'::regtype AS t, $1::regclass AS p").as_deref(),
+            Some("SELECT laketap_regtype(23) AS t, $1::REGCLASS AS p")
+        );
         // psql \d's extended statistics query is answered by
         // datafusion-pg-catalog as written: left alone.
         let psql = "SELECT oid, stxrelid::pg_catalog.regclass, \
@@ -2951,7 +3115,8 @@ mod tests {
              'd' = any(stxkind) AS ndist_enabled,\n  'f' = any(stxkind) AS deps_enabled,\n  \
              'm' = any(stxkind) AS mcv_enabled,\nstxstattarget\nFROM pg_catalog.pg_statistic_ext\n\
              WHERE stxrelid = '16389'\nORDER BY nsp, stxname;";
-        assert!(answered_as_written(psql));
+        let written = Parser::parse_sql(&PostgreSqlDialect {}, psql).expect("parses");
+        assert!(answered_as_written(psql, &written));
         assert_eq!(rewrite_sql(psql), None);
         // COPY's header has PostgreSQL's name.
         assert_eq!(

@@ -225,7 +225,7 @@ impl Sessions {
         descriptions.push(crate::backends::backend_pid(pid));
         descriptions.push(Arc::new(
             datafusion::logical_expr::ScalarUDF::new_from_impl(
-                crate::regtype::RegclassResult::new(self.table_oids.clone()),
+                crate::regtype::RegclassResult::new(self.table_oids.clone(), who.clone()),
             ),
         ));
         for signal in [
@@ -239,10 +239,13 @@ impl Sessions {
             ));
         }
         let catalogs = Arc::new(FilteredCatalogList::new(base.catalog_list().clone(), who));
-        // EXTRACT is numeric, as in PostgreSQL (crate::extract); only in
+        // EXTRACT is numeric, as in PostgreSQL (crate::extract), and
+        // timestamptz differences take any zones (crate::rules); only in
         // client sessions, so the built-in views keep their planned types.
-        let mut planners: Vec<Arc<dyn datafusion::logical_expr::planner::ExprPlanner>> =
-            vec![Arc::new(crate::extract::PgExtractPlanner::default())];
+        let mut planners: Vec<Arc<dyn datafusion::logical_expr::planner::ExprPlanner>> = vec![
+            Arc::new(crate::extract::PgExtractPlanner::default()),
+            Arc::new(crate::rules::ZonedDifferences::default()),
+        ];
         planners.extend(base.expr_planners().iter().cloned());
         let mut state = datafusion::execution::SessionStateBuilder::new_from_existing(base)
             .with_expr_planners(planners)
@@ -500,11 +503,7 @@ fn truncated(sql: &str) -> String {
     if sql.len() <= LOGGED_SQL_BYTES {
         return sql.to_string();
     }
-    let mut end = LOGGED_SQL_BYTES;
-    while !sql.is_char_boundary(end) {
-        end -= 1;
-    }
-    format!("{}…", &sql[..end])
+    format!("{}…", crate::backends::prefix(sql, LOGGED_SQL_BYTES))
 }
 
 struct Running {
@@ -607,6 +606,13 @@ impl Running {
                     deadline,
                     done: false,
                 });
+            }
+            Response::TransactionStart(_) | Response::TransactionEnd(_) => {
+                // Known before the reply: pg_stat_activity never shows a
+                // finished BEGIN as idle, nor a COMMIT as in a transaction.
+                let started = matches!(response, Response::TransactionStart(_));
+                self.activity.0.in_transaction(self.activity.1, started);
+                self.finish(0, None)
             }
             Response::Error(info) => self.finish(0, Some(info.message.clone())),
             _ => self.finish(0, None),

@@ -402,3 +402,175 @@ impl datafusion::logical_expr::ScalarUDFImpl for IntervalMul {
         ))
     }
 }
+
+/// `a - b` of two timestamps (or two timestamptz): PostgreSQL's
+/// `timestamp_mi`, an interval of whole days and the rest as time
+/// (`interval_justify_hours`: `274 days 03:41:10`). DataFusion's difference
+/// is a duration, shown in hours (`6579:41:10`) and compared with an interval
+/// as no PostgreSQL interval compares: `ts - ts > interval '1 day'` was false
+/// for a difference of 274 days. [`crate::rules::ZonedDifferences`] plans
+/// each such `-` as this function.
+#[derive(Debug, PartialEq, Eq, Hash)]
+pub struct TimestampDifference {
+    signature: datafusion::logical_expr::Signature,
+}
+
+impl Default for TimestampDifference {
+    fn default() -> Self {
+        TimestampDifference {
+            signature: datafusion::logical_expr::Signature::user_defined(
+                datafusion::logical_expr::Volatility::Immutable,
+            ),
+        }
+    }
+}
+
+/// PostgreSQL's difference of two instants `micros` apart, justified: whole
+/// days (truncated toward zero) and the rest, both with the difference's sign.
+pub fn justified_difference(micros: i64) -> Interval {
+    const DAY: i64 = 86_400_000_000;
+    Interval {
+        months: 0,
+        days: i32::try_from(micros / DAY).unwrap_or(if micros < 0 { i32::MIN } else { i32::MAX }),
+        micros: micros % DAY,
+    }
+}
+
+impl datafusion::logical_expr::ScalarUDFImpl for TimestampDifference {
+    fn name(&self) -> &str {
+        "laketap_timestamp_difference"
+    }
+
+    fn signature(&self) -> &datafusion::logical_expr::Signature {
+        &self.signature
+    }
+
+    /// Both operands as microsecond timestamps in their own kind: zoned ones
+    /// in UTC (the same instants), naive ones as they are.
+    fn coerce_types(
+        &self,
+        arg_types: &[datafusion::arrow::datatypes::DataType],
+    ) -> datafusion::error::Result<Vec<datafusion::arrow::datatypes::DataType>> {
+        use datafusion::arrow::datatypes::{DataType, TimeUnit};
+        match arg_types {
+            [
+                DataType::Timestamp(_, Some(_)),
+                DataType::Timestamp(_, Some(_)),
+            ] => {
+                let utc = DataType::Timestamp(TimeUnit::Microsecond, Some("UTC".into()));
+                Ok(vec![utc.clone(), utc])
+            }
+            [DataType::Timestamp(_, None), DataType::Timestamp(_, None)] => {
+                let naive = DataType::Timestamp(TimeUnit::Microsecond, None);
+                Ok(vec![naive.clone(), naive])
+            }
+            other => datafusion::common::plan_err!(
+                "laketap_timestamp_difference takes two timestamps or two timestamptz, not {other:?}"
+            ),
+        }
+    }
+
+    fn return_type(
+        &self,
+        _args: &[datafusion::arrow::datatypes::DataType],
+    ) -> datafusion::error::Result<datafusion::arrow::datatypes::DataType> {
+        Ok(datafusion::arrow::datatypes::DataType::Interval(
+            datafusion::arrow::datatypes::IntervalUnit::MonthDayNano,
+        ))
+    }
+
+    fn invoke_with_args(
+        &self,
+        args: datafusion::logical_expr::ScalarFunctionArgs,
+    ) -> datafusion::error::Result<datafusion::logical_expr::ColumnarValue> {
+        use datafusion::arrow::array::{Array, AsArray, IntervalMonthDayNanoBuilder};
+        use datafusion::arrow::datatypes::{IntervalMonthDayNano, TimestampMicrosecondType};
+        use datafusion::logical_expr::ColumnarValue;
+        let scalar = args
+            .args
+            .iter()
+            .all(|a| matches!(a, ColumnarValue::Scalar(_)));
+        let arrays = ColumnarValue::values_to_arrays(&args.args)?;
+        let [later, earlier] = arrays.as_slice() else {
+            return datafusion::common::exec_err!(
+                "laketap_timestamp_difference takes two timestamps"
+            );
+        };
+        let (later, earlier) = (
+            later.as_primitive::<TimestampMicrosecondType>(),
+            earlier.as_primitive::<TimestampMicrosecondType>(),
+        );
+        let mut out = IntervalMonthDayNanoBuilder::with_capacity(later.len());
+        for i in 0..later.len() {
+            if later.is_null(i) || earlier.is_null(i) {
+                out.append_null();
+                continue;
+            }
+            let Some(micros) = later.value(i).checked_sub(earlier.value(i)) else {
+                return datafusion::common::exec_err!("interval out of range");
+            };
+            let interval = justified_difference(micros);
+            out.append_value(IntervalMonthDayNano::new(
+                0,
+                interval.days,
+                interval.micros * 1000,
+            ));
+        }
+        let result: datafusion::arrow::array::ArrayRef = std::sync::Arc::new(out.finish());
+        Ok(if scalar {
+            ColumnarValue::Scalar(datafusion::scalar::ScalarValue::try_from_array(&result, 0)?)
+        } else {
+            ColumnarValue::Array(result)
+        })
+    }
+}
+
+#[cfg(test)]
+mod difference_tests {
+    use super::*;
+
+    #[test]
+    fn differences_are_days_and_time_with_one_sign() {
+        // PostgreSQL 15: '2026-03-01 08:30' - '2025-05-31 04:48:49.4' is
+        // 274 days 03:41:10.6; the other way round, -274 days -03:41:10.6.
+        let micros = ((274 * 24 + 3) * 3600 + 41 * 60 + 10) * 1_000_000 + 600_000;
+        assert_eq!(
+            justified_difference(micros),
+            Interval {
+                months: 0,
+                days: 274,
+                micros: (3 * 3600 + 41 * 60 + 10) * 1_000_000 + 600_000
+            }
+        );
+        assert_eq!(
+            justified_difference(-micros),
+            Interval {
+                months: 0,
+                days: -274,
+                micros: -((3 * 3600 + 41 * 60 + 10) * 1_000_000 + 600_000)
+            }
+        );
+        assert_eq!(justified_difference(0), Interval::default());
+    }
+}
+
+#[cfg(test)]
+mod difference_sql_tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn null_operands_give_null() {
+        let ctx = datafusion::prelude::SessionContext::new();
+        ctx.register_udf(datafusion::logical_expr::ScalarUDF::new_from_impl(
+            TimestampDifference::default(),
+        ));
+        let row = crate::test_util::first_row(
+            &ctx,
+            "SELECT laketap_timestamp_difference(t, TIMESTAMP '2026-01-01') IS NULL, \
+             laketap_timestamp_difference(TIMESTAMP '2026-01-02', TIMESTAMP '2026-01-01') \
+             FROM (VALUES (CAST(NULL AS TIMESTAMP))) AS v(t)",
+        )
+        .await;
+        assert_eq!(row, ["true", "1 days"]);
+    }
+}

@@ -37,7 +37,9 @@
 //! - [`pgmath`]: `width_bucket`, and `ceiling`/`sign` as PostgreSQL names them.
 //! - [`pgserver`]: `pg_postmaster_start_time()`, `txid_current()`, `pg_is_in_recovery()`.
 //! - [`pgzones`]: `pg_timezone_names` and `pg_timezone_abbrevs` from the IANA database.
-//! - [`backends`]: the logged-in connections: `pg_backend_pid()`, `pg_stat_ssl`, `pg_locks`.
+//! - [`backends`]: the logged-in connections: `pg_backend_pid()`, `pg_stat_activity`,
+//!   `pg_stat_ssl`, `pg_cancel_backend`/`pg_terminate_backend`, `pg_locks`.
+//! - [`regtype`]: `x::regtype`, `x::regclass` and `x::oid` results as PostgreSQL prints them.
 //! - [`pgvariance`]: variance, stddev, covariance, corr and regr_* summed as PostgreSQL sums them.
 //! - [`pgspelling`]: `FETCH FIRST n ROWS ONLY`, `mod()`, `variance()` as DataFusion spells them.
 //! - [`pgresults`]: `sum(int8)` numeric and `date_trunc(date)` timestamptz, as PostgreSQL types them.

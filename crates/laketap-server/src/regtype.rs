@@ -154,8 +154,12 @@ impl TypeNames {
         Ok(TypeNames(names))
     }
 
-    /// `regtypeout(oid)`: the name, or the number for an OID that is no type.
-    fn name(&self, oid: i32) -> String {
+    /// `regtypeout(oid)`: the name, `-` for 0, or the number for an OID
+    /// that is no type.
+    pub fn name(&self, oid: i32) -> String {
+        if oid == 0 {
+            return "-".to_string();
+        }
         self.0
             .get(&oid)
             .cloned()
@@ -251,13 +255,16 @@ pub const REGCLASS_FUNCTION: &str = "laketap_regclass";
 
 /// `laketap_regclass(oid)`: a regclass result, the relation's name
 /// (`regclassout`: schema-qualified unless visible on the session's
-/// search_path), described as regclass; the number for an OID that is no
-/// relation's. The names are pg_class's as last read (at most a second
+/// search_path), described as regclass; `-` for 0, and the number for an OID
+/// that is no relation's or is one in a schema the user may not read. The names are pg_class's as last read (at most a second
 /// before the statement: [`crate::tableoids::TableOids::refresh`]).
 #[derive(Debug)]
 pub struct RegclassResult {
     signature: Signature,
     relations: Arc<crate::tableoids::TableOids>,
+    /// The session's user: a relation in a schema it may not read is shown
+    /// as its number, as the filtered pg_class does not list it.
+    who: crate::access::Who,
 }
 
 impl PartialEq for RegclassResult {
@@ -275,7 +282,7 @@ impl std::hash::Hash for RegclassResult {
 }
 
 impl RegclassResult {
-    pub fn new(relations: Arc<crate::tableoids::TableOids>) -> Self {
+    pub fn new(relations: Arc<crate::tableoids::TableOids>, who: crate::access::Who) -> Self {
         RegclassResult {
             signature: Signature::one_of(
                 vec![
@@ -285,6 +292,7 @@ impl RegclassResult {
                 Volatility::Stable,
             ),
             relations,
+            who,
         }
     }
 }
@@ -353,19 +361,15 @@ impl ScalarUDFImpl for RegclassResult {
     }
 
     fn invoke_with_args(&self, args: ScalarFunctionArgs) -> DfResult<ColumnarValue> {
-        let path: Vec<String> =
-            laketap_engine::pgsettings::current_value(&args.config_options, "search_path")
-                .map(|p| {
-                    p.split(',')
-                        .map(|s| s.trim().trim_matches('"').to_string())
-                        .filter(|s| !s.is_empty())
-                        .collect()
-                })
-                .unwrap_or_default();
+        let path = crate::searchpath::entries(&args.config_options);
+        let access = self.who.access();
         let relations = self.relations.clone();
         reg_values(args, REGCLASS_FUNCTION, |oid| {
+            if oid == 0 {
+                return "-".to_string();
+            }
             relations
-                .relation_name(oid, &path)
+                .relation_name(oid, &path, |schema| access.can_read(schema))
                 .unwrap_or_else(|| (oid as u32).to_string())
         })
     }

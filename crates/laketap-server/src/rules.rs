@@ -59,6 +59,64 @@ impl AnalyzerRule for PgExpressions {
 
 pub(crate) use laketap_engine::analysis::InputSchema;
 
+/// `a - b` of two timestamps or two timestamptz: PostgreSQL's interval
+/// (`crate::interval::TimestampDifference`), whatever zone each timestamptz
+/// is labelled with. DataFusion gave a duration in hours, which compared
+/// wrongly with intervals, and refused `now() - query_start`
+/// (`Timestamp(ns, "Etc/UTC") - Timestamp(µs, "UTC")`) while planning the SQL.
+#[derive(Debug)]
+pub struct ZonedDifferences {
+    difference: Arc<datafusion::logical_expr::ScalarUDF>,
+}
+
+impl Default for ZonedDifferences {
+    fn default() -> Self {
+        ZonedDifferences {
+            difference: Arc::new(datafusion::logical_expr::ScalarUDF::new_from_impl(
+                crate::interval::TimestampDifference::default(),
+            )),
+        }
+    }
+}
+
+impl datafusion::logical_expr::planner::ExprPlanner for ZonedDifferences {
+    fn plan_binary_op(
+        &self,
+        expr: datafusion::logical_expr::planner::RawBinaryExpr,
+        schema: &datafusion::common::DFSchema,
+    ) -> DfResult<
+        datafusion::logical_expr::planner::PlannerResult<
+            datafusion::logical_expr::planner::RawBinaryExpr,
+        >,
+    > {
+        use datafusion::arrow::datatypes::DataType;
+        use datafusion::logical_expr::ExprSchemable;
+        use datafusion::logical_expr::planner::{PlannerResult, RawBinaryExpr};
+        use datafusion::sql::sqlparser::ast::BinaryOperator;
+        if expr.op != BinaryOperator::Minus {
+            return Ok(PlannerResult::Original(expr));
+        }
+        // Whether each side is a timestamp, and whether it has a zone.
+        let zoned = |e: &Expr| match e.get_type(schema) {
+            Ok(DataType::Timestamp(_, zone)) => Some(zone.is_some()),
+            _ => None,
+        };
+        match (zoned(&expr.left), zoned(&expr.right)) {
+            (Some(left), Some(right)) if left == right => {
+                let RawBinaryExpr { left, right, .. } = expr;
+                Ok(PlannerResult::Planned(
+                    self.difference.call(vec![left, right]),
+                ))
+            }
+            _ => Ok(PlannerResult::Original(RawBinaryExpr {
+                op: expr.op,
+                left: expr.left,
+                right: expr.right,
+            })),
+        }
+    }
+}
+
 /// See the module documentation.
 #[derive(Debug, Default)]
 pub struct UntypedLiterals;

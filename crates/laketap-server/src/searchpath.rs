@@ -24,6 +24,15 @@ use datafusion::scalar::ScalarValue;
 /// The schemas of `search_path` that `catalog` has, in order (`$user`
 /// dropped: laketap's users own no schemas of their names).
 pub fn schemas(options: &ConfigOptions, catalog: &dyn CatalogProvider) -> Vec<String> {
+    entries(options)
+        .into_iter()
+        .filter(|name| name == "pg_catalog" || catalog.schema(name).is_some())
+        .collect()
+}
+
+/// The schema names of `search_path` in order, as identifiers are read
+/// (unquoted ones lower-cased), `$user` and repeats dropped.
+pub fn entries(options: &ConfigOptions) -> Vec<String> {
     let path = laketap_engine::pgsettings::current_value(options, "search_path")
         .unwrap_or_else(|| "public".to_string());
     let mut out: Vec<String> = Vec::new();
@@ -36,9 +45,7 @@ pub fn schemas(options: &ConfigOptions, catalog: &dyn CatalogProvider) -> Vec<St
         if name.is_empty() || name == "$user" || out.contains(&name) {
             continue;
         }
-        if name == "pg_catalog" || catalog.schema(&name).is_some() {
-            out.push(name);
-        }
+        out.push(name);
     }
     out
 }

@@ -141,13 +141,20 @@ impl TableOids {
     /// `regclassout(oid)`: the relation's name, qualified with its schema
     /// unless the relation is the first of its name on the search path
     /// `path` (pg_catalog first, as PostgreSQL searches it), with names quoted
-    /// as identifiers are. None for an OID no relation has.
-    pub fn relation_name(&self, oid: i32, path: &[String]) -> Option<String> {
+    /// as identifiers are. None for an OID no relation has, or one in a schema
+    /// that is not `readable`.
+    pub fn relation_name(
+        &self,
+        oid: i32,
+        path: &[String],
+        readable: impl Fn(&str) -> bool,
+    ) -> Option<String> {
         let oids = self.oids.read().ok()?;
         let (schema, name) = oids
             .iter()
             .find(|(_, relation)| **relation == oid)
-            .map(|(key, _)| key)?;
+            .map(|(key, _)| key)
+            .filter(|(schema, _)| readable(schema))?;
         let first = std::iter::once("pg_catalog")
             .chain(path.iter().map(String::as_str))
             .find(|s| oids.contains_key(&(s.to_string(), name.clone())));
@@ -328,7 +335,7 @@ mod tests {
             }
         }
         let path = |p: &[&str]| p.iter().map(|s| s.to_string()).collect::<Vec<_>>();
-        let name = |oid, p: &[&str]| oids.relation_name(oid, &path(p));
+        let name = |oid, p: &[&str]| oids.relation_name(oid, &path(p), |s| s != "secret");
         assert_eq!(name(1259, &["public"]).as_deref(), Some("pg_class"));
         assert_eq!(name(16400, &["public"]).as_deref(), Some("clients.people"));
         assert_eq!(
@@ -345,6 +352,10 @@ mod tests {
             Some("\"Mixed Case\".\"T\"")
         );
         assert_eq!(name(99, &["public"]), None);
+        if let Ok(mut map) = oids.oids.write() {
+            map.insert(("secret".to_string(), "payroll".to_string()), 16403);
+        }
+        assert_eq!(name(16403, &["secret"]), None);
     }
 
     #[test]

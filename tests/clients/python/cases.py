@@ -113,6 +113,16 @@ FUNCTIONS = {
                      "'integer'::regtype::text AS d, 'text'::regtype::oid AS e, NULL::regtype AS f",
     "regtype_unnamed": "SELECT 'timestamptz'::regtype, 23::regtype",
     "oid_casts": "SELECT 25::oid AS a, '1259'::oid AS b, 'text'::regtype::oid",
+    "row_types": "SELECT c.relname::text AS rel, t.typtype::text AS typtype, t.typrelid = c.oid AS same, "
+                 "t.typname::text AS typ, t.typcategory::text AS cat FROM pg_catalog.pg_class c JOIN pg_catalog.pg_type t ON t.oid = c.reltype "
+                 "JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname IN ('clients', 'sales') ORDER BY 1",
+    "regtype_zero_and_numbers": "SELECT 0::regtype AS z, '23'::regtype AS n, '1259'::regclass AS c, 0::regclass AS zc",
+    "timestamptz_difference": "SELECT now() - pg_postmaster_start_time() > interval '0' AS up, "
+                              "(SELECT count(*) FROM clients.all_types WHERE now() - c_timestamptz > interval '1 day') AS old",
+    "timestamp_difference": "SELECT c_timestamp - timestamp '2026-01-01' AS d, "
+                            "(c_timestamp - timestamp '2026-01-01') > interval '1 day' AS more, "
+                            "timestamp '2026-01-01' - c_timestamp AS neg, "
+                            "c_timestamptz - timestamptz '2026-01-01 00:00:00+02' AS z FROM clients.all_types ORDER BY id",
     "regclass_names": "SELECT 'pg_class'::regclass AS a, 'clients.people'::regclass AS b, "
                       "'pg_catalog.pg_type'::regclass AS c, 'clients.people'::regclass::oid > 0 AS d",
     "regclass_columns": "SELECT c.oid::regclass, c.relname::text FROM pg_catalog.pg_class c "

@@ -191,7 +191,7 @@ pub fn pg_type_for_alias_kind(kind: &str) -> Option<Type> {
         "regconfig" => Type::REGCONFIG,
         "regdictionary" => Type::REGDICTIONARY,
         "regcollation" => Type::REGCOLLATION,
-        // A transaction id (laketap: UInt32 columns, see encoder.rs `PgXid`).
+        // A transaction id (laketap: UInt32 columns, see encoder.rs `PgU32`).
         "xid" => Type::XID,
         _ => return None,
     })

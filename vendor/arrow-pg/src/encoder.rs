@@ -708,6 +708,10 @@ pub fn encode_value<T: Encoder>(
                 }
             }
         },
+        // A NULL interval is NULL (upstream wrote the slot's zero).
+        DataType::Interval(_) if arr.is_null(idx) => {
+            encoder.encode_field(&None::<PgInterval>, pg_field)?
+        }
         DataType::Interval(interval_unit) => match interval_unit {
             IntervalUnit::YearMonth => {
                 let interval_array = arr

@@ -595,6 +595,35 @@ async fn roles_limit_reads_writes_and_what_the_catalogs_show() {
         .await
         .expect("pg_stat_activity");
     assert_eq!(text(seen_by_admin), ["ana|SELECT pg_backend_pid()|idle"]);
+    // pg_stat_ssl: a user sees its own sessions only.
+    for (who, pid, expected) in [
+        (&ana, &root_pid, "0"),
+        (&ana, &ana_pid, "1"),
+        (&root, &ana_pid, "1"),
+    ] {
+        let sql = format!("SELECT count(*) FROM pg_stat_ssl WHERE pid = {pid}");
+        assert_eq!(
+            text(who.simple_query(&sql).await.expect("pg_stat_ssl")),
+            [expected],
+            "{sql}"
+        );
+    }
+    // x::regclass names only relations the user may read: amp is not ana's.
+    let users_oid = text(
+        root.simple_query("SELECT 'amp.users'::regclass::oid")
+            .await
+            .expect("oid"),
+    )
+    .remove(0);
+    let sql = format!("SELECT {users_oid}::regclass AS r");
+    assert_eq!(
+        text(root.simple_query(&sql).await.expect("regclass")),
+        ["amp.users"]
+    );
+    assert_eq!(
+        text(ana.simple_query(&sql).await.expect("regclass")),
+        std::slice::from_ref(&users_oid)
+    );
     // Cancelling another user's query needs an admin.
     for signal in ["pg_cancel_backend", "pg_terminate_backend"] {
         let (code, message) = refused(&ana, &format!("SELECT {signal}({root_pid})")).await;
