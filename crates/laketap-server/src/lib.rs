@@ -286,11 +286,6 @@ impl PgServer {
                 pgtochar::PgToChar::new(to_char),
             ));
         }
-        if let Ok(format_type) = datafusion::execution::FunctionRegistry::udf(ctx, "format_type") {
-            ctx.register_udf(datafusion::logical_expr::ScalarUDF::new_from_impl(
-                pgtypes::FormatType::new(format_type),
-            ));
-        }
         ctx.add_analyzer_rule(Arc::new(rules::PgExpressions));
         rules::UntypedLiterals::install(ctx);
         // After pg_catalog's functions: PostgreSQL's version(), current_setting().
@@ -306,9 +301,15 @@ impl PgServer {
             .map_err(|e| Error::Setup(format!("reading pg_type for regtype names: {e}")))?;
         let names = regtype::TypeNames::from_pg_type(&types)
             .map_err(|e| Error::Setup(format!("reading pg_type for regtype names: {e}")))?;
+        let names = Arc::new(names);
         ctx.register_udf(datafusion::logical_expr::ScalarUDF::new_from_impl(
-            regtype::RegtypeResult::new(Arc::new(names)),
+            regtype::RegtypeResult::new(names.clone()),
         ));
+        if let Ok(format_type) = datafusion::execution::FunctionRegistry::udf(ctx, "format_type") {
+            ctx.register_udf(datafusion::logical_expr::ScalarUDF::new_from_impl(
+                pgtypes::FormatType::new(format_type, names),
+            ));
+        }
         ctx.register_udf(datafusion::logical_expr::ScalarUDF::new_from_impl(
             regtype::OidResult::default(),
         ));

@@ -1013,15 +1013,32 @@ pub fn oid_parameters(
 
 /// datafusion-pg-catalog's `format_type(oid, typmod)`, with numeric's
 /// typmod printed as PostgreSQL does: `numeric(12,0)`, not `numeric(12)`.
-#[derive(Debug, PartialEq, Eq, Hash)]
+/// The types datafusion-pg-catalog's table does not name (`oid(869)` for
+/// inet) are named as `regtype` names them ([`crate::regtype::TypeNames`]).
+#[derive(Debug)]
 pub struct FormatType {
     inner: Arc<ScalarUDF>,
+    names: Arc<crate::regtype::TypeNames>,
+}
+
+impl PartialEq for FormatType {
+    fn eq(&self, other: &Self) -> bool {
+        self.inner == other.inner && Arc::ptr_eq(&self.names, &other.names)
+    }
+}
+
+impl Eq for FormatType {}
+
+impl std::hash::Hash for FormatType {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.inner.hash(state);
+    }
 }
 
 impl FormatType {
-    /// Wraps `inner`, the installed `format_type`.
-    pub fn new(inner: Arc<ScalarUDF>) -> Self {
-        FormatType { inner }
+    /// Wraps `inner`, the installed `format_type`; `names` name the rest.
+    pub fn new(inner: Arc<ScalarUDF>, names: Arc<crate::regtype::TypeNames>) -> Self {
+        FormatType { inner, names }
     }
 }
 
@@ -1055,6 +1072,13 @@ impl ScalarUDFImpl for FormatType {
                 // PostgreSQL's format_type(0, …) is '-'.
                 if !oids.is_null(row) && oids.value(row) == 0 {
                     return Some("-".to_string());
+                }
+                // A type the inner table does not know.
+                if name.starts_with("oid(")
+                    && !oids.is_null(row)
+                    && let Ok(oid) = i32::try_from(oids.value(row))
+                {
+                    return Some(self.names.name(oid));
                 }
                 // numeric (1700) and numeric[] (1231) with a precision only.
                 let numeric = !oids.is_null(row) && matches!(oids.value(row), 1700 | 1231);

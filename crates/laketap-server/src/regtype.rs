@@ -83,7 +83,14 @@ pub fn typname_of(text: &str) -> Option<String> {
     if let Some(quoted) = text.strip_prefix('"').and_then(|t| t.strip_suffix('"')) {
         return (quoted != text).then(|| quoted.to_string());
     }
-    let lower = text.to_lowercase();
+    // A type modifier does not change the type: numeric(10,2) is numeric.
+    let bare = match text.split_once('(') {
+        Some((name, rest)) if rest.trim_end().ends_with(')') => name.trim_end(),
+        _ => text,
+    };
+    // `schema.` before a built-in type's name.
+    let bare = bare.strip_prefix("pg_catalog.").unwrap_or(bare);
+    let lower = bare.to_lowercase();
     let words = lower.split_whitespace().collect::<Vec<_>>().join(" ");
     SQL_NAMES
         .iter()
@@ -95,8 +102,9 @@ pub fn typname_of(text: &str) -> Option<String> {
                 .find(|(alias, _)| *alias == words)
                 .map(|(_, typname)| *typname)
         })
-        .filter(|typname| *typname != text)
         .map(str::to_string)
+        .or(Some(words))
+        .filter(|typname| typname != text)
 }
 
 /// `regtypeout`'s text of each type: OID → name.
@@ -443,6 +451,15 @@ mod tests {
         assert_eq!(typname_of("\"char\"").as_deref(), Some("char"));
         assert_eq!(typname_of("int4"), None);
         assert_eq!(typname_of("text"), None);
+        // Unquoted names fold to lower case; modifiers and pg_catalog. go.
+        assert_eq!(typname_of("TEXT").as_deref(), Some("text"));
+        assert_eq!(typname_of("numeric(10,2)").as_deref(), Some("numeric"));
+        assert_eq!(typname_of("varchar(20)").as_deref(), Some("varchar"));
+        assert_eq!(typname_of("pg_catalog.int4").as_deref(), Some("int4"));
+        assert_eq!(
+            typname_of("character varying(20)").as_deref(),
+            Some("varchar")
+        );
     }
 
     #[tokio::test]

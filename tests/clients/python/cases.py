@@ -116,6 +116,8 @@ FUNCTIONS = {
     "row_types": "SELECT c.relname::text AS rel, t.typtype::text AS typtype, t.typrelid = c.oid AS same, "
                  "t.typname::text AS typ, t.typcategory::text AS cat FROM pg_catalog.pg_class c JOIN pg_catalog.pg_type t ON t.oid = c.reltype "
                  "JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname IN ('clients', 'sales') ORDER BY 1",
+    "regtype_text_names": "SELECT 'inet'::regtype::text AS a, 600::regtype::text AS b, format_type(869, NULL) AS c, "
+                          "'TEXT'::regtype AS d, 'numeric(10,2)'::regtype AS e, 'pg_catalog.int4'::regtype AS f",
     "regtype_zero_and_numbers": "SELECT 0::regtype AS z, '23'::regtype AS n, '1259'::regclass AS c, 0::regclass AS zc",
     "timestamptz_difference": "SELECT now() - pg_postmaster_start_time() > interval '0' AS up, "
                               "(SELECT count(*) FROM clients.all_types WHERE now() - c_timestamptz > interval '1 day') AS old",
