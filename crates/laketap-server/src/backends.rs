@@ -726,9 +726,9 @@ mod tests {
         backends.query_finished(7);
         backends.transaction_status(7, TransactionStatus::Idle);
         assert_eq!(state(&backends), ("idle", "ROLLBACK".to_string(), false));
-        // Long texts are cut at a character boundary: 1023 bytes would split
-        // the 512th é.
-        backends.query_started(7, &format!("x{}", "é".repeat(600)));
-        assert_eq!(state(&backends).1.len(), 1021);
+        // Long texts are cut at a character boundary: byte 1023 is inside
+        // the 512th é, so 511 of them remain.
+        backends.query_started(7, &"é".repeat(600));
+        assert_eq!(state(&backends).1.len(), 1022);
     }
 }

@@ -107,9 +107,13 @@ pub fn typname_of(text: &str) -> Option<String> {
         .filter(|typname| typname != text)
 }
 
-/// `regtypeout`'s text of each type: OID → name.
+/// `regtypeout`'s text of each type (OID → name), and each type's OID by
+/// its `pg_type` name (`regtypein`).
 #[derive(Debug, Default, PartialEq, Eq)]
-pub struct TypeNames(HashMap<i32, String>);
+pub struct TypeNames {
+    names: HashMap<i32, String>,
+    oids: HashMap<String, i32>,
+}
 
 impl TypeNames {
     /// The names of the types in `batches` of (oid int4, typname text,
@@ -146,6 +150,10 @@ impl TypeNames {
                 .find(|(t, _)| *t == typname)
                 .map_or_else(|| quote_identifier(typname), |(_, sql)| sql.to_string())
         };
+        let oids = rows
+            .iter()
+            .map(|(oid, (typname, _))| (typname.clone(), *oid))
+            .collect();
         let names = rows
             .iter()
             .map(|(oid, (typname, element))| {
@@ -159,7 +167,21 @@ impl TypeNames {
                 (*oid, name)
             })
             .collect();
-        Ok(TypeNames(names))
+        Ok(TypeNames { names, oids })
+    }
+
+    /// `regtypein(text)`: the OID of the type `text` names, or 42704.
+    pub fn oid_of(&self, text: &str) -> DfResult<i32> {
+        let typname = typname_of(text).unwrap_or_else(|| text.trim().to_string());
+        match text.trim().parse::<u32>() {
+            Ok(oid) => Ok(oid as i32),
+            Err(_) => self.oids.get(&typname).copied().ok_or_else(|| {
+                crate::sqlstate::coded(
+                    crate::sqlstate::UNDEFINED_OBJECT,
+                    format!("type \"{}\" does not exist", text.trim()),
+                )
+            }),
+        }
     }
 
     /// `regtypeout(oid)`: the name, `-` for 0, or the number for an OID
@@ -168,7 +190,7 @@ impl TypeNames {
         if oid == 0 {
             return "-".to_string();
         }
-        self.0
+        self.names
             .get(&oid)
             .cloned()
             .unwrap_or_else(|| (oid as u32).to_string())
@@ -220,6 +242,7 @@ impl RegtypeResult {
                 vec![
                     TypeSignature::Exact(vec![DataType::Int32]),
                     TypeSignature::Exact(vec![DataType::Int64]),
+                    TypeSignature::Exact(vec![DataType::Utf8]),
                 ],
                 Volatility::Immutable,
             ),
@@ -254,7 +277,12 @@ impl ScalarUDFImpl for RegtypeResult {
     }
 
     fn invoke_with_args(&self, args: ScalarFunctionArgs) -> DfResult<ColumnarValue> {
-        reg_values(args, FUNCTION, |oid| self.names.name(oid))
+        reg_values(
+            args,
+            FUNCTION,
+            |text| self.names.oid_of(text),
+            |oid| self.names.name(oid),
+        )
     }
 }
 
@@ -296,6 +324,7 @@ impl RegclassResult {
                 vec![
                     TypeSignature::Exact(vec![DataType::Int32]),
                     TypeSignature::Exact(vec![DataType::Int64]),
+                    TypeSignature::Exact(vec![DataType::Utf8]),
                 ],
                 Volatility::Stable,
             ),
@@ -315,18 +344,29 @@ fn reg_field(name: &str, kind: &str) -> FieldRef {
     )
 }
 
-/// The struct of OIDs and their names (`name(oid)`) for `args`' one argument.
+/// The struct of OIDs and their names (`name(oid)`) for `args`' one
+/// argument: OIDs, or names (text) that `oid_of` reads.
 fn reg_values(
     args: ScalarFunctionArgs,
     function: &str,
+    oid_of: impl Fn(&str) -> DfResult<i32>,
     name: impl Fn(i32) -> String,
 ) -> DfResult<ColumnarValue> {
     let scalar = matches!(args.args.first(), Some(ColumnarValue::Scalar(_)));
     let arrays = ColumnarValue::values_to_arrays(&args.args)?;
-    let [oids] = arrays.as_slice() else {
+    let [values] = arrays.as_slice() else {
         return exec_err!("{function} takes one argument");
     };
-    let oids = datafusion::arrow::compute::cast(oids, &DataType::Int32)?;
+    let oids = if values.data_type() == &DataType::Utf8 {
+        let texts = values.as_string::<i32>();
+        let oids: DfResult<Int32Array> = texts
+            .iter()
+            .map(|text| text.map(&oid_of).transpose())
+            .collect();
+        Arc::new(oids?) as ArrayRef
+    } else {
+        datafusion::arrow::compute::cast(values, &DataType::Int32)?
+    };
     let oids = oids.as_primitive::<Int32Type>();
     let mut names = StringBuilder::with_capacity(oids.len(), oids.len() * 8);
     for oid in oids.iter() {
@@ -372,7 +412,22 @@ impl ScalarUDFImpl for RegclassResult {
         let path = crate::searchpath::entries(&args.config_options);
         let access = self.who.access();
         let relations = self.relations.clone();
-        reg_values(args, REGCLASS_FUNCTION, |oid| {
+        let oid_of = |text: &str| {
+            if let Ok(oid) = text.trim().parse::<u32>() {
+                return Ok(oid as i32);
+            }
+            crate::colnames::qualified_name_parts(text)
+                .and_then(|parts| {
+                    relations.relation_oid(&parts, &path, |schema| access.can_read(schema))
+                })
+                .ok_or_else(|| {
+                    crate::sqlstate::coded(
+                        crate::sqlstate::UNDEFINED_TABLE,
+                        format!("relation \"{}\" does not exist", text.trim()),
+                    )
+                })
+        };
+        reg_values(args, REGCLASS_FUNCTION, oid_of, |oid| {
             if oid == 0 {
                 return "-".to_string();
             }

@@ -63,6 +63,30 @@ pub const CARDINALITY_VIOLATION: &str = "21000";
 /// width_bucket's bounds or count (`crate::pgmath`).
 pub const INVALID_WIDTH_BUCKET: &str = "2201G";
 
+/// An engine error whose SQLSTATE its maker knows (`type "x" does not
+/// exist`, 42704), for functions that answer as PostgreSQL's do.
+#[derive(Debug)]
+pub struct Coded {
+    pub code: &'static str,
+    pub message: String,
+}
+
+impl std::fmt::Display for Coded {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for Coded {}
+
+/// A [`Coded`] engine error.
+pub fn coded(code: &'static str, message: impl Into<String>) -> DataFusionError {
+    DataFusionError::External(Box::new(Coded {
+        code,
+        message: message.into(),
+    }))
+}
+
 /// An ErrorResponse (severity ERROR) with `code`, for the hooks' own refusals.
 pub fn error(code: &str, message: impl Into<String>) -> pgwire::error::PgWireError {
     pgwire::error::PgWireError::UserError(Box::new(ErrorInfo::new(
@@ -188,6 +212,9 @@ pub fn sqlstate(e: &DataFusionError) -> &'static str {
                 None => match inner.downcast_ref::<laketap_ingest::Error>() {
                     Some(ingest) => ingest.sqlstate(),
                     None if inner.is::<crate::access::PermissionDenied>() => INSUFFICIENT_PRIVILEGE,
+                    None if inner.is::<Coded>() => {
+                        inner.downcast_ref::<Coded>().map_or(INTERNAL, |c| c.code)
+                    }
                     None => by_message(&inner.to_string(), IO_ERROR),
                 },
             },

@@ -166,6 +166,30 @@ impl TableOids {
         })
     }
 
+    /// `regclassin`: the OID of the relation `parts` names (`[name]`, looked
+    /// up in pg_catalog and then the search path `path`, or `[schema,
+    /// name]`), if it is in a `readable` schema.
+    pub fn relation_oid(
+        &self,
+        parts: &[String],
+        path: &[String],
+        readable: impl Fn(&str) -> bool,
+    ) -> Option<i32> {
+        let oids = self.oids.read().ok()?;
+        let found = |schema: &str, name: &str| {
+            oids.get(&(schema.to_string(), name.to_string()))
+                .copied()
+                .filter(|_| readable(schema))
+        };
+        match parts {
+            [schema, name] => found(schema, name),
+            [name] => std::iter::once("pg_catalog")
+                .chain(path.iter().map(String::as_str))
+                .find_map(|schema| found(schema, name)),
+            _ => None,
+        }
+    }
+
     /// `fields` (describing `plan`'s output) with the table OID and column
     /// number of each column read straight from a relation.
     pub fn describe(&self, plan: &LogicalPlan, fields: Vec<FieldInfo>) -> Vec<FieldInfo> {

@@ -76,6 +76,8 @@ ERRORS = [
     ("undefined_table", "SELECT * FROM clients.nope"),
     ("undefined_column", "SELECT nope FROM clients.people"),
     ("undefined_function", "SELECT nope_fn(1)"),
+    ("regclass_of_unknown_name", "SELECT relname::regclass FROM (SELECT 'clients.nope' AS relname) AS t"),
+    ("regtype_of_unknown_name", "SELECT name::regtype FROM (SELECT 'nosuchtype' AS name) AS t"),
     ("division_by_zero", "SELECT 1::int4 / 0::int4"),
     ("invalid_text", "SELECT 'abc'::int4"),
     ("unsupported_extension", "CREATE EXTENSION nope_ext"),
@@ -118,6 +120,10 @@ FUNCTIONS = {
                  "JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname IN ('clients', 'sales') ORDER BY 1",
     "regtype_text_names": "SELECT 'inet'::regtype::text AS a, 600::regtype::text AS b, format_type(869, NULL) AS c, "
                           "'TEXT'::regtype AS d, 'numeric(10,2)'::regtype AS e, 'pg_catalog.int4'::regtype AS f",
+    "reg_from_text_columns": "SELECT (n.nspname || '.' || c.relname)::regclass AS r, t.typname::regtype AS t "
+                             "FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace "
+                             "JOIN pg_catalog.pg_type t ON t.typname = 'int8' "
+                             "WHERE n.nspname = 'clients' AND c.relname = 'people'",
     "regtype_zero_and_numbers": "SELECT 0::regtype AS z, '23'::regtype AS n, '1259'::regclass AS c, 0::regclass AS zc",
     "timestamptz_difference": "SELECT now() - pg_postmaster_start_time() > interval '0' AS up, "
                               "(SELECT count(*) FROM clients.all_types WHERE now() - c_timestamptz > interval '1 day') AS old",
