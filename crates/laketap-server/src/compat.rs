@@ -821,8 +821,7 @@ fn reg_literal<'a>(expr: &'a Expr, kind: &str) -> Option<&'a String> {
     else {
         return None;
     };
-    let type_name = data_type.to_string().to_ascii_lowercase();
-    if type_name.strip_prefix("pg_catalog.").unwrap_or(&type_name) != kind {
+    if !is_named_type(data_type, kind) {
         return None;
     }
     match operand.as_ref() {
@@ -968,10 +967,7 @@ fn answered_as_written(sql: &str, written: &[datafusion::sql::sqlparser::ast::St
 
 /// Whether `data_type` is `regclass` (or `pg_catalog.regclass`).
 fn is_regclass(data_type: &datafusion::sql::sqlparser::ast::DataType) -> bool {
-    matches!(
-        data_type,
-        datafusion::sql::sqlparser::ast::DataType::Regclass
-    ) || is_named_type(data_type, "regclass")
+    is_named_type(data_type, "regclass")
 }
 
 /// The OID a regclass cast's operand stands for: a relation's name
@@ -999,17 +995,11 @@ fn is_regtype(data_type: &datafusion::sql::sqlparser::ast::DataType) -> bool {
     is_named_type(data_type, "regtype")
 }
 
-/// Whether `data_type` is the type `name` (or `pg_catalog.name`), one
-/// sqlparser has no keyword for.
+/// Whether `data_type` is the type `name` (or `pg_catalog.name`), as
+/// [`reg_literal`] reads it.
 fn is_named_type(data_type: &datafusion::sql::sqlparser::ast::DataType, name: &str) -> bool {
-    use datafusion::sql::sqlparser::ast::DataType as SqlType;
-    matches!(data_type, SqlType::Custom(type_name, modifiers)
-        if modifiers.is_empty()
-            && type_name
-                .0
-                .last()
-                .and_then(|part| part.as_ident())
-                .is_some_and(|ident| ident.value.eq_ignore_ascii_case(name)))
+    let type_name = data_type.to_string().to_ascii_lowercase();
+    type_name.strip_prefix("pg_catalog.").unwrap_or(&type_name) == name
 }
 
 /// `SELECT atttypid::regtype` → `SELECT laketap_regtype(atttypid) AS
@@ -1186,26 +1176,8 @@ fn regtype_operand(operand: &Expr) -> String {
 /// names (`double precision`, `int4[]`), datafusion-pg-catalog's lookup
 /// only `pg_type` names.
 fn regtype_sql_name(expr: &Expr) -> Option<Expr> {
-    use datafusion::sql::sqlparser::ast::{Value, ValueWithSpan};
-    let Expr::Cast {
-        expr: operand,
-        data_type,
-        ..
-    } = expr
-    else {
-        return None;
-    };
-    if !is_regtype(data_type) {
-        return None;
-    }
-    let Expr::Value(ValueWithSpan {
-        value: Value::SingleQuotedString(text),
-        ..
-    }) = operand.as_ref()
-    else {
-        return None;
-    };
-    let typname = crate::regtype::typname_of(text)?;
+    use datafusion::sql::sqlparser::ast::Value;
+    let typname = crate::regtype::typname_of(reg_literal(expr, "regtype")?)?;
     let mut rewritten = expr.clone();
     if let Expr::Cast { expr: operand, .. } = &mut rewritten {
         **operand = Expr::value(Value::SingleQuotedString(typname));
