@@ -46,7 +46,7 @@ pub fn rewrite_sql(sql: &str) -> Option<String> {
     let domain_lookup = mentions(b"typtype") && mentions(b"recursive");
     let oid_aggregate = mentions(b"array_agg") && mentions(b"atttypid");
     let regtype_text = mentions(b"regtype") || mentions(b"regclass");
-    let oid_cast = mentions(b"::oid") || mentions(b"as oid");
+    let oid_cast = mentions(b"::oid") || mentions(b"pg_catalog.oid") || mentions(b"as oid");
     let visibility = mentions(b"pg_table_is_visible");
     let series = mentions(b"generate_series");
     let at_zone = mentions(b"zone");
@@ -153,13 +153,27 @@ const OWN_CATALOG_TABLES: &[&str] = &[
 /// `FROM pg_locks` → `FROM pg_catalog.pg_locks`: pg_catalog is first on
 /// every search path, as datafusion-pg-catalog does for its own tables.
 fn qualify_own_catalog_tables(statement: &mut datafusion::sql::sqlparser::ast::Statement) -> bool {
-    use datafusion::sql::sqlparser::ast::{Ident, ObjectName, ObjectNamePart, visit_relations_mut};
+    use datafusion::sql::sqlparser::ast::{
+        Ident, ObjectName, ObjectNamePart, Statement, visit_relations_mut,
+    };
+    // Only what a query reads: not a table a statement creates or writes,
+    // nor a CTE of the same name.
+    let Statement::Query(query) = statement else {
+        return false;
+    };
+    let ctes: Vec<String> = query
+        .with
+        .iter()
+        .flat_map(|with| with.cte_tables.iter())
+        .map(|cte| cte.alias.name.value.to_ascii_lowercase())
+        .collect();
     let mut changed = false;
     let _ = visit_relations_mut(statement, |name: &mut ObjectName| {
         if let [ObjectNamePart::Identifier(ident)] = name.0.as_slice()
             && OWN_CATALOG_TABLES
                 .iter()
                 .any(|t| t.eq_ignore_ascii_case(&ident.value))
+            && !ctes.contains(&ident.value.to_ascii_lowercase())
         {
             let table = name.0[0].clone();
             *name = ObjectName(vec![
@@ -3078,6 +3092,16 @@ mod tests {
         assert_eq!(
             rewrite_sql("SELECT '23'::regtype AS t, $1::regclass AS p").as_deref(),
             Some("SELECT laketap_regtype(23) AS t, $1::REGCLASS AS p")
+        );
+        // laketap's own catalog tables resolve in pg_catalog, unless a CTE
+        // has the name.
+        assert_eq!(
+            rewrite_sql("SELECT count(*) FROM pg_locks").as_deref(),
+            Some("SELECT count(*) FROM pg_catalog.pg_locks")
+        );
+        assert_eq!(
+            rewrite_sql("WITH pg_locks AS (SELECT 1 AS x) SELECT x FROM pg_locks"),
+            None
         );
         // psql \d's extended statistics query is answered by
         // datafusion-pg-catalog as written: left alone.
