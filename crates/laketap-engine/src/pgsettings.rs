@@ -206,6 +206,13 @@ pub const GUCS: &[Guc] = &[
         "Sets the maximum allowed duration of any wait for a lock.",
     ),
     guc(
+        "max_connections",
+        "100",
+        false,
+        false,
+        "Sets the maximum number of concurrent connections.",
+    ),
+    guc(
         "max_identifier_length",
         "63",
         false,

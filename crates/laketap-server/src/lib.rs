@@ -290,6 +290,21 @@ impl PgServer {
         rules::UntypedLiterals::install(ctx);
         // After pg_catalog's functions: PostgreSQL's version(), current_setting().
         laketap_engine::pgsettings::register(ctx);
+        // SHOW max_connections: the connections served at once (--max-connections).
+        {
+            let state = ctx.state_ref();
+            let mut state = state.write();
+            if let Some(settings) = state
+                .config_mut()
+                .options_mut()
+                .extensions
+                .get_mut::<laketap_engine::pgsettings::PgSettings>()
+            {
+                settings
+                    .set_server_default("max_connections", &config.max_connections.to_string())
+                    .map_err(|e| Error::Setup(format!("max_connections: {e}")))?;
+            }
+        }
         descriptions.register(ctx);
         // regtype results' names, from pg_type's (built-in) rows.
         let types = ctx

@@ -124,6 +124,8 @@ FUNCTIONS = {
                              "FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace "
                              "JOIN pg_catalog.pg_type t ON t.typname = 'int8' "
                              "WHERE n.nspname = 'clients' AND c.relname = 'people'",
+    "max_connections": "SELECT current_setting('max_connections')::int > 0 AS v, "
+                       "(SELECT count(*) FROM pg_settings WHERE name = 'max_connections') AS n",
     "regtype_zero_and_numbers": "SELECT 0::regtype AS z, '23'::regtype AS n, '1259'::regclass AS c, 0::regclass AS zc",
     "timestamptz_difference": "SELECT now() - pg_postmaster_start_time() > interval '0' AS up, "
                               "(SELECT count(*) FROM clients.all_types WHERE now() - c_timestamptz > interval '1 day') AS old",

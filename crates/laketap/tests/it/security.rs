@@ -1129,6 +1129,18 @@ async fn two_hundred_connections_are_served_at_once() {
     assert_eq!(counts.len(), 200);
     assert!(counts[0] > 0);
     assert!(counts.iter().all(|c| *c == counts[0]), "{counts:?}");
+    // SHOW max_connections is the limit in force; pg_stat_activity lists
+    // every open session.
+    let row = clients[0]
+        .query_one(
+            "SELECT current_setting('max_connections'), \
+             (SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'client backend')",
+            &[],
+        )
+        .await
+        .expect("settings");
+    assert_eq!(row.get::<_, String>(0), "210");
+    assert_eq!(row.get::<_, i64>(1), 200);
     drop(clients);
     server.stop().await;
 }
