@@ -18,7 +18,7 @@
 //! The same step gives `numeric(p, s)` columns their type modifier.
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex, RwLock};
+use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
 use datafusion::arrow::array::{Array, AsArray};
@@ -38,7 +38,7 @@ const RELATIONS: &str = "SELECT n.nspname, c.relname, c.oid FROM pg_catalog.pg_c
 pub struct TableOids {
     base: SessionContext,
     oids: RwLock<HashMap<(String, String), i32>>,
-    refreshed: Mutex<Option<Instant>>,
+    refreshed: tokio::sync::Mutex<Option<Instant>>,
 }
 
 impl std::fmt::Debug for TableOids {
@@ -60,7 +60,7 @@ impl TableOids {
         TableOids {
             base,
             oids: RwLock::new(HashMap::new()),
-            refreshed: Mutex::new(None),
+            refreshed: tokio::sync::Mutex::new(None),
         }
     }
 
@@ -82,15 +82,14 @@ impl TableOids {
     /// Reads pg_class again, unless it was read within the last second
     /// (`x::regclass` results name relations from it).
     pub async fn refresh(&self) {
-        {
-            let Ok(mut refreshed) = self.refreshed.lock() else {
-                return;
-            };
-            if refreshed.is_some_and(|at| at.elapsed() < REFRESH_AT_MOST_EVERY) {
-                return;
-            }
-            *refreshed = Some(Instant::now());
+        // One read at a time: a statement arriving while another reads waits
+        // for that read (it then finds the map fresh) rather than planning
+        // against the map from before it.
+        let mut refreshed = self.refreshed.lock().await;
+        if refreshed.is_some_and(|at| at.elapsed() < REFRESH_AT_MOST_EVERY) {
+            return;
         }
+        *refreshed = Some(Instant::now());
         match self.read_pg_class().await {
             Ok(fresh) => {
                 if let Ok(mut oids) = self.oids.write() {
