@@ -290,19 +290,22 @@ impl Backends {
         }
     }
 
-    /// Connection `pid` finished its statement.
+    /// Connection `pid` finished its statement; outside a transaction block,
+    /// the statement's own transaction ended with it.
     pub fn query_finished(&self, pid: i32) {
         if let Some(backend) = self.live().get_mut(&pid) {
             backend.state = if backend.in_transaction {
                 State::IdleInTransaction
             } else {
+                backend.xact_start = None;
                 State::Idle
             };
             backend.state_change = now_micros();
         }
     }
 
-    /// Connection `pid` answered a message and is now in `status`.
+    /// Connection `pid`'s transaction status changed to `status` (its loop
+    /// reports changes only, not every message).
     pub fn transaction_status(
         &self,
         pid: i32,
@@ -311,6 +314,10 @@ impl Backends {
         use pgwire::messages::response::TransactionStatus;
         if let Some(backend) = self.live().get_mut(&pid) {
             backend.in_transaction = status != TransactionStatus::Idle;
+            if backend.in_transaction && backend.xact_start.is_none() {
+                // The block began with the statement that opened it.
+                backend.xact_start = backend.query_start;
+            }
             if backend.state == State::Active {
                 return;
             }

@@ -225,7 +225,7 @@ impl Sessions {
         descriptions.push(crate::backends::backend_pid(pid));
         descriptions.push(Arc::new(
             datafusion::logical_expr::ScalarUDF::new_from_impl(
-                crate::regtype::RegclassResult::new(self.table_oids.clone(), who.clone()),
+                crate::regtype::RegResult::relations(self.table_oids.clone(), who.clone()),
             ),
         ));
         for signal in [

@@ -318,7 +318,7 @@ impl PgServer {
             .map_err(|e| Error::Setup(format!("reading pg_type for regtype names: {e}")))?;
         let names = Arc::new(names);
         ctx.register_udf(datafusion::logical_expr::ScalarUDF::new_from_impl(
-            regtype::RegtypeResult::new(names.clone()),
+            regtype::RegResult::types(names.clone()),
         ));
         if let Ok(format_type) = datafusion::execution::FunctionRegistry::udf(ctx, "format_type") {
             ctx.register_udf(datafusion::logical_expr::ScalarUDF::new_from_impl(
@@ -532,6 +532,8 @@ async fn serve_connection(
 
     let authenticated = Arc::new(AtomicBool::new(false));
     let mut lifted = !gated;
+    // The transaction status pg_stat_activity was last told.
+    let mut reported = pgwire::messages::response::TransactionStatus::Idle;
     let startup = Arc::new(auth::Startup::new(
         handlers.auth.clone(),
         authenticated.clone(),
@@ -615,12 +617,15 @@ async fn serve_connection(
             socket
                 .set_transaction_status(pgwire::messages::response::TransactionStatus::Transaction);
         }
-        // pg_stat_activity's state: idle, or idle in a transaction block.
-        if lifted || authenticated.load(Ordering::Acquire) {
+        // pg_stat_activity's state: idle, or idle in a (failed) transaction
+        // block; told when it changes, not after every message.
+        let status = socket.transaction_status();
+        if status != reported && (lifted || authenticated.load(Ordering::Acquire)) {
             handlers
                 .auth
                 .backends()
-                .transaction_status(socket.pid_and_secret_key().0, socket.transaction_status());
+                .transaction_status(socket.pid_and_secret_key().0, status);
+            reported = status;
         }
         if !lifted && authenticated.load(Ordering::Acquire) {
             socket.get_mut().frames_mut().authenticated();

@@ -1,4 +1,5 @@
-//! `regtype` results as PostgreSQL prints them: the type's name.
+//! `regtype` and `regclass` results as PostgreSQL prints them: the type's,
+//! the relation's name.
 //!
 //! datafusion-pg-catalog plans `x::regtype` as the int4 OID, so
 //! `SELECT atttypid::regtype` showed `20` where PostgreSQL shows `bigint`,
@@ -35,6 +36,9 @@ use datafusion::logical_expr::{
 
 /// The function a result's `x::regtype` is written as.
 pub const FUNCTION: &str = "laketap_regtype";
+
+/// The function a result's `x::regclass` is written as.
+pub const REGCLASS_FUNCTION: &str = "laketap_regclass";
 
 /// The function a result's `x::oid` is written as: the same number,
 /// described as oid (datafusion-pg-catalog's cast gives a plain int4, and
@@ -214,40 +218,76 @@ pub fn quote_identifier(name: &str) -> String {
     }
 }
 
-/// `laketap_regtype(oid)`: a regtype result (see the module documentation).
+/// What a reg* result names, and from what.
 #[derive(Debug)]
-pub struct RegtypeResult {
+enum RegKind {
+    /// `laketap_regtype`: types, by `pg_type`.
+    Type(Arc<TypeNames>),
+    /// `laketap_regclass`: relations as pg_class has them (read at most a
+    /// second before the statement: [`crate::tableoids::TableOids::refresh`]),
+    /// for a user who sees only the relations of the schemas it may read (the
+    /// others print as numbers, as the filtered pg_class does not list them).
+    Class {
+        relations: Arc<crate::tableoids::TableOids>,
+        who: crate::access::Who,
+    },
+}
+
+/// `laketap_regtype(x)` and `laketap_regclass(x)`: a regtype or regclass
+/// result (see the module documentation). `x` is an OID, or a name (text)
+/// read as `regtypein`/`regclassin` read it. regclass prints the relation's
+/// name as `regclassout` does: schema-qualified unless visible on the
+/// session's search_path. Both print `-` for 0 and the number for an OID
+/// that names nothing (or a relation the user may not read).
+#[derive(Debug)]
+pub struct RegResult {
     signature: Signature,
-    names: Arc<TypeNames>,
+    kind: RegKind,
 }
 
-impl PartialEq for RegtypeResult {
+impl PartialEq for RegResult {
     fn eq(&self, other: &Self) -> bool {
-        Arc::ptr_eq(&self.names, &other.names)
+        match (&self.kind, &other.kind) {
+            (RegKind::Type(a), RegKind::Type(b)) => Arc::ptr_eq(a, b),
+            (RegKind::Class { relations: a, .. }, RegKind::Class { relations: b, .. }) => {
+                Arc::ptr_eq(a, b)
+            }
+            _ => false,
+        }
     }
 }
 
-impl Eq for RegtypeResult {}
+impl Eq for RegResult {}
 
-impl std::hash::Hash for RegtypeResult {
+impl std::hash::Hash for RegResult {
     fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
-        FUNCTION.hash(state);
+        self.name().hash(state);
     }
 }
 
-impl RegtypeResult {
-    pub fn new(names: Arc<TypeNames>) -> Self {
-        RegtypeResult {
+impl RegResult {
+    fn new(kind: RegKind, volatility: Volatility) -> Self {
+        RegResult {
             signature: Signature::one_of(
                 vec![
                     TypeSignature::Exact(vec![DataType::Int32]),
                     TypeSignature::Exact(vec![DataType::Int64]),
                     TypeSignature::Exact(vec![DataType::Utf8]),
                 ],
-                Volatility::Immutable,
+                volatility,
             ),
-            names,
+            kind,
         }
+    }
+
+    /// `laketap_regtype`, naming types as `names` has them.
+    pub fn types(names: Arc<TypeNames>) -> Self {
+        RegResult::new(RegKind::Type(names), Volatility::Immutable)
+    }
+
+    /// `laketap_regclass` for the session of `who`.
+    pub fn relations(relations: Arc<crate::tableoids::TableOids>, who: crate::access::Who) -> Self {
+        RegResult::new(RegKind::Class { relations, who }, Volatility::Stable)
     }
 }
 
@@ -257,91 +297,6 @@ fn fields() -> Fields {
         Field::new("oid", DataType::Int32, true),
         Field::new("name", DataType::Utf8, true),
     ])
-}
-
-impl ScalarUDFImpl for RegtypeResult {
-    fn name(&self) -> &str {
-        FUNCTION
-    }
-
-    fn signature(&self) -> &Signature {
-        &self.signature
-    }
-
-    fn return_type(&self, _args: &[DataType]) -> DfResult<DataType> {
-        Ok(DataType::Struct(fields()))
-    }
-
-    fn return_field_from_args(&self, _args: ReturnFieldArgs) -> DfResult<FieldRef> {
-        Ok(reg_field(FUNCTION, "regtype"))
-    }
-
-    fn invoke_with_args(&self, args: ScalarFunctionArgs) -> DfResult<ColumnarValue> {
-        reg_values(
-            args,
-            FUNCTION,
-            |text| self.names.oid_of(text),
-            |oid| self.names.name(oid),
-        )
-    }
-}
-
-/// The function a result's `x::regclass` is written as.
-pub const REGCLASS_FUNCTION: &str = "laketap_regclass";
-
-/// `laketap_regclass(oid)`: a regclass result, the relation's name
-/// (`regclassout`: schema-qualified unless visible on the session's
-/// search_path), described as regclass; `-` for 0, and the number for an OID
-/// that is no relation's or is one in a schema the user may not read. The names are pg_class's as last read (at most a second
-/// before the statement: [`crate::tableoids::TableOids::refresh`]).
-#[derive(Debug)]
-pub struct RegclassResult {
-    signature: Signature,
-    relations: Arc<crate::tableoids::TableOids>,
-    /// The session's user: a relation in a schema it may not read is shown
-    /// as its number, as the filtered pg_class does not list it.
-    who: crate::access::Who,
-}
-
-impl PartialEq for RegclassResult {
-    fn eq(&self, other: &Self) -> bool {
-        Arc::ptr_eq(&self.relations, &other.relations)
-    }
-}
-
-impl Eq for RegclassResult {}
-
-impl std::hash::Hash for RegclassResult {
-    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
-        REGCLASS_FUNCTION.hash(state);
-    }
-}
-
-impl RegclassResult {
-    pub fn new(relations: Arc<crate::tableoids::TableOids>, who: crate::access::Who) -> Self {
-        RegclassResult {
-            signature: Signature::one_of(
-                vec![
-                    TypeSignature::Exact(vec![DataType::Int32]),
-                    TypeSignature::Exact(vec![DataType::Int64]),
-                    TypeSignature::Exact(vec![DataType::Utf8]),
-                ],
-                Volatility::Stable,
-            ),
-            relations,
-            who,
-        }
-    }
-}
-
-/// A reg* result's field: a struct of OID and name tagged with `kind`.
-fn reg_field(name: &str, kind: &str) -> FieldRef {
-    Arc::new(
-        Field::new(name, DataType::Struct(fields()), true).with_metadata(HashMap::from([(
-            arrow_pg::datatypes::PG_OID_ALIAS_KEY.to_string(),
-            kind.to_string(),
-        )])),
-    )
 }
 
 /// The struct of OIDs and their names (`name(oid)`) for `args`' one
@@ -391,9 +346,12 @@ fn reg_values(
     })
 }
 
-impl ScalarUDFImpl for RegclassResult {
+impl ScalarUDFImpl for RegResult {
     fn name(&self) -> &str {
-        REGCLASS_FUNCTION
+        match self.kind {
+            RegKind::Type(_) => FUNCTION,
+            RegKind::Class { .. } => REGCLASS_FUNCTION,
+        }
     }
 
     fn signature(&self) -> &Signature {
@@ -405,13 +363,34 @@ impl ScalarUDFImpl for RegclassResult {
     }
 
     fn return_field_from_args(&self, _args: ReturnFieldArgs) -> DfResult<FieldRef> {
-        Ok(reg_field(REGCLASS_FUNCTION, "regclass"))
+        let kind = match self.kind {
+            RegKind::Type(_) => "regtype",
+            RegKind::Class { .. } => "regclass",
+        };
+        Ok(Arc::new(
+            Field::new(self.name(), DataType::Struct(fields()), true).with_metadata(HashMap::from(
+                [(
+                    arrow_pg::datatypes::PG_OID_ALIAS_KEY.to_string(),
+                    kind.to_string(),
+                )],
+            )),
+        ))
     }
 
     fn invoke_with_args(&self, args: ScalarFunctionArgs) -> DfResult<ColumnarValue> {
+        let (relations, who) = match &self.kind {
+            RegKind::Type(names) => {
+                return reg_values(
+                    args,
+                    FUNCTION,
+                    |text| names.oid_of(text),
+                    |oid| names.name(oid),
+                );
+            }
+            RegKind::Class { relations, who } => (relations, who),
+        };
         let path = crate::searchpath::entries(&args.config_options);
-        let access = self.who.access();
-        let relations = self.relations.clone();
+        let access = who.access();
         let oid_of = |text: &str| {
             if let Ok(oid) = text.trim().parse::<u32>() {
                 return Ok(oid as i32);

@@ -37,13 +37,29 @@ const RELATIONS: &str = "SELECT n.nspname, c.relname, c.oid FROM pg_catalog.pg_c
 /// `pg_class` OIDs of the database's relations, by (schema, name).
 pub struct TableOids {
     base: SessionContext,
-    oids: RwLock<HashMap<(String, String), i32>>,
+    oids: RwLock<Relations>,
     refreshed: tokio::sync::Mutex<Option<Instant>>,
+}
+
+/// pg_class's relations, looked up both ways: by (schema, name) to describe
+/// columns and read `regclass` input, by OID to print `regclass` results.
+#[derive(Default)]
+struct Relations {
+    by_name: HashMap<(String, String), i32>,
+    by_oid: HashMap<i32, (String, String)>,
+}
+
+impl Relations {
+    fn insert(&mut self, schema: &str, name: &str, oid: i32) {
+        let key = (schema.to_string(), name.to_string());
+        self.by_oid.insert(oid, key.clone());
+        self.by_name.insert(key, oid);
+    }
 }
 
 impl std::fmt::Debug for TableOids {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let known = self.oids.read().map_or(0, |oids| oids.len());
+        let known = self.oids.read().map_or(0, |oids| oids.by_name.len());
         f.debug_struct("TableOids").field("known", &known).finish()
     }
 }
@@ -59,7 +75,7 @@ impl TableOids {
     pub fn new(base: SessionContext) -> Self {
         TableOids {
             base,
-            oids: RwLock::new(HashMap::new()),
+            oids: RwLock::new(Relations::default()),
             refreshed: tokio::sync::Mutex::new(None),
         }
     }
@@ -71,7 +87,9 @@ impl TableOids {
             let Ok(oids) = self.oids.read() else {
                 return;
             };
-            sources.values().any(|s| lookup(&oids, &s.key).is_none())
+            sources
+                .values()
+                .any(|s| lookup(&oids.by_name, &s.key).is_none())
         };
         if !missing {
             return;
@@ -102,9 +120,9 @@ impl TableOids {
         }
     }
 
-    async fn read_pg_class(&self) -> datafusion::error::Result<HashMap<(String, String), i32>> {
+    async fn read_pg_class(&self) -> datafusion::error::Result<Relations> {
         let batches = self.base.sql(RELATIONS).await?.collect().await?;
-        let mut oids = HashMap::new();
+        let mut oids = Relations::default();
         for batch in batches {
             let columns = (
                 datafusion::arrow::compute::cast(
@@ -127,10 +145,7 @@ impl TableOids {
             );
             for row in 0..batch.num_rows() {
                 if schemas.is_valid(row) && names.is_valid(row) && ids.is_valid(row) {
-                    oids.insert(
-                        (schemas.value(row).to_string(), names.value(row).to_string()),
-                        ids.value(row),
-                    );
+                    oids.insert(schemas.value(row), names.value(row), ids.value(row));
                 }
             }
         }
@@ -150,13 +165,12 @@ impl TableOids {
     ) -> Option<String> {
         let oids = self.oids.read().ok()?;
         let (schema, name) = oids
-            .iter()
-            .find(|(_, relation)| **relation == oid)
-            .map(|(key, _)| key)
+            .by_oid
+            .get(&oid)
             .filter(|(schema, _)| readable(schema))?;
         let first = std::iter::once("pg_catalog")
             .chain(path.iter().map(String::as_str))
-            .find(|s| oids.contains_key(&(s.to_string(), name.clone())));
+            .find(|s| oids.by_name.contains_key(&(s.to_string(), name.clone())));
         let quoted = crate::regtype::quote_identifier(name);
         Some(if first == Some(schema.as_str()) {
             quoted
@@ -176,7 +190,8 @@ impl TableOids {
     ) -> Option<i32> {
         let oids = self.oids.read().ok()?;
         let found = |schema: &str, name: &str| {
-            oids.get(&(schema.to_string(), name.to_string()))
+            oids.by_name
+                .get(&(schema.to_string(), name.to_string()))
                 .copied()
                 .filter(|_| readable(schema))
         };
@@ -209,7 +224,7 @@ impl TableOids {
                 let found = qualifier
                     .and_then(|q| sources.get(&q.to_string()))
                     .and_then(|source| {
-                        let oid = lookup(&oids, &source.key)?;
+                        let oid = lookup(&oids.by_name, &source.key)?;
                         let attnum = source.schema.index_of(column.name()).ok()?;
                         Some((oid, i16::try_from(attnum + 1).ok()?))
                     });
@@ -354,7 +369,7 @@ mod tests {
         ];
         if let Ok(mut map) = oids.oids.write() {
             for ((schema, name), oid) in known {
-                map.insert((schema.to_string(), name.to_string()), oid);
+                map.insert(schema, name, oid);
             }
         }
         let path = |p: &[&str]| p.iter().map(|s| s.to_string()).collect::<Vec<_>>();
@@ -376,7 +391,7 @@ mod tests {
         );
         assert_eq!(name(99, &["public"]), None);
         if let Ok(mut map) = oids.oids.write() {
-            map.insert(("secret".to_string(), "payroll".to_string()), 16403);
+            map.insert("secret", "payroll", 16403);
         }
         assert_eq!(name(16403, &["secret"]), None);
     }
